@@ -1,0 +1,340 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { formatGuid, parseGuid, parseHex, toHex } from './bytes.js';
+import { InputError } from './errors.js';
+import { systemRandom, type RandomSource } from './random.js';
+import { BLOCK, checkAdminKey, constantTimeEqual, tdesEncrypt } from './tdes.js';
+
+/**
+ * The virtual card's security core: keys, PIN, counters and the pending challenge, as one
+ * state machine (after the GIDS applet's PIN manager). It knows nothing of APDUs, files
+ * or the CLI: `apdu.ts` dispatches commands to it, `card-file.ts` persists it.
+ *
+ * Durability: every change to a counter is handed to `persist` *before* the secret is
+ * compared, as a real card writes its EEPROM first, so a process that dies mid-operation
+ * never gains a free attempt.
+ */
+
+/** Windows smart card result names (winerror.h / the minidriver spec). */
+export type ScardCode =
+  | 'SCARD_S_SUCCESS'
+  | 'SCARD_W_WRONG_CHV'
+  | 'SCARD_W_CHV_BLOCKED'
+  | 'SCARD_W_SECURITY_VIOLATION'
+  | 'SCARD_E_INVALID_PARAMETER'
+  | 'SCARD_E_INVALID_CHV';
+
+export interface CardResult {
+  readonly ok: boolean;
+  /** The Windows meaning, as a minidriver would report it. */
+  readonly scard: ScardCode;
+  /** The ISO 7816 status word, e.g. 0x9000, 0x63C2, 0x6983, 0x6985, 0x6982. */
+  readonly sw: number;
+  /** Attempts left on the counter involved; null when that counter has no limit. */
+  readonly attemptsRemaining?: number | null;
+  /** One line for people. */
+  readonly message: string;
+}
+
+/** Everything a card keeps, as plain JSON-able data (see card-file.ts for the file form). */
+export interface CardState {
+  readonly version: 1;
+  cardId: string;
+  atr: string;
+  serial: string;
+  /** hex, 24 bytes (or 16 for 2-key) */
+  adminKey: string;
+  /** null: no limit (like the open-source GIDS applet) */
+  adminTriesLimit: number | null;
+  adminTriesLeft: number | null;
+  pin: string;
+  pinTriesLimit: number;
+  pinTriesLeft: number;
+  /** hex; the challenge handed out and not yet answered; single-use */
+  pendingChallenge: string | null;
+}
+
+export interface NewCardOptions {
+  adminKey: Uint8Array;
+  pin: string;
+  cardId?: string;
+  atr?: string;
+  adminTries?: number | null;
+  pinTries?: number;
+  random?: RandomSource;
+}
+
+export interface CardRuntime {
+  random?: RandomSource;
+  /** Called synchronously with the new state at every commit point. */
+  persist?: (state: Readonly<CardState>) => void;
+}
+
+/** A GIDS ATR with a valid TCK byte (DOMAIN.md section 4). */
+export const DEFAULT_ATR = '3b8d0180fba000000397425446590301c8';
+export const DEFAULT_ADMIN_TRIES = 5;
+export const DEFAULT_PIN_TRIES = 3;
+export const PIN_MIN = 4;
+export const PIN_MAX = 127;
+/** Largest challenge a card hands out: the GIDS mutual flow uses 16, PIV at most 16. */
+export const MAX_CHALLENGE = 64;
+
+const SW_OK = 0x9000;
+
+export class VirtualCard {
+  readonly #state: CardState;
+  readonly #random: RandomSource;
+  readonly #persist: (state: Readonly<CardState>) => void;
+  #adminAuthenticated = false;
+  #userAuthenticated = false;
+
+  private constructor(state: CardState, runtime: CardRuntime) {
+    this.#state = state;
+    this.#random = runtime.random ?? systemRandom;
+    this.#persist = runtime.persist ?? (() => {});
+  }
+
+  /** A new card. Throws InputError on a bad key, PIN, cardid or limit. */
+  static create(options: NewCardOptions, runtime: CardRuntime = {}): VirtualCard {
+    const adminKey = checkAdminKey(options.adminKey);
+    checkPin(options.pin, 'PIN');
+    const adminTries = options.adminTries === undefined ? DEFAULT_ADMIN_TRIES : options.adminTries;
+    if (adminTries !== null) checkLimit(adminTries, 'admin tries');
+    const pinTries = options.pinTries ?? DEFAULT_PIN_TRIES;
+    checkLimit(pinTries, 'PIN tries');
+    const random = runtime.random ?? options.random ?? systemRandom;
+    const idBytes = options.cardId ? parseGuid(options.cardId) : uuidV4(random);
+    const atr = (options.atr ?? DEFAULT_ATR).toLowerCase();
+    parseHex(atr, 'ATR');
+    const state: CardState = {
+      version: 1,
+      cardId: formatGuid(idBytes),
+      atr,
+      serial: toHex(idBytes).toUpperCase(),
+      adminKey: toHex(adminKey),
+      adminTriesLimit: adminTries,
+      adminTriesLeft: adminTries,
+      pin: options.pin,
+      pinTriesLimit: pinTries,
+      pinTriesLeft: pinTries,
+      pendingChallenge: null,
+    };
+    return new VirtualCard(state, { ...runtime, random });
+  }
+
+  /** A card from saved state (a power-on: no authentication survives). */
+  static fromState(state: CardState, runtime: CardRuntime = {}): VirtualCard {
+    return new VirtualCard(structuredClone(state), runtime);
+  }
+
+  /** A copy of the state, keys and PIN included: keep it away from logs. */
+  snapshot(): CardState {
+    return structuredClone(this.#state);
+  }
+
+  get cardId(): string { return this.#state.cardId; }
+  get atr(): string { return this.#state.atr; }
+  get adminAuthenticated(): boolean { return this.#adminAuthenticated; }
+  get userAuthenticated(): boolean { return this.#userAuthenticated; }
+  get adminTriesLeft(): number | null { return this.#state.adminTriesLeft; }
+  get pinTriesLeft(): number { return this.#state.pinTriesLeft; }
+  get pinBlocked(): boolean { return this.#state.pinTriesLeft === 0; }
+  get adminBlocked(): boolean { return this.#state.adminTriesLeft === 0; }
+  get hasPendingChallenge(): boolean { return this.#state.pendingChallenge !== null; }
+
+  /** A fresh challenge of `length` bytes (8 by default); it replaces any pending one. */
+  getChallenge(length = BLOCK): Buffer {
+    if (!Number.isInteger(length) || length < BLOCK || length % BLOCK !== 0 || length > MAX_CHALLENGE) {
+      throw new InputError(`challenge length must be a multiple of 8 from 8 to ${MAX_CHALLENGE}, got ${length}`);
+    }
+    const challenge = this.#random(length);
+    this.#state.pendingChallenge = toHex(challenge);
+    this.#persist(this.#state);
+    return challenge;
+  }
+
+  /**
+   * Admin authentication with the response to the pending challenge. The challenge is
+   * consumed and the counter decremented (and persisted) before the comparison.
+   */
+  authenticateAdmin(response: Uint8Array): CardResult {
+    this.#adminAuthenticated = false;
+    if (this.adminBlocked) return blockedAdmin();
+    const pending = this.#state.pendingChallenge;
+    if (pending === null) {
+      return { ok: false, scard: 'SCARD_W_SECURITY_VIOLATION', sw: 0x6985, attemptsRemaining: this.#state.adminTriesLeft, message: 'no challenge is pending: ask the card for a challenge first' };
+    }
+    this.#state.pendingChallenge = null;
+    if (this.#state.adminTriesLeft !== null) this.#state.adminTriesLeft -= 1;
+    this.#persist(this.#state);
+
+    const expected = tdesEncrypt(this.#adminKey(), Buffer.from(pending, 'hex'));
+    if (!constantTimeEqual(expected, response)) {
+      const left = this.#state.adminTriesLeft;
+      if (left === 0) return blockedAdmin();
+      return { ok: false, scard: 'SCARD_W_WRONG_CHV', sw: left === null ? 0x6982 : 0x63c0 | Math.min(left, 15), attemptsRemaining: left, message: `wrong admin response${left === null ? '' : `, ${left} admin attempt(s) left`}` };
+    }
+    this.#state.adminTriesLeft = this.#state.adminTriesLimit;
+    this.#persist(this.#state);
+    this.#adminAuthenticated = true;
+    return success('admin authenticated', this.#state.adminTriesLeft);
+  }
+
+  /** Unblock: admin response plus new PIN; resets the PIN counter. Admin rights drop after. */
+  unblockPin(response: Uint8Array, newPin: string): CardResult {
+    const bad = pinProblem(newPin, 'new PIN');
+    if (bad) return invalidParameter(bad);
+    const auth = this.authenticateAdmin(response);
+    if (!auth.ok) return auth;
+    const result = this.resetPin(newPin);
+    this.#adminAuthenticated = false;
+    return result.ok ? success('PIN unblocked and set', this.#state.pinTriesLeft) : result;
+  }
+
+  /** RESET RETRY COUNTER after admin authentication: new PIN, counter back to its limit. */
+  resetPin(newPin: string): CardResult {
+    if (!this.#adminAuthenticated) return notAuthenticated('admin');
+    const bad = pinProblem(newPin, 'new PIN');
+    if (bad) return invalidParameter(bad);
+    this.#state.pin = newPin;
+    this.#state.pinTriesLeft = this.#state.pinTriesLimit;
+    this.#persist(this.#state);
+    this.#userAuthenticated = false;
+    return success('PIN set, retry counter reset', this.#state.pinTriesLeft);
+  }
+
+  /** VERIFY of the user PIN: decrement first, compare, restore on success. */
+  verifyPin(pin: string): CardResult {
+    this.#userAuthenticated = false;
+    if (this.pinBlocked) return blockedPin();
+    this.#state.pinTriesLeft -= 1;
+    this.#persist(this.#state);
+    if (!pinEquals(this.#state.pin, pin)) {
+      const left = this.#state.pinTriesLeft;
+      if (left === 0) return blockedPin();
+      return { ok: false, scard: 'SCARD_W_WRONG_CHV', sw: 0x63c0 | Math.min(left, 15), attemptsRemaining: left, message: `wrong PIN, ${left} attempt(s) left` };
+    }
+    this.#state.pinTriesLeft = this.#state.pinTriesLimit;
+    this.#persist(this.#state);
+    this.#userAuthenticated = true;
+    return success('PIN verified', this.#state.pinTriesLeft);
+  }
+
+  /** CHANGE REFERENCE DATA for the user PIN: the old PIN must verify. */
+  changePin(oldPin: string, newPin: string): CardResult {
+    const bad = pinProblem(newPin, 'new PIN');
+    if (bad) return invalidParameter(bad);
+    const verified = this.verifyPin(oldPin);
+    if (!verified.ok) return verified;
+    this.#state.pin = newPin;
+    this.#persist(this.#state);
+    return success('PIN changed', this.#state.pinTriesLeft);
+  }
+
+  /** Uses up the PIN's tries, as a user typing wrong PINs would (for tests and demos). */
+  blockPin(): CardResult {
+    this.#userAuthenticated = false;
+    this.#state.pinTriesLeft = 0;
+    this.#persist(this.#state);
+    return blockedPin();
+  }
+
+  /** Replaces the admin key; only after admin authentication (the enrollment flow). */
+  changeAdminKey(newKey: Uint8Array): CardResult {
+    if (!this.#adminAuthenticated) return notAuthenticated('admin');
+    if (newKey.length !== 24 && newKey.length !== 16) return invalidParameter(`new admin key must be 24 or 16 bytes, got ${newKey.length}`);
+    this.#state.adminKey = toHex(newKey);
+    this.#persist(this.#state);
+    return success('admin key changed', this.#state.adminTriesLeft);
+  }
+
+  /** Lends the admin key to a protocol layer that builds cryptograms (GIDS mutual auth's C2). */
+  withAdminKey<T>(use: (key: Buffer) => T): T {
+    return use(this.#adminKey());
+  }
+
+  /**
+   * Counts one admin attempt for a flow whose check happens outside this class (GIDS
+   * mutual authentication): consumes the pending challenge and decrements first; `check`
+   * runs after the persist, and its result settles the counter.
+   */
+  adminAttempt(check: (key: Buffer, challenge: Buffer) => boolean): CardResult {
+    this.#adminAuthenticated = false;
+    if (this.adminBlocked) return blockedAdmin();
+    const pending = this.#state.pendingChallenge;
+    if (pending === null) return { ok: false, scard: 'SCARD_W_SECURITY_VIOLATION', sw: 0x6985, attemptsRemaining: this.#state.adminTriesLeft, message: 'no challenge is pending' };
+    this.#state.pendingChallenge = null;
+    if (this.#state.adminTriesLeft !== null) this.#state.adminTriesLeft -= 1;
+    this.#persist(this.#state);
+    if (!check(this.#adminKey(), Buffer.from(pending, 'hex'))) {
+      const left = this.#state.adminTriesLeft;
+      if (left === 0) return blockedAdmin();
+      return { ok: false, scard: 'SCARD_W_WRONG_CHV', sw: 0x6982, attemptsRemaining: left, message: 'admin authentication failed' };
+    }
+    this.#state.adminTriesLeft = this.#state.adminTriesLimit;
+    this.#persist(this.#state);
+    this.#adminAuthenticated = true;
+    return success('admin authenticated', this.#state.adminTriesLeft);
+  }
+
+  /** Drops every authentication (VERIFY P2 82, SELECT). */
+  logout(): void {
+    this.#adminAuthenticated = false;
+    this.#userAuthenticated = false;
+  }
+
+  /** Power off or reset: authentications and the pending challenge are gone. */
+  reset(): void {
+    this.logout();
+    if (this.#state.pendingChallenge !== null) {
+      this.#state.pendingChallenge = null;
+      this.#persist(this.#state);
+    }
+  }
+
+  #adminKey(): Buffer {
+    return Buffer.from(this.#state.adminKey, 'hex');
+  }
+}
+
+function success(message: string, attemptsRemaining: number | null): CardResult {
+  return { ok: true, scard: 'SCARD_S_SUCCESS', sw: SW_OK, attemptsRemaining, message };
+}
+function blockedAdmin(): CardResult {
+  return { ok: false, scard: 'SCARD_W_CHV_BLOCKED', sw: 0x6983, attemptsRemaining: 0, message: 'admin key is blocked' };
+}
+function blockedPin(): CardResult {
+  return { ok: false, scard: 'SCARD_W_CHV_BLOCKED', sw: 0x6983, attemptsRemaining: 0, message: 'PIN is blocked' };
+}
+function notAuthenticated(role: string): CardResult {
+  return { ok: false, scard: 'SCARD_W_SECURITY_VIOLATION', sw: 0x6982, message: `${role} authentication required` };
+}
+function invalidParameter(message: string): CardResult {
+  return { ok: false, scard: 'SCARD_E_INVALID_CHV', sw: 0x6a80, message };
+}
+
+function pinProblem(pin: string, what: string): string | null {
+  const bytes = Buffer.byteLength(pin, 'utf8');
+  if (bytes < PIN_MIN || bytes > PIN_MAX) return `${what} must be ${PIN_MIN} to ${PIN_MAX} bytes, got ${bytes}`;
+  return null;
+}
+function checkPin(pin: string, what: string): void {
+  const problem = pinProblem(pin, what);
+  if (problem) throw new InputError(problem);
+}
+function checkLimit(n: number, what: string): void {
+  if (!Number.isInteger(n) || n < 1 || n > 15) throw new InputError(`${what} must be a whole number from 1 to 15, got ${n}`);
+}
+
+/** Constant time whatever the lengths: compare digests, not the PINs. */
+function pinEquals(a: string, b: string): boolean {
+  const salt = randomBytes(16);
+  const h = (s: string) => createHash('sha256').update(salt).update(s, 'utf8').digest();
+  return constantTimeEqual(h(a), h(b));
+}
+
+function uuidV4(random: RandomSource): Buffer {
+  const b = random(16);
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  return b;
+}
