@@ -1,13 +1,8 @@
 import type { Command } from 'commander';
-import { ExitError, EXIT } from '../cli-support.js';
+import { registerCardAttach } from './card-attach.js';
 
-// Placeholder until its issue lands: the command exists so --help lists it.
+// Placeholder until issue 2's CLI lands: `cmcard card ...`.
 export function registerCard(program: Command): void {
-  program
-    .command('card')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new ExitError('card is not built yet', EXIT.USAGE);
-    });
+  const card = program.command('card').description('the virtual card as a stateful CLI over a card file');
+  registerCardAttach(card);
 }

@@ -1,0 +1,66 @@
+/**
+ * What the conformance engine tells the world while it runs. The engine emits these and
+ * never knows the report formats; each reporter consumes them (after Playwright's
+ * reporter API and Schemathesis' event stream).
+ */
+
+export type Level = 'MUST' | 'SHOULD' | 'MAY';
+export type Outcome = 'passed' | 'failed' | 'warning' | 'skipped';
+
+/** One HTTP request and what came back, credentials already redacted. */
+export interface RecordedExchange {
+  request: { method: string; url: string; headers: Record<string, string>; body?: string };
+  /** Absent when no response came (timeout, refused, ...): see `error`. */
+  response?: { status: number; headers: Record<string, string>; body: string };
+  error?: string;
+  durationMs: number;
+}
+
+export interface CaseInfo {
+  id: string;
+  title: string;
+  level: Level;
+}
+
+export interface CaseResult extends CaseInfo {
+  outcome: Outcome;
+  /** One line or a few: why it passed, failed, warned or was skipped. */
+  message: string;
+  durationMs: number;
+  exchanges: RecordedExchange[];
+}
+
+export interface RunInfo {
+  tool: { name: string; version: string };
+  /** The server's origin, e.g. http://127.0.0.1:41234. */
+  server: string;
+  startedAt: string;
+  /** The cases that will run, in order (after --grep). */
+  cases: CaseInfo[];
+}
+
+export interface RunSummary {
+  passed: number;
+  failed: number;
+  warnings: number;
+  skipped: number;
+}
+
+export interface RunReport extends RunInfo {
+  durationMs: number;
+  summary: RunSummary;
+  results: CaseResult[];
+}
+
+/**
+ * A reporter: every method optional. A reporter that throws is reported once on stderr
+ * and dropped from the rest of the run; it never breaks the run or the other reporters.
+ */
+export interface Reporter {
+  onRunStart?(run: RunInfo): void;
+  onCaseStart?(info: CaseInfo): void;
+  onExchange?(caseId: string, exchange: RecordedExchange): void;
+  onCaseEnd?(result: CaseResult): void;
+  /** May write files; the run waits for it. */
+  onRunEnd?(report: RunReport): void | Promise<void>;
+}
