@@ -9,6 +9,7 @@ const PACT_PROVIDER = 'test/contracts/**/*.provider.test.ts';
 export default defineConfig({
   test: {
     env: { PACT_DO_NOT_TRACK: 'true' },
+    globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     projects: [
