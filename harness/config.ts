@@ -1,0 +1,313 @@
+/**
+ * The harness config file (SPEC.md section 4): JSON, `${ENV}` expansion in string values,
+ * unknown keys rejected, every error one line naming the key path and the file. Pure
+ * except `loadConfig`, which reads the file and the TLS files it names.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { isGuid, parseHex } from '../simulator/bytes.js';
+import { InputError } from '../simulator/errors.js';
+import { checkAdminKey } from '../simulator/tdes.js';
+
+export const DEFAULT_BASE_PATH = '/CertificateManagement/api/v1.0';
+export const DEFAULT_TIMEOUT_MS = 5000;
+
+/** The documented example (DOMAIN.md section 2): a card equal to it enables `example.documented`. */
+export const DOCUMENTED_EXAMPLE = {
+  reqid: 'a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099',
+  scid: '17cf063d-e337-4aa9-a822-346554ddd3c9',
+  cardid: 'bc88f13f-83ba-4037-8262-46eba1291c6e',
+  adminKeyHex: '00'.repeat(24),
+  diversifiedKeyBase64: 'mBVA+HopB/gc+6FuKsQqx+OX01hK1WQI',
+  challengeBase64: '1hFD+cz/0so=',
+  responseBase64: 'F0Zudm4wPLY=',
+} as const;
+
+export interface CardConfig {
+  name: string;
+  reqid: string;
+  scid: string;
+  cardid: string;
+  /** Lower-case hex; absent when not configured (then the `atr` query parameter is not sent). */
+  atr?: string;
+  /** The key the server must use for `diversified=false` (24 or 16 bytes). */
+  adminKey: Buffer;
+  /** The key for `diversified=true`; `'server'` = fetch it from the diversifiedkey endpoint. */
+  diversifiedKey?: Buffer | 'server';
+}
+
+export interface HarnessTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+export interface HarnessConfig {
+  /** Origin, e.g. https://cm.contoso.com (no path). */
+  server: string;
+  basePath: string;
+  headers: Record<string, string>;
+  /** A caller the server must refuse; cases that need one are skipped without it. */
+  forbiddenHeaders?: Record<string, string>;
+  tls?: HarnessTls;
+  timeoutMs: number;
+  /** The server also implements the request and smart card endpoints. */
+  lifecycle: boolean;
+  cards: CardConfig[];
+  /** Where this config came from, for messages (a file path, or e.g. `embedded server`). */
+  source: string;
+}
+
+export interface ConfigOverrides {
+  /** `--server`: replaces (or supplies) the file's `server`. */
+  server?: string;
+  /** `--timeout`: replaces the file's `timeoutMs`. */
+  timeoutMs?: number;
+}
+
+export interface ParseOptions extends ConfigOverrides {
+  /** Where `${VAR}` values come from; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Reads a TLS file (already resolved to an absolute path); default: not allowed. */
+  readFile?: (absolutePath: string) => Buffer;
+  /** Directory TLS paths are relative to; default the current directory. */
+  baseDir?: string;
+}
+
+/** Reads and validates a config file. Throws InputError with one line naming the key and the file. */
+export function loadConfig(path: string, overrides: ConfigOverrides = {}): HarnessConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new InputError(`${path}: cannot read the config file (${errorCode(err)})`);
+  }
+  const baseDir = dirname(resolve(path));
+  return parseConfig(text, path, { ...overrides, baseDir, readFile: (p) => readFileSync(p) });
+}
+
+const TOP_KEYS = ['server', 'basePath', 'headers', 'forbiddenHeaders', 'tls', 'timeoutMs', 'lifecycle', 'cards'] as const;
+const TLS_KEYS = ['ca', 'cert', 'key'] as const;
+const CARD_KEYS = ['name', 'reqid', 'scid', 'cardid', 'atr', 'adminKey', 'diversifiedKey'] as const;
+
+/**
+ * Parses config text (or an already parsed object). `fileLabel` names the file in every
+ * message: `cmcard.json: cards[1].adminKey must be ...`.
+ */
+export function parseConfig(json: string | unknown, fileLabel: string, options: ParseOptions = {}): HarnessConfig {
+  const fail = (path: string, problem: string): never => {
+    throw new InputError(`${fileLabel}: ${path ? `${path} ` : ''}${problem}`);
+  };
+  let raw: unknown = json;
+  if (typeof json === 'string') {
+    try {
+      raw = JSON.parse(json);
+    } catch (err) {
+      fail('', `is not valid JSON (${(err instanceof Error ? err.message : String(err)).split('\n')[0]})`);
+    }
+  }
+  const env = options.env ?? process.env;
+  const root = expandEnv(raw, '', env, fail);
+  if (!isObject(root)) return fail('', 'must hold a JSON object');
+  rejectUnknown(root, TOP_KEYS, '', fail);
+
+  const serverText = options.server ?? root.server;
+  if (serverText === undefined) fail('server', 'is missing (give it in the file or with --server)');
+  const server = parseServer(serverText, options.server !== undefined ? '--server' : 'server', fail);
+
+  const basePath = root.basePath === undefined ? DEFAULT_BASE_PATH : parseBasePath(root.basePath, fail);
+  const headers = root.headers === undefined ? {} : parseHeaders(root.headers, 'headers', fail);
+  const forbiddenHeaders = root.forbiddenHeaders === undefined ? undefined : parseHeaders(root.forbiddenHeaders, 'forbiddenHeaders', fail);
+  const tls = root.tls === undefined ? undefined : parseTls(root.tls, options, fail);
+  if (tls && !server.startsWith('https:')) fail('tls', `is set but server ${server} is not https://`);
+
+  let timeoutMs = DEFAULT_TIMEOUT_MS;
+  if (options.timeoutMs !== undefined) timeoutMs = options.timeoutMs;
+  else if (root.timeoutMs !== undefined) {
+    if (typeof root.timeoutMs !== 'number' || !Number.isInteger(root.timeoutMs) || root.timeoutMs < 1) {
+      fail('timeoutMs', `must be a positive whole number of milliseconds, got ${show(root.timeoutMs)}`);
+    }
+    timeoutMs = root.timeoutMs as number;
+  }
+
+  if (root.lifecycle !== undefined && typeof root.lifecycle !== 'boolean') fail('lifecycle', `must be true or false, got ${show(root.lifecycle)}`);
+  const lifecycle = root.lifecycle === true;
+
+  if (root.cards === undefined) fail('cards', 'is missing: list at least one card the server knows');
+  if (!Array.isArray(root.cards)) return fail('cards', `must be an array, got ${show(root.cards)}`);
+  if (root.cards.length === 0) fail('cards', 'is empty: list at least one card the server knows');
+  const cards = root.cards.map((c, i) => parseCard(c, i, fail));
+  const seen = new Set<string>();
+  cards.forEach((c, i) => {
+    if (seen.has(c.name)) fail(`cards[${i}].name`, `${JSON.stringify(c.name)} is used by an earlier card; names must be unique`);
+    seen.add(c.name);
+  });
+
+  return {
+    server,
+    basePath,
+    headers,
+    ...(forbiddenHeaders ? { forbiddenHeaders } : {}),
+    ...(tls ? { tls } : {}),
+    timeoutMs,
+    lifecycle,
+    cards,
+    source: fileLabel,
+  };
+}
+
+/** True when a card is the documented example, which enables `example.documented`. */
+export function isDocumentedExample(card: CardConfig): boolean {
+  return (
+    card.reqid.toLowerCase() === DOCUMENTED_EXAMPLE.reqid &&
+    card.scid.toLowerCase() === DOCUMENTED_EXAMPLE.scid &&
+    card.cardid.toLowerCase() === DOCUMENTED_EXAMPLE.cardid &&
+    card.adminKey.toString('hex') === DOCUMENTED_EXAMPLE.adminKeyHex
+  );
+}
+
+type Fail = (path: string, problem: string) => never;
+
+/** `${NAME}` in any string value becomes the variable's value; an unset variable is an error. */
+function expandEnv(value: unknown, path: string, env: NodeJS.ProcessEnv, fail: Fail): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([^}]*)\}/g, (_m, name: string) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) fail(path, `has \${${name}}, which is not a valid environment variable name`);
+      const v = env[name];
+      if (v === undefined) fail(path, `uses \${${name}}, but environment variable ${name} is not set`);
+      return v as string;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, `${path}[${i}]`, env, fail));
+  if (isObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = expandEnv(v, path ? `${path}.${k}` : k, env, fail);
+    return out;
+  }
+  return value;
+}
+
+function parseServer(value: unknown, path: string, fail: Fail): string {
+  if (typeof value !== 'string') return fail(path, `must be a URL string, got ${show(value)}`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return fail(path, `is not a URL: ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(path, `must start with http:// or https://, got ${JSON.stringify(value)}`);
+  if (url.username || url.password) fail(path, 'must not carry credentials; put them in headers');
+  if (url.pathname !== '/' || url.search || url.hash) fail(path, `must be an origin like https://cm.contoso.com (put the path in basePath), got ${JSON.stringify(value)}`);
+  return url.origin;
+}
+
+function parseBasePath(value: unknown, fail: Fail): string {
+  if (typeof value !== 'string' || !value.startsWith('/')) return fail('basePath', `must be a path starting with /, got ${show(value)}`);
+  if (/[?#\s]/.test(value)) fail('basePath', `must be a plain path (no query, fragment or spaces), got ${JSON.stringify(value)}`);
+  return value.replace(/\/+$/, '');
+}
+
+function parseHeaders(value: unknown, path: string, fail: Fail): Record<string, string> {
+  if (!isObject(value)) return fail(path, `must be an object of header names to string values, got ${show(value)}`);
+  const out: Record<string, string> = {};
+  for (const [name, v] of Object.entries(value)) {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) fail(`${path}`, `has an invalid header name ${JSON.stringify(name)}`);
+    if (typeof v !== 'string') fail(`${path}.${name}`, `must be a string, got ${show(v)}`);
+    if (/[\r\n]/.test(v as string)) fail(`${path}.${name}`, 'must not contain line breaks');
+    out[name] = v as string;
+  }
+  return out;
+}
+
+function parseTls(value: unknown, options: ParseOptions, fail: Fail): HarnessTls {
+  if (!isObject(value)) return fail('tls', `must be an object with ca, cert, key file paths, got ${show(value)}`);
+  rejectUnknown(value, TLS_KEYS, 'tls', fail);
+  const out: HarnessTls = {};
+  for (const key of TLS_KEYS) {
+    const file = value[key];
+    if (file === undefined) continue;
+    if (typeof file !== 'string' || file.length === 0) fail(`tls.${key}`, `must be a file path, got ${show(file)}`);
+    const absolute = resolve(options.baseDir ?? process.cwd(), file as string);
+    if (!options.readFile) fail(`tls.${key}`, 'names a file, but this config was not loaded from a file');
+    try {
+      out[key] = options.readFile!(absolute);
+    } catch (err) {
+      fail(`tls.${key}`, `names ${absolute}, which cannot be read (${errorCode(err)})`);
+    }
+  }
+  if ((out.cert === undefined) !== (out.key === undefined)) fail(out.cert ? 'tls.key' : 'tls.cert', 'is missing: a client certificate needs both cert and key');
+  return out;
+}
+
+function parseCard(value: unknown, i: number, fail: Fail): CardConfig {
+  const at = `cards[${i}]`;
+  if (!isObject(value)) return fail(at, `must be an object, got ${show(value)}`);
+  rejectUnknown(value, CARD_KEYS, at, fail);
+  let name = `card${i + 1}`;
+  if (value.name !== undefined) {
+    if (typeof value.name !== 'string' || value.name.trim() === '') fail(`${at}.name`, `must be a non-empty string, got ${show(value.name)}`);
+    name = value.name as string;
+  }
+  const guid = (key: 'reqid' | 'scid' | 'cardid'): string => {
+    const v = value[key];
+    if (v === undefined) fail(`${at}.${key}`, 'is missing');
+    if (typeof v !== 'string' || !isGuid(v.replace(/^\{(.*)\}$/, '$1'))) fail(`${at}.${key}`, `must be a GUID like a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099, got ${show(v)}`);
+    return (v as string).replace(/^\{(.*)\}$/, '$1').toLowerCase();
+  };
+  const card: CardConfig = { name, reqid: guid('reqid'), scid: guid('scid'), cardid: guid('cardid'), adminKey: key(value.adminKey, `${at}.adminKey`, fail, true) };
+  if (value.atr !== undefined) {
+    if (typeof value.atr !== 'string') fail(`${at}.atr`, `must be a hex string, got ${show(value.atr)}`);
+    card.atr = hexOrFail(value.atr as string, `${at}.atr`, fail).toString('hex');
+  }
+  if (value.diversifiedKey !== undefined) {
+    card.diversifiedKey = value.diversifiedKey === 'server' ? 'server' : key(value.diversifiedKey, `${at}.diversifiedKey`, fail, false);
+  }
+  return card;
+}
+
+function key(value: unknown, path: string, fail: Fail, required: boolean): Buffer {
+  if (value === undefined && required) fail(path, 'is missing (the 3DES admin key, 48 hex digits)');
+  const hint = path.endsWith('diversifiedKey') ? ' or "server"' : '';
+  if (typeof value !== 'string') return fail(path, `must be 48 hex digits (24 bytes)${hint}, got ${show(value)}`);
+  const bytes = hexOrFail(value, path, fail);
+  try {
+    return checkAdminKey(bytes);
+  } catch {
+    return fail(path, `must be 48 hex digits (24 bytes, 3-key 3DES) or 32 (2-key)${hint}, got ${bytes.length} bytes`);
+  }
+}
+
+function hexOrFail(value: string, path: string, fail: Fail): Buffer {
+  try {
+    return parseHex(value, path);
+  } catch (err) {
+    // The InputError names the problem but not the file: restate it with both.
+    return fail(path, `is not hex (${(err as Error).message.replace(`${path} `, '')})`);
+  }
+}
+
+function rejectUnknown(obj: Record<string, unknown>, allowed: readonly string[], at: string, fail: Fail): void {
+  for (const k of Object.keys(obj)) {
+    if (!allowed.includes(k)) {
+      const near = allowed.find((a) => a.toLowerCase() === k.toLowerCase());
+      fail(at ? `${at}.${k}` : k, `is not a known key${near ? ` (did you mean ${near}?)` : ` (known: ${allowed.join(', ')})`}`);
+    }
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A value for an error message; strings are abbreviated so a pasted secret does not fill the screen. */
+function show(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return v.length > 24 ? `a ${v.length}-character string` : JSON.stringify(v);
+  return String(v);
+}
+
+function errorCode(err: unknown): string {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : err instanceof Error ? err.message : String(err);
+}
