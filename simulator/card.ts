@@ -296,6 +296,16 @@ export class VirtualCard {
   }
 }
 
+/** A status word as the ISO tables print it: `63C4`, `9000`. */
+export function formatSw(sw: number): string {
+  return sw.toString(16).toUpperCase().padStart(4, '0');
+}
+
+/** The card's one line for people, with both codes: `wrong PIN, 2 attempt(s) left (SCARD_W_WRONG_CHV, SW 63C2)`. */
+export function describeResult(result: CardResult): string {
+  return `${result.message} (${result.scard}, SW ${formatSw(result.sw)})`;
+}
+
 function success(message: string, attemptsRemaining: number | null): CardResult {
   return { ok: true, scard: 'SCARD_S_SUCCESS', sw: SW_OK, attemptsRemaining, message };
 }
@@ -312,7 +322,8 @@ function invalidParameter(message: string): CardResult {
   return { ok: false, scard: 'SCARD_E_INVALID_CHV', sw: 0x6a80, message };
 }
 
-function pinProblem(pin: string, what: string): string | null {
+/** Why a PIN cannot be set on this card (length in UTF-8 bytes), or null when it can. */
+export function pinProblem(pin: string, what = 'PIN'): string | null {
   const bytes = Buffer.byteLength(pin, 'utf8');
   if (bytes < PIN_MIN || bytes > PIN_MAX) return `${what} must be ${PIN_MIN} to ${PIN_MAX} bytes, got ${bytes}`;
   return null;

@@ -1,0 +1,263 @@
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { isGuid } from './bytes.js';
+import {
+  PIN_MAX, PIN_MIN, MAX_CHALLENGE, VirtualCard,
+  type CardState, type NewCardOptions,
+} from './card.js';
+import { InputError } from './errors.js';
+import { seededRandom, type RandomSource } from './random.js';
+
+/**
+ * The durable card file: one JSON document per card, written atomically (temp file in
+ * the same folder, fsync, rename, fsync of the folder), mode 0600 because it holds the
+ * admin key and the PIN. The card calls `persist` before every secret comparison, and
+ * the rename is the commit point: after a crash the file is the old state or the new
+ * one, never a mix, and an attempt that reached the compare has been counted.
+ *
+ *   { "format": "cmcard/card", "version": 1,
+ *     "card": { ...CardState },
+ *     "replay": { "seed": "demo", "drawn": 24 } }      (only for cards made with a seed)
+ *
+ * `replay` makes a seeded card's challenges repeat across processes: the random stream
+ * is SHA-256 counter mode over the seed (random.ts), and `drawn` is how many of its
+ * bytes the card has used, so a reopened card continues where the last process stopped.
+ */
+
+export const CARD_FILE_FORMAT = 'cmcard/card';
+export const CARD_FILE_VERSION = 1;
+
+export interface ReplayState {
+  /** The seed text given to `cmcard card new --seed`. It predicts every challenge. */
+  readonly seed: string;
+  /** Bytes of the seeded stream used so far. */
+  readonly drawn: number;
+}
+
+export interface CardFileData {
+  readonly card: CardState;
+  readonly replay: ReplayState | null;
+}
+
+export interface OpenCardOptions {
+  /** Overrides the card's random source (and the file's replay stream, which is then left as is). */
+  random?: RandomSource;
+  /** Called after each durable write, with the state written (watchers; power-loss tests). */
+  afterPersist?: (state: Readonly<CardState>) => void;
+}
+
+export interface CreateCardFileOptions extends NewCardOptions {
+  /** Deterministic challenges (and cardid when none is given), replayable across processes. */
+  seed?: string;
+  /** Replace an existing file; without it an existing file is an error and stays untouched. */
+  overwrite?: boolean;
+  afterPersist?: (state: Readonly<CardState>) => void;
+}
+
+/** Opens a card file: the card's every commit point writes the file synchronously. */
+export function openCardFile(path: string, options: OpenCardOptions = {}): VirtualCard {
+  const data = readCardFile(path);
+  const stream = options.random || !data.replay ? null : replayStream(data.replay);
+  const random = options.random ?? stream?.random;
+  return VirtualCard.fromState(data.card, {
+    ...(random ? { random } : {}),
+    persist: (state) => {
+      const replay = stream ? { seed: stream.seed, drawn: stream.drawn() } : data.replay;
+      writeCardFile(path, { card: state, replay });
+      options.afterPersist?.(state);
+    },
+  });
+}
+
+/** Makes a new card and its file. Refuses an existing file unless `overwrite` is set. */
+export function createCardFile(path: string, options: CreateCardFileOptions): VirtualCard {
+  const { seed, overwrite = false, afterPersist, ...cardOptions } = options;
+  if (seed !== undefined && seed.length === 0) throw new InputError('seed is empty');
+  const stream = seed === undefined ? null : replayStream({ seed, drawn: 0 });
+  const random = stream?.random ?? cardOptions.random;
+  const replay = () => (stream ? { seed: stream.seed, drawn: stream.drawn() } : null);
+  const card = VirtualCard.create(cardOptions, {
+    ...(random ? { random } : {}),
+    persist: (state) => {
+      writeCardFile(path, { card: state, replay: replay() });
+      afterPersist?.(state);
+    },
+  });
+  writeCardFile(path, { card: card.snapshot(), replay: replay() }, { overwrite });
+  return card;
+}
+
+/** Reads and validates a card file; every problem is one line naming the file and the field. */
+export function readCardFile(path: string): CardFileData {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new InputError(`card file ${path} does not exist (create one with \`cmcard card new\`)`);
+    if (code === 'EISDIR') throw new InputError(`card file ${path} is a directory`);
+    throw new InputError(`card file ${path} cannot be read: ${oneLine(err)}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`card file ${path} is not JSON: ${oneLine(err)}`);
+  }
+  return parseCardFile(json, `card file ${path}`);
+}
+
+/** Validates parsed card-file JSON; `label` starts every error message. */
+export function parseCardFile(json: unknown, label = 'card file'): CardFileData {
+  const fail = (field: string, problem: string): never => {
+    throw new InputError(`${label}: ${field} ${problem}`);
+  };
+  if (!isRecord(json)) return fail('top level', 'must be a JSON object');
+  if (json.format !== CARD_FILE_FORMAT) fail('"format"', `must be "${CARD_FILE_FORMAT}" (is this a cmcard card file?)`);
+  if (json.version !== CARD_FILE_VERSION) fail('"version"', `must be ${CARD_FILE_VERSION}, got ${JSON.stringify(json.version)}`);
+  const c = json.card;
+  if (!isRecord(c)) return fail('"card"', 'must be an object');
+
+  const str = (k: string): string => {
+    const v = c[k];
+    if (typeof v !== 'string') fail(`card.${k}`, `must be a string, got ${typeName(v)}`);
+    return v as string;
+  };
+  const int = (k: string, min: number, max: number, nullable = false): number | null => {
+    const v = c[k];
+    if (v === null && nullable) return null;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      fail(`card.${k}`, `must be a whole number from ${min} to ${max}${nullable ? ' or null' : ''}, got ${JSON.stringify(v)}`);
+    }
+    return v as number;
+  };
+  const hexField = (k: string, what: string, ok: (bytes: number) => boolean): string => {
+    const v = str(k);
+    if (!/^[0-9a-f]*$/.test(v) || v.length % 2 !== 0) fail(`card.${k}`, `must be lower-case hex, got ${JSON.stringify(abbreviate(v))}`);
+    if (!ok(v.length / 2)) fail(`card.${k}`, `must be ${what}, got ${v.length / 2} bytes`);
+    return v;
+  };
+
+  if (c.version !== 1) fail('card.version', `must be 1, got ${JSON.stringify(c.version)}`);
+  const cardId = str('cardId');
+  if (!isGuid(cardId)) fail('card.cardId', `must be a GUID, got ${JSON.stringify(abbreviate(cardId))}`);
+  const atr = hexField('atr', '2 to 33 bytes', (n) => n >= 2 && n <= 33);
+  const serial = str('serial');
+  const adminKey = hexField('adminKey', '24 bytes (3-key 3DES) or 16 bytes (2-key)', (n) => n === 24 || n === 16);
+  const adminTriesLimit = int('adminTriesLimit', 1, 15, true);
+  const adminTriesLeft = int('adminTriesLeft', 0, adminTriesLimit ?? 0, adminTriesLimit === null);
+  if ((adminTriesLimit === null) !== (adminTriesLeft === null)) fail('card.adminTriesLeft', 'must be null exactly when adminTriesLimit is null');
+  const pin = str('pin');
+  const pinBytes = Buffer.byteLength(pin, 'utf8');
+  if (pinBytes < PIN_MIN || pinBytes > PIN_MAX) fail('card.pin', `must be ${PIN_MIN} to ${PIN_MAX} bytes, got ${pinBytes}`);
+  const pinTriesLimit = int('pinTriesLimit', 1, 15) as number;
+  const pinTriesLeft = int('pinTriesLeft', 0, pinTriesLimit) as number;
+  const pendingChallenge = c.pendingChallenge === null
+    ? null
+    : hexField('pendingChallenge', `a multiple of 8 bytes up to ${MAX_CHALLENGE}`, (n) => n > 0 && n % 8 === 0 && n <= MAX_CHALLENGE);
+
+  let replay: ReplayState | null = null;
+  if (json.replay !== undefined && json.replay !== null) {
+    const r = json.replay;
+    if (!isRecord(r)) return fail('"replay"', 'must be an object or null');
+    if (typeof r.seed !== 'string' || r.seed.length === 0) fail('replay.seed', 'must be a non-empty string');
+    if (typeof r.drawn !== 'number' || !Number.isSafeInteger(r.drawn) || r.drawn < 0) fail('replay.drawn', `must be a whole number >= 0, got ${JSON.stringify(r.drawn)}`);
+    replay = { seed: r.seed as string, drawn: r.drawn as number };
+  }
+  const card: CardState = {
+    version: 1, cardId, atr, serial, adminKey, adminTriesLimit, adminTriesLeft,
+    pin, pinTriesLimit, pinTriesLeft, pendingChallenge,
+  };
+  return { card, replay };
+}
+
+/** The file's JSON text for a state (keys and PIN included: it is written with mode 0600). */
+export function serializeCardFile(data: CardFileData): string {
+  const doc = { format: CARD_FILE_FORMAT, version: CARD_FILE_VERSION, card: data.card, ...(data.replay ? { replay: data.replay } : {}) };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+/**
+ * Writes a card file atomically: temp file beside it (mode 0600), fsync, then rename
+ * (or, without `overwrite: false`, a hard link that fails if the file exists), fsync of
+ * the folder so the rename itself survives power loss.
+ */
+export function writeCardFile(path: string, data: CardFileData, options: { overwrite?: boolean } = {}): void {
+  const overwrite = options.overwrite ?? true;
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${tmpCounter++}.tmp`);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'wx', 0o600);
+  } catch (err) {
+    throw new InputError(`card file ${path} cannot be written: ${oneLine(err)}`);
+  }
+  try {
+    try {
+      writeSync(fd, serializeCardFile(data));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (overwrite) {
+      renameSync(tmp, path);
+    } else {
+      try {
+        linkSync(tmp, path); // atomic "create if absent": never clobbers a card another process made
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+          throw new InputError(`card file ${path} already exists (pass --force to replace it)`);
+        }
+        throw err;
+      }
+      unlinkSync(tmp);
+    }
+  } catch (err) {
+    try { unlinkSync(tmp); } catch { /* already renamed or gone */ }
+    if (err instanceof InputError) throw err;
+    throw new InputError(`card file ${path} cannot be written: ${oneLine(err)}`);
+  }
+  syncDir(dir);
+}
+
+let tmpCounter = 0;
+
+function syncDir(dir: string): void {
+  // Windows cannot open a folder for fsync; there the rename is as durable as it gets.
+  if (process.platform === 'win32') return;
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The seeded stream, fast-forwarded past the bytes a previous process used. */
+function replayStream(state: ReplayState): { seed: string; random: RandomSource; drawn: () => number } {
+  const base = seededRandom(state.seed);
+  // Skip in chunks: the seeded source's pool grows by concatenation.
+  for (let left = state.drawn; left > 0; left -= 4096) base(Math.min(left, 4096));
+  let drawn = state.drawn;
+  return {
+    seed: state.seed,
+    random: (length) => {
+      drawn += length;
+      return base(length);
+    },
+    drawn: () => drawn,
+  };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function typeName(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
+}
+function oneLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+}
+function abbreviate(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+}

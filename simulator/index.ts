@@ -1,0 +1,9 @@
+// The simulator library's public entry: `import { VirtualCard, openCardFile } from 'cmcard/simulator'`
+// style users start here. Each module keeps one job; this file only re-exports them.
+export * from './bytes.js';
+export * from './tdes.js';
+export * from './diversify.js';
+export * from './random.js';
+export * from './errors.js';
+export * from './card.js';
+export * from './card-file.js';
