@@ -1,0 +1,110 @@
+import type { CaseInfo, CaseResult, Outcome, Reporter, RunInfo, RunReport, RunSummary } from '../events.js';
+import { redactExchange, redactUrl } from './redact.js';
+import { exchangeLine, truncate } from './transcript.js';
+
+/**
+ * The console report. On a TTY: a status line rewritten in place (n/N, counts, current
+ * case) above which finished cases scroll. Elsewhere (CI logs): plain lines only, one per
+ * case, no escape sequences.
+ */
+
+export interface ConsoleOptions {
+  stream: { write(text: string): unknown; columns?: number };
+  /** Live status line (cursor control). */
+  tty: boolean;
+  /** ANSI colours; createReporter turns them on only on a TTY without NO_COLOR. */
+  color: boolean;
+}
+
+const LABEL: Record<Outcome, string> = { passed: 'PASS', failed: 'FAIL', warning: 'WARN', skipped: 'SKIP' };
+const COLOUR: Record<Outcome, string> = { passed: '32', failed: '31', warning: '33', skipped: '90' };
+const BODY_LIMIT = 200;
+const INDENT = '      ';
+const CLEAR_LINE = '\r\u001b[2K';
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** `20 passed, 0 failed, 1 warning, 2 skipped in 812 ms` */
+export function summaryLine(summary: RunSummary, durationMs: number): string {
+  return `${summary.passed} passed, ${summary.failed} failed, ${plural(summary.warnings, 'warning')}, ${summary.skipped} skipped in ${Math.round(durationMs)} ms`;
+}
+
+export function consoleReporter(options: ConsoleOptions): Reporter {
+  const { stream, tty, color } = options;
+  const paint = (code: string, text: string): string => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
+  const counts: RunSummary = { passed: 0, failed: 0, warnings: 0, skipped: 0 };
+  let total = 0;
+  let done = 0;
+  let idWidth = 0;
+  let current: CaseInfo | undefined;
+  let currentExchanges = 0;
+  let statusShown = false;
+
+  const clearStatus = (): void => {
+    if (statusShown) stream.write(CLEAR_LINE);
+    statusShown = false;
+  };
+
+  const drawStatus = (): void => {
+    if (!tty) return;
+    const running = current ? `  ${current.id}${currentExchanges ? ` (${plural(currentExchanges, 'request')})` : ''}` : '';
+    let line = `[${Math.min(done + (current ? 1 : 0), total)}/${total}] ${counts.passed} passed, ${counts.failed} failed, ${plural(counts.warnings, 'warning')}, ${counts.skipped} skipped${running}`;
+    // A line wider than the terminal wraps, and \r would then rewrite only its last row.
+    const width = stream.columns ?? 80;
+    if (line.length > width - 1) line = `${line.slice(0, Math.max(0, width - 2))}…`;
+    stream.write(`${CLEAR_LINE}${paint('2', line)}`);
+    statusShown = true;
+  };
+
+  const caseLines = (r: CaseResult): string => {
+    const lines = r.message.split('\n');
+    const head =
+      `${paint(COLOUR[r.outcome], LABEL[r.outcome])}  ${r.level.padEnd(8)}${r.id.padEnd(idWidth)}  (${Math.round(r.durationMs)} ms)` +
+      (lines[0] ? `  ${lines[0]}` : '');
+    const out = [head, ...lines.slice(1).map((l) => `${INDENT}${l}`)];
+    // A failure or warning shows the exchange it ended on, in short; the file reports hold all.
+    const last = r.exchanges.at(-1);
+    if ((r.outcome === 'failed' || r.outcome === 'warning') && last) {
+      const e = redactExchange(last);
+      const of = r.exchanges.length > 1 ? ` [last of ${r.exchanges.length} requests]` : '';
+      out.push(paint('2', `${INDENT}${exchangeLine(e)}${of}`));
+      if (e.response && e.response.body !== '') {
+        out.push(paint('2', `${INDENT}${truncate(e.response.body, BODY_LIMIT).replace(/[\u0000-\u001f\u007f]/g, ' ')}`));
+      }
+    }
+    return `${out.join('\n')}\n`;
+  };
+
+  return {
+    onRunStart(run: RunInfo) {
+      total = run.cases.length;
+      idWidth = Math.max(0, ...run.cases.map((c) => c.id.length));
+      stream.write(`${run.tool.name} ${run.tool.version} conformance: ${plural(total, 'case')} against ${redactUrl(run.server)}\n`);
+      drawStatus();
+    },
+    onCaseStart(info: CaseInfo) {
+      current = info;
+      currentExchanges = 0;
+      drawStatus();
+    },
+    onExchange() {
+      currentExchanges += 1;
+      drawStatus();
+    },
+    onCaseEnd(result: CaseResult) {
+      done += 1;
+      current = undefined;
+      if (result.outcome === 'warning') counts.warnings += 1;
+      else counts[result.outcome] += 1;
+      idWidth = Math.max(idWidth, result.id.length);
+      clearStatus();
+      stream.write(caseLines(result));
+      drawStatus();
+    },
+    onRunEnd(report: RunReport) {
+      clearStatus();
+      const line = summaryLine(report.summary, report.durationMs);
+      stream.write(`${color ? `\u001b[1m${paint(report.summary.failed > 0 ? '31' : '32', line)}` : line}\n`);
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import type { Level, Outcome, Reporter, RunReport, RunSummary } from '../events.js';
+import { redactReport } from './redact.js';
+import { writeReportFile } from './write-file.js';
+
+/** The JSON report of SPEC.md section 6, described by report.schema.json next to this file. */
+export const REPORT_SCHEMA_ID = 'cmcard/conformance-report@1';
+
+export interface JsonExchange {
+  request: { method: string; url: string; headers: Record<string, string>; body?: string };
+  response?: { status: number; headers: Record<string, string>; body: string };
+  /** Why no response came (timeout, refused, ...). */
+  error?: string;
+  durationMs: number;
+}
+
+export interface JsonCase {
+  id: string;
+  title: string;
+  level: Level;
+  outcome: Outcome;
+  message: string;
+  durationMs: number;
+  exchanges: JsonExchange[];
+}
+
+export interface JsonReport {
+  schema: typeof REPORT_SCHEMA_ID;
+  tool: { name: string; version: string };
+  server: string;
+  startedAt: string;
+  durationMs: number;
+  summary: RunSummary;
+  cases: JsonCase[];
+}
+
+/** Pure: the report document, keys in the order of the spec, credentials redacted. */
+export function toJsonReport(run: RunReport): JsonReport {
+  const report = redactReport(run);
+  return {
+    schema: REPORT_SCHEMA_ID,
+    tool: { name: report.tool.name, version: report.tool.version },
+    server: report.server,
+    startedAt: report.startedAt,
+    durationMs: report.durationMs,
+    summary: {
+      passed: report.summary.passed,
+      failed: report.summary.failed,
+      warnings: report.summary.warnings,
+      skipped: report.summary.skipped,
+    },
+    cases: report.results.map((r) => ({
+      id: r.id,
+      title: r.title,
+      level: r.level,
+      outcome: r.outcome,
+      message: r.message,
+      durationMs: r.durationMs,
+      exchanges: r.exchanges.map((e): JsonExchange => ({
+        request: {
+          method: e.request.method,
+          url: e.request.url,
+          headers: e.request.headers,
+          ...(e.request.body !== undefined ? { body: e.request.body } : {}),
+        },
+        ...(e.response ? { response: { status: e.response.status, headers: e.response.headers, body: e.response.body } } : {}),
+        ...(e.error !== undefined || !e.response ? { error: e.error ?? 'no response' } : {}),
+        durationMs: e.durationMs,
+      })),
+    })),
+  };
+}
+
+export function renderJson(run: RunReport): string {
+  return `${JSON.stringify(toJsonReport(run), null, 2)}\n`;
+}
+
+export function jsonReporter(path: string): Reporter {
+  return {
+    async onRunEnd(report) {
+      await writeReportFile(path, renderJson(report));
+    },
+  };
+}
