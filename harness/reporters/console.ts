@@ -1,4 +1,5 @@
 import type { CaseInfo, CaseResult, Outcome, Reporter, RunInfo, RunReport, RunSummary } from '../events.js';
+import { visibleControls } from './escape.js';
 import { redactExchange, redactUrl } from './redact.js';
 import { exchangeLine, truncate } from './transcript.js';
 
@@ -57,7 +58,8 @@ export function consoleReporter(options: ConsoleOptions): Reporter {
   };
 
   const caseLines = (r: CaseResult): string => {
-    const lines = r.message.split('\n');
+    // Messages and bodies may quote the server: no control character reaches the terminal.
+    const lines = visibleControls(r.message.replace(/\r?\n|\r/g, '\n').replace(/\t/g, '  ')).split('\n');
     const head =
       `${paint(COLOUR[r.outcome], LABEL[r.outcome])}  ${r.level.padEnd(8)}${r.id.padEnd(idWidth)}  (${Math.round(r.durationMs)} ms)` +
       (lines[0] ? `  ${lines[0]}` : '');
@@ -67,9 +69,9 @@ export function consoleReporter(options: ConsoleOptions): Reporter {
     if ((r.outcome === 'failed' || r.outcome === 'warning') && last) {
       const e = redactExchange(last);
       const of = r.exchanges.length > 1 ? ` [last of ${r.exchanges.length} requests]` : '';
-      out.push(paint('2', `${INDENT}${exchangeLine(e)}${of}`));
+      out.push(paint('2', `${INDENT}${visibleControls(exchangeLine(e))}${of}`));
       if (e.response && e.response.body !== '') {
-        out.push(paint('2', `${INDENT}${truncate(e.response.body, BODY_LIMIT).replace(/[\u0000-\u001f\u007f]/g, ' ')}`));
+        out.push(paint('2', `${INDENT}${visibleControls(truncate(e.response.body, BODY_LIMIT).replace(/[\t\r\n]+/g, ' '))}`));
       }
     }
     return `${out.join('\n')}\n`;
