@@ -71,7 +71,7 @@ function caseSection(r: CaseResult): string {
   const exchanges = r.exchanges.length ? r.exchanges.map(exchange).join('') : '<p class="meta">No HTTP exchanges.</p>';
   return (
     `<section class="case o-${r.outcome}" id="${anchor(r.id)}"><details${open}>` +
-    `<summary>${badge(r.outcome)} <b>${esc(r.level)}</b> <code>${esc(r.id)}</code> ${esc(r.title)} <span class="meta">(${ms(r.durationMs)}, ${r.exchanges.length} exchanges)</span></summary>` +
+    `<summary>${badge(r.outcome)} <b>${esc(r.level)}</b> <code>${esc(r.id)}</code> ${esc(r.title)} <span class="meta">(${ms(r.durationMs)}, ${r.exchanges.length} ${r.exchanges.length === 1 ? 'exchange' : 'exchanges'})</span></summary>` +
     `<p class="message">${esc(r.message)}</p>${exchanges}</details></section>`
   );
 }
