@@ -1,0 +1,200 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../support/cli.js';
+
+// A non-weak 3-key key; its hex must never show up unless --show-key is given.
+const KEY = '0123456789abcdef23456789abcdef01456789abcdef0123';
+const scratch = mkdtempSync(join(tmpdir(), 'cmcard-cli-card-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+let n = 0;
+const fresh = () => join(scratch, `card-${n++}.json`);
+
+async function newCard(extra: string[] = []): Promise<string> {
+  const state = fresh();
+  const r = await runCli(['card', 'new', '--state', state, '--admin-key', KEY, '--pin', '1234', ...extra]);
+  expect(r.code, r.stderr).toBe(0);
+  return state;
+}
+
+function expectOneLine(stderr: string, pattern: RegExp): void {
+  expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(stderr).toMatch(pattern);
+}
+
+describe('cmcard card: a blocked PIN unblocked with the help desk', () => {
+  it('new -> three wrong PINs -> blocked -> challenge -> cmcard response -> unblock -> new PIN verifies', async () => {
+    const state = fresh();
+    const outputs: string[] = [];
+    const run = async (args: string[]) => {
+      const r = await runCli(args);
+      outputs.push(r.stdout, r.stderr);
+      return r;
+    };
+
+    const created = await run(['card', 'new', '--state', state, '--admin-key', KEY, '--pin', '1234', '--cardid', 'bc88f13f-83ba-4037-8262-46eba1291c6e']);
+    expect(created.code).toBe(0);
+    expect(created.stdout).toContain('bc88f13f-83ba-4037-8262-46eba1291c6e');
+    expect(statSync(state).mode & 0o777).toBe(0o600);
+
+    const wrong1 = await run(['card', 'verify-pin', '--state', state, '--pin', '0000']);
+    expect(wrong1.code).toBe(1);
+    expectOneLine(wrong1.stderr, /wrong PIN, 2 attempt\(s\) left \(SCARD_W_WRONG_CHV, SW 63C2\)/);
+    expect((await run(['card', 'verify-pin', '--state', state, '--pin', '0000'])).stderr).toMatch(/SW 63C1/);
+    const blocked = await run(['card', 'verify-pin', '--state', state, '--pin', '0000']);
+    expect(blocked.code).toBe(1);
+    expect(blocked.stderr).toMatch(/PIN is blocked \(SCARD_W_CHV_BLOCKED, SW 6983\)/);
+    const rightButBlocked = await run(['card', 'verify-pin', '--state', state, '--pin', '1234']);
+    expect(rightButBlocked.code).toBe(1);
+
+    const challenge = await run(['card', 'challenge', '--state', state]);
+    expect(challenge.code).toBe(0);
+    const windows = /challenge: ([0-9A-F]{4} [0-9A-F]{4} [0-9A-F]{4} [0-9A-F]{4})/.exec(challenge.stdout)?.[1];
+    const base64 = /base64: +(\S+)/.exec(challenge.stdout)?.[1];
+    expect(windows).toBeDefined();
+    expect(Buffer.from(base64!, 'base64').toString('hex').toUpperCase()).toBe(windows!.replace(/ /g, ''));
+
+    // The help desk reads the Windows digits and answers in the same format.
+    const response = await run(['response', '--key', KEY, '--challenge', windows!, '--format', 'hex']);
+    expect(response.code).toBe(0);
+
+    const unblocked = await run(['card', 'unblock', '--state', state, '--response', response.stdout.trim(), '--new-pin', '5678']);
+    expect(unblocked.code, unblocked.stderr).toBe(0);
+    expect(unblocked.stdout).toMatch(/SCARD_S_SUCCESS, SW 9000/);
+
+    expect((await run(['card', 'verify-pin', '--state', state, '--pin', '1234'])).code).toBe(1);
+    const ok = await run(['card', 'verify-pin', '--state', state, '--pin', '5678']);
+    expect(ok.code).toBe(0);
+    const status = JSON.parse((await run(['card', 'status', '--state', state, '--json'])).stdout);
+    expect(status).toMatchObject({ pinBlocked: false, pinTriesLeft: 3, adminTriesLeft: 5, pendingChallenge: null });
+
+    // No command printed the admin key or the PINs' file contents.
+    expect(outputs.join('\n').toLowerCase()).not.toContain(KEY);
+  });
+
+  it('a wrong response costs an admin attempt and says how many are left; no pending challenge is refused', async () => {
+    const state = await newCard(['--admin-tries', '3']);
+    await runCli(['card', 'block', '--state', state]);
+    const noChallenge = await runCli(['card', 'unblock', '--state', state, '--response', 'AAAAAAAAAAA=', '--new-pin', '5678']);
+    expect(noChallenge.code).toBe(1);
+    expect(noChallenge.stderr).toMatch(/SW 6985/);
+    await runCli(['card', 'challenge', '--state', state]);
+    const wrong = await runCli(['card', 'unblock', '--state', state, '--response', 'AAAAAAAAAAA=', '--new-pin', '5678']);
+    expect(wrong.code).toBe(1);
+    expectOneLine(wrong.stderr, /wrong admin response, 2 admin attempt\(s\) left \(SCARD_W_WRONG_CHV, SW 63C2\)/);
+  });
+});
+
+describe('cmcard card: keys and output', () => {
+  it('status shows the KCV, and the key only with --show-key', async () => {
+    const state = await newCard(['--admin-tries', 'unlimited']);
+    const plain = await runCli(['card', 'status', '--state', state]);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).not.toContain(KEY);
+    expect(plain.stdout).toMatch(/KCV [0-9A-F]{6}/);
+    expect(plain.stdout).toMatch(/unlimited attempts/);
+    const json = JSON.parse((await runCli(['card', 'status', '--state', state, '--json'])).stdout);
+    expect(json.adminKey).toBeUndefined();
+    expect(json.adminTriesLimit).toBeNull();
+    const shown = await runCli(['card', 'status', '--state', state, '--show-key']);
+    expect(shown.stdout).toContain(KEY);
+    expect(JSON.parse((await runCli(['card', 'status', '--state', state, '--json', '--show-key'])).stdout).adminKey).toBe(KEY);
+  });
+
+  it('the all-zero key shows the documented KCV 8CA64D', async () => {
+    const state = fresh();
+    await runCli(['card', 'new', '--state', state, '--admin-key', '00'.repeat(24), '--pin', '1234']);
+    expect((await runCli(['card', 'status', '--state', state])).stdout).toMatch(/KCV 8CA64D/);
+  });
+
+  it('--seed replays: two cards with the same seed issue the same cardid and challenges', async () => {
+    const a = await newCard(['--seed', 'class demo']);
+    const b = await newCard(['--seed', 'class demo']);
+    const seq = async (state: string) => {
+      const out: string[] = [];
+      for (const len of ['8', '16']) out.push((await runCli(['card', 'challenge', '--state', state, '--length', len, '--json'])).stdout);
+      return out;
+    };
+    expect(await seq(a)).toEqual(await seq(b));
+    const id = async (s: string) => JSON.parse((await runCli(['card', 'status', '--state', s, '--json'])).stdout).cardId;
+    expect(await id(a)).toBe(await id(b));
+    const c = await newCard(['--seed', 'another']);
+    expect(await id(c)).not.toBe(await id(a));
+  });
+});
+
+describe('cmcard card: bad input exits 2 with one line and changes nothing', () => {
+  it.each([
+    [['--admin-key', '0102030405060708', '--pin', '1234'], /--admin-key must be 24 bytes/],
+    [['--admin-key', 'xyz!', '--pin', '1234'], /--admin-key is neither hex nor base64/],
+    [['--admin-key', KEY, '--pin', '12'], /--pin must be 4 to 127 bytes/],
+    [['--admin-key', KEY, '--pin', '1234', '--cardid', 'nope'], /cardid is not a GUID/],
+    [['--admin-key', KEY, '--pin', '1234', '--admin-tries', '0'], /--admin-tries must be from 1 to 15/],
+    [['--admin-key', KEY, '--pin', '1234', '--pin-tries', 'three'], /--pin-tries must be a whole number/],
+  ])('new %j', async (args, message) => {
+    const state = fresh();
+    const r = await runCli(['card', 'new', '--state', state, ...args]);
+    expect(r.code).toBe(2);
+    expectOneLine(r.stderr, message);
+    expect(() => statSync(state)).toThrow();
+  });
+
+  it('commands on a card refuse bad flags before touching the file', async () => {
+    const state = await newCard();
+    await runCli(['card', 'challenge', '--state', state]);
+    const before = readFileSync(state, 'utf8');
+    const bad: Array<[string[], RegExp]> = [
+      [['card', 'unblock', '--state', state, '--response', 'not base64!', '--new-pin', '5678'], /--response is neither hex nor base64/],
+      [['card', 'unblock', '--state', state, '--response', '0102030405060708', '--new-pin', '1'], /--new-pin must be 4 to 127 bytes/],
+      [['card', 'unblock', '--state', state, '--response', '01020304050607', '--new-pin', '5678'], /--response must be 8 bytes like the pending challenge, got 7/],
+      [['card', 'verify-pin', '--state', state, '--pin', '12'], /--pin must be 4 to 127 bytes/],
+      [['card', 'challenge', '--state', state, '--length', '7'], /--length must be a multiple of 8/],
+      [['card', 'new', '--state', state, '--admin-key', KEY, '--pin', '1234'], /already exists \(pass --force/],
+    ];
+    for (const [args, message] of bad) {
+      const r = await runCli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expectOneLine(r.stderr, message);
+      expect(r.stderr).not.toContain(KEY);
+    }
+    expect(readFileSync(state, 'utf8')).toBe(before);
+  });
+
+  it('a missing, corrupt or foreign card file', async () => {
+    const corrupt = fresh();
+    writeFileSync(corrupt, '{"format": "cmcard/card", "version": 1, "card": {');
+    const foreign = fresh();
+    writeFileSync(foreign, '{"hello": "world"}');
+    const shortKey = await newCard();
+    const doc = JSON.parse(readFileSync(shortKey, 'utf8'));
+    doc.card.adminKey = '0102';
+    writeFileSync(shortKey, JSON.stringify(doc));
+    const cases: Array<[string, RegExp]> = [
+      [join(scratch, 'missing.json'), /does not exist/],
+      [corrupt, /is not JSON/],
+      [foreign, /"format" must be "cmcard\/card"/],
+      [shortKey, /card\.adminKey must be 24 bytes .*got 2 bytes/],
+    ];
+    for (const [state, message] of cases) {
+      for (const cmd of ['status', 'challenge', 'block']) {
+        const r = await runCli(['card', cmd, '--state', state]);
+        expect(r.code).toBe(2);
+        expectOneLine(r.stderr, message);
+        expect(r.stderr).toContain(state);
+      }
+    }
+  });
+
+  it('a missing --state is a usage error', async () => {
+    const r = await runCli(['card', 'status']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--state/);
+  });
+
+  it('--help exits 0 and lists the commands', async () => {
+    const r = await runCli(['card', '--help']);
+    expect(r.code).toBe(0);
+    for (const cmd of ['new', 'status', 'challenge', 'unblock', 'verify-pin', 'block', 'attach']) expect(r.stdout).toContain(cmd);
+  });
+});
