@@ -7,3 +7,6 @@ export * from './random.js';
 export * from './errors.js';
 export * from './card.js';
 export * from './card-file.js';
+export * from './apdu.js';
+export * from './gids.js';
+export * from './vpcd.js';
