@@ -1,13 +1,77 @@
 import type { Command } from 'commander';
-import { ExitError, EXIT } from '../cli-support.js';
+import { InputError } from '../../simulator/errors.js';
+import { EXIT, ExitError } from '../cli-support.js';
+import { otherKeysFor } from '../cases/helpers.js';
+import { CmClient, CmTransportError } from '../cm-client.js';
+import type { RecordedExchange } from '../events.js';
+import { checkReachable, clientOptions, makeContext, ServerUnreachableError } from '../runner.js';
+import { resolveTarget } from '../target.js';
+import { playUnlock } from '../unlock-flow.js';
 
-// Placeholder until its issue lands: the command exists so --help lists it.
+interface UnlockFlags {
+  server?: string;
+  config?: string;
+  card?: string;
+}
+
+/** `cmcard unlock`: one help-desk unlock, printed step by step. */
 export function registerUnlock(program: Command): void {
   program
     .command('unlock')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new ExitError('unlock is not built yet', EXIT.USAGE);
+    .description('play one full unlock exchange (blocked PIN, challenge, server response, unblock) and print each step')
+    .option('--server <url>', 'server origin (overrides the config file\'s server)')
+    .option('--config <file>', 'harness config file (SPEC section 4)')
+    .option('--card <name>', 'which configured card (default: the first)')
+    .addHelpText('after', '\nExit codes: 0 the card unblocked, 1 it did not, 2 usage or config error, 3 server unreachable.')
+    .action(async (flags: UnlockFlags) => {
+      const target = await resolveTarget(flags);
+      const out = (line: string): void => void process.stdout.write(`${line}\n`);
+      try {
+        const { config } = target;
+        const card = flags.card === undefined ? config.cards[0]! : config.cards.find((c) => c.name === flags.card);
+        if (!card) throw new InputError(`--card '${flags.card}' is not in ${config.source}; cards: ${config.cards.map((c) => c.name).join(', ')}`);
+        await checkReachable(config).catch((err: unknown) => {
+          if (err instanceof ServerUnreachableError) throw new ExitError(err.message, EXIT.UNREACHABLE);
+          throw err;
+        });
+        const client = new CmClient({ ...clientOptions(config), onExchange: (ex) => printExchange(out, ex) });
+        try {
+          const ctx = makeContext(config, client);
+          out(`unlock of card ${card.name} (reqid ${card.reqid}, scid ${card.scid}) on ${config.server}`);
+          const { key: dkey, reason } = await ctx.diversifiedKey(card);
+          if (card.diversifiedKey && !dkey) out(`  (no diversified key: ${reason}; using the default key)`);
+          let n = 0;
+          const result = await playUnlock({
+            client,
+            card,
+            key: dkey ?? card.adminKey,
+            diversified: dkey !== undefined,
+            lifecycle: config.lifecycle,
+            virtualCard: ctx.virtualCard,
+            otherKeys: otherKeysFor(card, dkey ? 'diversified' : 'default', dkey),
+            onStep: (s) => out(`${++n}. ${s.title}: ${s.detail}`),
+          });
+          if (!result.ok) throw new ExitError(`unlock failed: ${result.failure}`, EXIT.FAILED);
+          out('unlock OK: the card accepted the server response and the new PIN verifies');
+        } catch (err) {
+          if (err instanceof CmTransportError) throw new ExitError(`unlock failed: no answer: ${err.message}`, EXIT.FAILED);
+          throw err;
+        } finally {
+          client.close();
+        }
+      } finally {
+        await target.close();
+      }
     });
+}
+
+function printExchange(out: (line: string) => void, ex: RecordedExchange): void {
+  out(`   > ${ex.request.method} ${ex.request.url}`);
+  if (ex.response) out(`   < ${ex.response.status} ${ex.response.headers['content-type'] ?? ''} ${oneLine(ex.response.body)}`.trimEnd());
+  else out(`   < no answer: ${ex.error ?? 'unknown error'}`);
+}
+
+function oneLine(body: string): string {
+  const s = body.replace(/\s+/g, ' ').replace(/[\u0000-\u001f\u007f]/g, '?');
+  return s.length > 160 ? `${s.slice(0, 157)}...` : s;
 }

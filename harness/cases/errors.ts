@@ -1,0 +1,118 @@
+import { toBase64 } from '../../simulator/bytes.js';
+import type { CmResponse } from '../cm-client.js';
+import { unknownGuid } from './helpers.js';
+import { bodySnippet } from './judge.js';
+import type { CaseContext, ConformanceCase } from './types.js';
+
+const MALFORMED: Array<[string, string]> = [
+  ['a non-base64 challenge', 'not*base64!'],
+  ['an empty challenge', ''],
+  ['a 7-byte challenge', toBase64(Buffer.from('01020304050607', 'hex'))],
+  ['a 9-byte challenge', toBase64(Buffer.from('010203040506070809', 'hex'))],
+];
+
+export const inputMalformedChallenge: ConformanceCase = {
+  id: 'input.malformed-challenge',
+  title: 'Non-base64, empty, 7-byte and 9-byte challenges get 4xx, not 5xx or 200',
+  level: 'SHOULD',
+  async run(ctx) {
+    const card = ctx.config.cards[0]!;
+    const problems: string[] = [];
+    const seen: string[] = [];
+    for (const [label, challenge] of MALFORMED) {
+      const res = await ctx.client.authenticationResponse({ reqid: card.reqid, scid: card.scid, cardid: card.cardid, challenge, diversified: false });
+      seen.push(`${label}: ${res.status}`);
+      if (res.status < 400 || res.status > 499) problems.push(`${label} got ${res.status}${bodySnippet(res.body)}, expected 4xx`);
+    }
+    if (problems.length) ctx.fail(problems.join('; '));
+    return ctx.pass(seen.join(', '));
+  },
+};
+
+/** Requests a server must refuse, for the checks on error bodies. */
+async function errorResponses(ctx: CaseContext): Promise<Array<[string, CmResponse]>> {
+  const card = ctx.config.cards[0]!;
+  const ids = { reqid: card.reqid, scid: card.scid, cardid: card.cardid };
+  const out: Array<[string, CmResponse]> = [];
+  for (const [label, challenge] of MALFORMED) out.push([label, await ctx.client.authenticationResponse({ ...ids, challenge, diversified: false })]);
+  out.push(['a percent sign in the challenge', await ctx.client.authenticationResponse({ ...ids, rawQuery: `cardid=${card.cardid}&challenge=%E0%A4%A&diversified=False` })]);
+  out.push(['no query at all', await ctx.client.authenticationResponse({ ...ids })]);
+  out.push(['a reqid that is not a GUID', await ctx.client.authenticationResponse({ ...ids, reqid: 'not-a-guid', challenge: Buffer.alloc(8, 7), diversified: false })]);
+  out.push(['an unknown reqid', await ctx.client.authenticationResponse({ ...ids, reqid: unknownGuid(), challenge: Buffer.alloc(8, 7), diversified: false })]);
+  out.push(['diversified=maybe', await ctx.client.authenticationResponse({ ...ids, challenge: Buffer.alloc(8, 7), diversified: 'maybe' })]);
+  out.push(['no credentials', await ctx.client.authenticationResponse({ ...ids, challenge: Buffer.alloc(8, 7), diversified: false }, { headers: null })]);
+  return out.filter(([, res]) => res.status >= 400);
+}
+
+/** What internals look like in an error body: stack frames, source paths, exception type names. */
+const LEAKS: Array<[string, RegExp]> = [
+  ['a stack frame', /\bat\s+[\w$.<>[\]]+\s*\([^)]*:\d+(?::\d+)?\)|\n\s+at\s+\S+|\bat\s+\/[^\s]+:\d+:\d+| in [^\s]+:line \d+/],
+  ['a Python traceback', /Traceback \(most recent call last\)/],
+  ['a source file reference', /[\w-]+\.(?:[cm]?js|ts|cs|java|py|go|rb|php):\d+|[/\\][\w.-]+\.(?:[cm]?js|ts|cs|java|py|go|rb|php)\b/],
+  ['a file system path', /(?:^|[\s"'(=])(?:\/(?:home|usr|var|opt|srv|app|src|tmp|Users|root|work)\/|[A-Za-z]:\\\\?[\w ]+\\)/],
+  ['an exception type', /\b(?:System\.[A-Z]\w*|[A-Z]\w*(?:Exception|Error))\b/],
+];
+
+export function findLeak(body: string): string | null {
+  for (const [what, re] of LEAKS) {
+    const m = re.exec(body);
+    if (m) return `${what} (${JSON.stringify(m[0].trim().slice(0, 60))})`;
+  }
+  return null;
+}
+
+export const errorsNoLeak: ConformanceCase = {
+  id: 'errors.no-leak',
+  title: 'Error bodies carry no stack trace, file path or exception type',
+  level: 'SHOULD',
+  async run(ctx) {
+    const errors = await errorResponses(ctx);
+    const problems: string[] = [];
+    for (const [label, res] of errors) {
+      const leak = findLeak(res.body);
+      if (leak) problems.push(`${label} (${res.status}): the body shows ${leak}`);
+    }
+    if (problems.length) ctx.fail(problems.join('; '));
+    return ctx.pass(`${errors.length} error bodies checked, none shows internals`);
+  },
+};
+
+export const errorsJsonBody: ConformanceCase = {
+  id: 'errors.json-body',
+  title: 'Error answers with a body are application/json (the service answers JSON only)',
+  level: 'SHOULD',
+  async run(ctx) {
+    const errors = await errorResponses(ctx);
+    const problems: string[] = [];
+    for (const [label, res] of errors) {
+      if (res.body.trim() === '') continue;
+      const media = res.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+      let json = true;
+      try {
+        JSON.parse(res.body);
+      } catch {
+        json = false;
+      }
+      if (media !== 'application/json' || !json) problems.push(`${label} (${res.status}): ${media ?? 'no Content-Type'}${json ? '' : ', body not JSON'}${bodySnippet(res.body)}`);
+    }
+    if (problems.length) ctx.fail(problems.join('; '));
+    return ctx.pass(`${errors.length} error answers, each JSON or empty`);
+  },
+};
+
+export const methodNotAllowed: ConformanceCase = {
+  id: 'method.not-allowed',
+  title: 'POST, PUT and DELETE on the endpoint get no 200',
+  level: 'MAY',
+  async run(ctx) {
+    const card = ctx.config.cards[0]!;
+    const seen: string[] = [];
+    for (const method of ['POST', 'PUT', 'DELETE']) {
+      const challenge = ctx.virtualCard(card, card.adminKey).getChallenge();
+      const res = await ctx.client.authenticationResponse({ reqid: card.reqid, scid: card.scid, cardid: card.cardid, challenge, diversified: false }, { method });
+      if (res.status === 200) ctx.fail(`${method} answered 200${bodySnippet(res.body)}`);
+      seen.push(`${method}: ${res.status}`);
+    }
+    return ctx.pass(seen.join(', '));
+  },
+};

@@ -1,0 +1,64 @@
+/** Small steps most cases share: ask the server for a card's response and judge it. */
+import { randomUUID } from 'node:crypto';
+import type { CmResponse, RequestOverrides } from '../cm-client.js';
+import type { CardConfig } from '../config.js';
+import { judgeResponse, type OtherKey } from './judge.js';
+import type { CaseContext } from './types.js';
+
+export interface AskOptions {
+  diversified?: boolean | string;
+  /** Challenge length in bytes (a multiple of 8). */
+  length?: number;
+  /** Pick challenges until this holds (bounded), e.g. base64 containing '+'. */
+  challengeWhere?: (challenge: Buffer) => boolean;
+  overrides?: RequestOverrides;
+  atr?: string;
+  others?: OtherKey[];
+}
+
+export interface Asked {
+  challenge: Buffer;
+  res: CmResponse;
+  /** null when the card accepted the response */
+  problem: string | null;
+}
+
+/** One card-issued challenge to the server and the card's verdict on the answer. */
+export async function ask(ctx: CaseContext, card: CardConfig, key: Buffer, o: AskOptions = {}): Promise<Asked> {
+  const vc = ctx.virtualCard(card, key);
+  let challenge = vc.getChallenge(o.length ?? 8);
+  if (o.challengeWhere) {
+    // Each try has a fair chance (e.g. ~16% for a '+' in 8 bytes of base64); 500 tries never all miss in practice.
+    for (let i = 0; i < 500 && !o.challengeWhere(challenge); i++) challenge = vc.getChallenge(o.length ?? 8);
+    if (!o.challengeWhere(challenge)) ctx.fail('could not draw a challenge with the wanted shape (500 tries)');
+  }
+  const res = await ctx.client.authenticationResponse(
+    { reqid: card.reqid, scid: card.scid, cardid: card.cardid, challenge, diversified: o.diversified ?? false, ...(o.atr !== undefined ? { atr: o.atr } : {}) },
+    o.overrides,
+  );
+  return { challenge, res, problem: judgeResponse(vc, key, challenge, res, o.others ?? []) };
+}
+
+/** The other keys of a card a server might wrongly use, for diagnoses. */
+export function otherKeysFor(card: CardConfig, using: 'default' | 'diversified', diversifiedKey?: Buffer): OtherKey[] {
+  if (using === 'diversified') return [{ label: "the template's default key (diversified=false's key)", key: card.adminKey }];
+  if (diversifiedKey) return [{ label: "the card's diversified key (diversified=true's key)", key: diversifiedKey }];
+  if (card.diversifiedKey instanceof Buffer) return [{ label: "the card's diversified key (diversified=true's key)", key: card.diversifiedKey }];
+  return [];
+}
+
+/** A GUID no server has seen. */
+export function unknownGuid(): string {
+  return randomUUID();
+}
+
+export function isSuccess(status: number): boolean {
+  return status >= 200 && status <= 299;
+}
+
+/** `card name: problem`, or null when every check passed. */
+export function firstProblem(problems: Array<string | null>): string | null {
+  const found = problems.filter((p): p is string => p !== null);
+  if (found.length === 0) return null;
+  return found.length === 1 ? found[0]! : `${found[0]} (and ${found.length - 1} more)`;
+}

@@ -1,0 +1,130 @@
+import { toBase64 } from '../../simulator/bytes.js';
+import type { CardConfig } from '../config.js';
+import { ask, otherKeysFor } from './helpers.js';
+import { bodySnippet, judgeResponse } from './judge.js';
+import type { CaseContext, ConformanceCase } from './types.js';
+
+/** `/CertificateManagement` -> `/cErTiFiCaTeMaNaGeMeNt`: neither the documented spelling nor lower case. */
+function alternateCase(text: string): string {
+  let upper = false;
+  return text.replace(/[a-z]/gi, (ch) => ((upper = !upper) ? ch.toLowerCase() : ch.toUpperCase()));
+}
+
+/** Sends the card's request under a given path spelling (raw: the client would not vary the segments). */
+async function askWithPath(ctx: CaseContext, card: CardConfig, spell: (segment: string) => string): Promise<string | null> {
+  const vc = ctx.virtualCard(card, card.adminKey);
+  const challenge = vc.getChallenge();
+  const path =
+    `${spell(ctx.config.basePath)}/${spell('requests')}/${card.reqid}/${spell('smartcards')}/${card.scid}/${spell('authenticationresponse')}` +
+    `?cardid=${card.cardid}&challenge=${encodeURIComponent(toBase64(challenge))}&diversified=False`;
+  const res = await ctx.client.raw('GET', path);
+  const problem = judgeResponse(vc, card.adminKey, challenge, res, otherKeysFor(card, 'default'));
+  return problem ? `${path.split('?')[0]}: ${problem}` : null;
+}
+
+const PASCAL: Record<string, string> = { requests: 'Requests', smartcards: 'SmartCards', authenticationresponse: 'AuthenticationResponse' };
+
+export const pathCaseInsensitive: ConformanceCase = {
+  id: 'path.case-insensitive',
+  title: 'Lower-case and mixed-case base paths work',
+  level: 'MUST',
+  async run(ctx) {
+    const card = ctx.config.cards[0]!;
+    const variants: Array<[string, (s: string) => string]> = [
+      ['lower case', (s) => s.toLowerCase()],
+      ['mixed case', alternateCase],
+      ['PascalCase segments', (s) => PASCAL[s] ?? s],
+    ];
+    const problems: string[] = [];
+    for (const [label, spell] of variants) {
+      const problem = await askWithPath(ctx, card, spell);
+      if (problem) problems.push(`${label}: ${problem}`);
+    }
+    if (problems.length) ctx.fail(problems.join('; '));
+    return ctx.pass(`${variants.map((v) => v[0]).join(', ')}: all answered correctly`);
+  },
+};
+
+export const queryBooleanSpelling: ConformanceCase = {
+  id: 'query.boolean-spelling',
+  title: 'diversified accepts False, false, True and true',
+  level: 'MUST',
+  async run(ctx) {
+    const problems: string[] = [];
+    let card = ctx.config.cards[0]!;
+    let dkey: Buffer | undefined;
+    for (const c of ctx.config.cards.filter((x) => x.diversifiedKey)) {
+      const { key } = await ctx.diversifiedKey(c);
+      if (key) {
+        card = c;
+        dkey = key;
+        break;
+      }
+    }
+    const spellings = dkey ? ['False', 'false', 'True', 'true'] : ['False', 'false'];
+    for (const spelling of spellings) {
+      const truthy = spelling.toLowerCase() === 'true';
+      const key = truthy ? dkey! : card.adminKey;
+      const { problem } = await ask(ctx, card, key, { diversified: spelling, others: otherKeysFor(card, truthy ? 'diversified' : 'default', dkey) });
+      if (problem) problems.push(`diversified=${spelling}: ${problem}`);
+    }
+    if (problems.length) ctx.fail(problems.join('; '));
+    return ctx.pass(`${spellings.join(', ')} accepted with the right key${dkey ? '' : ' (True/true not checked: no card has a known diversified key)'}`);
+  },
+};
+
+export const queryEncoding: ConformanceCase = {
+  id: 'query.encoding',
+  title: 'Challenges whose base64 holds +, / and = (percent-encoded) are decoded',
+  level: 'MUST',
+  async run(ctx) {
+    const card = ctx.config.cards[0]!;
+    const shapes: Array<[string, (c: Buffer) => boolean]> = [
+      ["'+'", (c) => toBase64(c).includes('+')],
+      ["'/'", (c) => toBase64(c).includes('/')],
+    ];
+    const problems: string[] = [];
+    const sent: string[] = [];
+    for (const [label, where] of shapes) {
+      // Every 8-byte challenge's base64 ends in '=', so '=' is always covered.
+      const { problem, challenge } = await ask(ctx, card, card.adminKey, { challengeWhere: where, others: otherKeysFor(card, 'default') });
+      sent.push(toBase64(challenge));
+      if (problem) problems.push(`challenge with ${label} ${toBase64(challenge)} (sent ${encodeURIComponent(toBase64(challenge))}): ${problem}`);
+    }
+    if (problems.length) ctx.fail(problems.join('; '));
+    return ctx.pass(`answered correctly for ${sent.join(' and ')}`);
+  },
+};
+
+export const paramsRequired: ConformanceCase = {
+  id: 'params.required',
+  title: 'A request without cardid, challenge or diversified gets no 200',
+  level: 'MUST',
+  async run(ctx) {
+    const card = ctx.config.cards[0]!;
+    const challenge = ctx.virtualCard(card, card.adminKey).getChallenge();
+    const full = { reqid: card.reqid, scid: card.scid, cardid: card.cardid, challenge, diversified: false as boolean | undefined };
+    const problems: string[] = [];
+    const statuses: string[] = [];
+    for (const missing of ['cardid', 'challenge', 'diversified'] as const) {
+      const res = await ctx.client.authenticationResponse({ ...full, [missing]: undefined });
+      statuses.push(`no ${missing}: ${res.status}`);
+      if (res.status === 200) problems.push(`without ${missing} the server answered 200${bodySnippet(res.body)}`);
+    }
+    if (problems.length) ctx.fail(problems.join('; '));
+    return ctx.pass(statuses.join(', '));
+  },
+};
+
+export const queryAtr: ConformanceCase = {
+  id: 'query.atr',
+  title: "The optional atr parameter (the card's ATR) is accepted",
+  level: 'SHOULD',
+  async run(ctx) {
+    const card = ctx.config.cards.find((c) => c.atr);
+    if (!card) return ctx.skip('no card has an atr in the config');
+    const { problem } = await ask(ctx, card, card.adminKey, { atr: card.atr!, others: otherKeysFor(card, 'default') });
+    if (problem) ctx.fail(`with atr=${card.atr}: ${problem}`);
+    return ctx.pass(`card ${card.name} with atr=${card.atr}: answered correctly`);
+  },
+};

@@ -1,0 +1,196 @@
+/**
+ * Runs conformance cases one after the other against one server and tells a Reporter what
+ * happens (harness/events.ts). Knows no report format. A case that hangs is cut off after
+ * its time limit and the run goes on; a server that cannot be reached at all is one error.
+ */
+import { performance } from 'node:perf_hooks';
+import { VirtualCard } from '../simulator/card.js';
+import { CATALOGUE, CaseFailure, type CaseContext, type ConformanceCase, type Need, type Verdict } from './cases/index.js';
+import { CmClient, CmTransportError, decodeBase64Body } from './cm-client.js';
+import { isDocumentedExample, type CardConfig, type HarnessConfig } from './config.js';
+import type { CaseInfo, CaseResult, Outcome, RecordedExchange, Reporter, RunReport, RunSummary } from './events.js';
+
+export interface RunOptions {
+  config: HarnessConfig;
+  /** Default: the whole catalogue. */
+  cases?: readonly ConformanceCase[];
+  reporter?: Reporter;
+  /** Runs only cases whose id matches. */
+  grep?: RegExp;
+  /** A case still running after this is failed and abandoned. Default: max(30 s, 6 request timeouts). */
+  caseTimeoutMs?: number;
+  tool?: { name: string; version: string };
+}
+
+/** No HTTP answer at all from the server before any case ran (exit code 3). */
+export class ServerUnreachableError extends Error {
+  override readonly name = 'ServerUnreachableError';
+}
+
+export function clientOptions(config: HarnessConfig) {
+  return {
+    server: config.server,
+    basePath: config.basePath,
+    headers: config.headers,
+    timeoutMs: config.timeoutMs,
+    ...(config.tls ? { tls: config.tls } : {}),
+  };
+}
+
+/** One request to the base path: any HTTP status proves the server is there. */
+export async function checkReachable(config: HarnessConfig): Promise<void> {
+  const client = new CmClient(clientOptions(config));
+  try {
+    await client.raw('GET', config.basePath || '/');
+  } catch (err) {
+    if (err instanceof CmTransportError && err.kind !== 'too-large') {
+      throw new ServerUnreachableError(`server ${config.server} is unreachable (${err.kind}): ${err.message}`);
+    }
+    throw err;
+  } finally {
+    client.close();
+  }
+}
+
+export function selectCases(cases: readonly ConformanceCase[], grep?: RegExp): ConformanceCase[] {
+  return grep ? cases.filter((c) => grep.test(c.id)) : [...cases];
+}
+
+export async function runConformance(o: RunOptions): Promise<RunReport> {
+  const reporter = guard(o.reporter ?? {});
+  const cases = selectCases(o.cases ?? CATALOGUE, o.grep);
+  const caseTimeoutMs = o.caseTimeoutMs ?? Math.max(30_000, o.config.timeoutMs * 6);
+  const started = performance.now();
+  const info = {
+    tool: o.tool ?? { name: 'cmcard', version: 'dev' },
+    server: o.config.server,
+    startedAt: new Date().toISOString(),
+    cases: cases.map(caseInfo),
+  };
+  reporter.onRunStart?.(info);
+  const results: CaseResult[] = [];
+  for (const c of cases) {
+    reporter.onCaseStart?.(caseInfo(c));
+    const result = await runCase(c, o.config, caseTimeoutMs, (ex) => reporter.onExchange?.(c.id, ex));
+    results.push(result);
+    reporter.onCaseEnd?.(result);
+  }
+  const report: RunReport = { ...info, durationMs: Math.round(performance.now() - started), summary: summarise(results), results };
+  await reporter.onRunEnd?.(report);
+  return report;
+}
+
+/** SPEC.md section 3: 1 when a MUST case failed, else 0. */
+export function exitCodeFor(report: RunReport): 0 | 1 {
+  return report.summary.failed > 0 ? 1 : 0;
+}
+
+export function summarise(results: CaseResult[]): RunSummary {
+  const count = (o: Outcome) => results.filter((r) => r.outcome === o).length;
+  return { passed: count('passed'), failed: count('failed'), warnings: count('warning'), skipped: count('skipped') };
+}
+
+function caseInfo(c: ConformanceCase): CaseInfo {
+  return { id: c.id, title: c.title, level: c.level };
+}
+
+const NEED_REASONS: Record<Need, (config: HarnessConfig) => string | null> = {
+  'documented-example': (cfg) => (cfg.cards.some(isDocumentedExample) ? null : 'no configured card is the documented example (its reqid, scid, cardid and the all-zero adminKey)'),
+  'forbidden-caller': (cfg) => (cfg.forbiddenHeaders ? null : 'no forbiddenHeaders in the config (a caller the server must refuse)'),
+  'diversified-key': (cfg) => (cfg.cards.some((c) => c.diversifiedKey) ? null : 'no card has a diversifiedKey in the config'),
+  'two-cards': (cfg) => (cfg.cards.length >= 2 ? null : 'needs at least two cards in the config'),
+  lifecycle: (cfg) => (cfg.lifecycle ? null : 'lifecycle is false in the config'),
+};
+
+async function runCase(c: ConformanceCase, config: HarnessConfig, timeoutMs: number, emit: (ex: RecordedExchange) => void): Promise<CaseResult> {
+  const exchanges: RecordedExchange[] = [];
+  const started = performance.now();
+  let open = true;
+  const finish = (outcome: Outcome, message: string): CaseResult => {
+    open = false;
+    return { ...caseInfo(c), outcome, message, durationMs: Math.round(performance.now() - started), exchanges };
+  };
+  for (const need of c.needs ?? []) {
+    const reason = NEED_REASONS[need](config);
+    if (reason) return finish('skipped', reason);
+  }
+  const client = new CmClient({
+    ...clientOptions(config),
+    onExchange: (ex) => {
+      // A case abandoned on timeout may still finish requests: they no longer belong to the report.
+      if (!open) return;
+      exchanges.push(ex);
+      emit(ex);
+    },
+  });
+  const ctx = makeContext(config, client);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CaseTimeout(`the case did not finish within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    const verdict = await Promise.race([c.run(ctx), timeout]);
+    if (verdict.outcome === 'failed') return finish(failedOutcome(c), verdict.message);
+    return finish(verdict.outcome, verdict.message);
+  } catch (err) {
+    if (err instanceof CaseFailure || err instanceof CaseTimeout) return finish(failedOutcome(c), err.message);
+    if (err instanceof CmTransportError) return finish(failedOutcome(c), `no answer: ${err.message}`);
+    const message = err instanceof Error ? err.message : String(err);
+    return finish(failedOutcome(c), `harness error (please report it): ${message.split('\n')[0]}`);
+  } finally {
+    clearTimeout(timer);
+    client.close();
+  }
+}
+
+class CaseTimeout extends Error {}
+
+function failedOutcome(c: ConformanceCase): Outcome {
+  return c.level === 'MUST' ? 'failed' : 'warning';
+}
+
+export function makeContext(config: HarnessConfig, client: CmClient): CaseContext {
+  return {
+    config,
+    client,
+    virtualCard: (card: CardConfig, key: Buffer, options = {}) =>
+      VirtualCard.create({ adminKey: key, pin: options.pin ?? '1234', cardId: card.cardid, ...(card.atr ? { atr: card.atr } : {}) }),
+    async diversifiedKey(card) {
+      if (!card.diversifiedKey) return { reason: 'no diversifiedKey configured' };
+      if (card.diversifiedKey !== 'server') return { key: card.diversifiedKey };
+      const res = await client.diversifiedKey({ reqid: card.reqid, scid: card.scid, cardid: card.cardid });
+      if (res.status !== 200) return { reason: `diversifiedKey is "server" but the diversifiedkey endpoint answered ${res.status}` };
+      try {
+        const key = decodeBase64Body(res);
+        if (key.length !== 24) return { reason: `the diversifiedkey endpoint gave ${key.length} bytes, not 24` };
+        return { key };
+      } catch {
+        return { reason: 'the diversifiedkey endpoint answered 200 but not with a base64 JSON string' };
+      }
+    },
+    pass: (message): Verdict => ({ outcome: 'passed', message }),
+    skip: (message): Verdict => ({ outcome: 'skipped', message }),
+    fail: (message): never => {
+      throw new CaseFailure(message);
+    },
+  };
+}
+
+/** A reporter that throws is named once on stderr and dropped; the run goes on. */
+function guard(reporter: Reporter): Reporter {
+  let broken = false;
+  const wrap = <K extends keyof Reporter>(name: K): Reporter[K] => {
+    const fn = reporter[name] as ((...args: unknown[]) => unknown) | undefined;
+    if (!fn) return undefined;
+    return (async (...args: unknown[]) => {
+      if (broken) return;
+      try {
+        await fn.apply(reporter, args);
+      } catch (err) {
+        broken = true;
+        process.stderr.write(`cmcard: a reporter failed and was dropped: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}\n`);
+      }
+    }) as Reporter[K];
+  };
+  return { onRunStart: wrap('onRunStart'), onCaseStart: wrap('onCaseStart'), onExchange: wrap('onExchange'), onCaseEnd: wrap('onCaseEnd'), onRunEnd: wrap('onRunEnd') };
+}

@@ -1,0 +1,113 @@
+/**
+ * One full help-desk unlock, as `exchange.unlock` checks it and `cmcard unlock` shows it:
+ * the user's PIN is blocked, the card shows a challenge as Windows' unblock screen does,
+ * the server answers, the card unblocks with a new PIN, the new PIN verifies and the
+ * counters are back. With `lifecycle`, an Unblock request is created through the API
+ * first and completed afterwards.
+ */
+import type { VirtualCard } from '../simulator/card.js';
+import { toBase64, toWindowsDisplay } from '../simulator/bytes.js';
+import { idFromUri, type CmClient } from './cm-client.js';
+import type { CardConfig } from './config.js';
+import { bodySnippet, judgeResponse, type OtherKey } from './cases/judge.js';
+
+export interface UnlockStep {
+  title: string;
+  detail: string;
+}
+
+export interface UnlockOptions {
+  client: CmClient;
+  card: CardConfig;
+  /** The admin key the card holds now. */
+  key: Buffer;
+  /** Ask the server for the diversified key's response (the card was switched to it at enrollment). */
+  diversified: boolean;
+  /** Create the Unblock request through the API and complete it afterwards. */
+  lifecycle: boolean;
+  virtualCard: (card: CardConfig, key: Buffer, options?: { pin?: string }) => VirtualCard;
+  /** Other keys the server might wrongly have used, for the diagnosis. */
+  otherKeys?: OtherKey[];
+  onStep?: (step: UnlockStep) => void;
+}
+
+export interface UnlockResult {
+  ok: boolean;
+  /** The failure, one line; absent when ok. */
+  failure?: string;
+  steps: UnlockStep[];
+}
+
+const OLD_PIN = '2468';
+const NEW_PIN = '975310';
+
+export async function playUnlock(o: UnlockOptions): Promise<UnlockResult> {
+  const steps: UnlockStep[] = [];
+  const step = (title: string, detail: string): void => {
+    const s = { title, detail };
+    steps.push(s);
+    o.onStep?.(s);
+  };
+  const failed = (failure: string): UnlockResult => ({ ok: false, failure, steps });
+
+  const card = o.virtualCard(o.card, o.key, { pin: OLD_PIN });
+  const limit = card.pinTriesLeft;
+  const adminLimit = card.adminTriesLeft;
+  for (let i = 0; i < limit && !card.pinBlocked; i++) card.verifyPin('0000');
+  if (!card.pinBlocked) return failed('the virtual card did not block its PIN after wrong PINs');
+  step('PIN blocked', `card ${o.card.name} (cardid ${o.card.cardid}): ${limit} wrong PINs typed, the PIN is blocked`);
+
+  let reqid = o.card.reqid;
+  if (o.lifecycle) {
+    const created = await o.client.createRequest({ type: 'Unblock', smartcard: o.card.scid, comment: 'cmcard conformance unlock' });
+    if (created.status !== 201 && created.status !== 200) return failed(`POST /requests (type Unblock) answered ${created.status}${bodySnippet(created.body)}`);
+    try {
+      reqid = idFromUri(created.body);
+    } catch (err) {
+      return failed(`POST /requests (type Unblock): ${(err as Error).message}`);
+    }
+    step('Unblock request created', `request ${reqid} for smart card ${o.card.scid}`);
+  }
+
+  const challenge = card.getChallenge();
+  step('challenge', `the unblock screen shows ${toWindowsDisplay(challenge)} (base64 ${toBase64(challenge)})`);
+
+  const res = await o.client.authenticationResponse({
+    reqid,
+    scid: o.card.scid,
+    cardid: o.card.cardid,
+    challenge,
+    diversified: o.diversified,
+    ...(o.card.atr ? { atr: o.card.atr } : {}),
+  });
+  step('server response', `HTTP ${res.status}${bodySnippet(res.body)}`);
+
+  // The card checks the response as part of the unblock (CardUnblockPin with challenge/response).
+  const problem = judgeUnblock(card, o.key, challenge, res, o.otherKeys ?? []);
+  if (problem) return failed(`${o.diversified ? 'diversified=True' : 'diversified=False'}: ${problem}`);
+  step('card verdict', `response accepted, PIN unblocked and replaced`);
+
+  const verify = card.verifyPin(NEW_PIN);
+  if (!verify.ok) return failed(`the new PIN does not verify: ${verify.message}`);
+  if (card.pinTriesLeft !== limit) return failed(`PIN retry counter is ${card.pinTriesLeft}, expected ${limit} after the unblock`);
+  if (card.adminTriesLeft !== adminLimit) return failed(`admin retry counter is ${card.adminTriesLeft}, expected ${adminLimit}`);
+  step('new PIN verified', `PIN tries back to ${card.pinTriesLeft}/${limit}, admin tries ${adminLimit === null ? 'unlimited' : `${card.adminTriesLeft}/${adminLimit}`}`);
+
+  if (o.lifecycle) {
+    const done = await o.client.updateRequest(reqid, 'Completed');
+    if (done.status < 200 || done.status > 299) return failed(`PUT /requests/${reqid} Completed answered ${done.status}${bodySnippet(done.body)}`);
+    step('request completed', `request ${reqid} marked Completed (HTTP ${done.status})`);
+  }
+  return { ok: true, steps };
+}
+
+/** judgeResponse, then the unblock itself with the accepted bytes. */
+function judgeUnblock(card: VirtualCard, key: Buffer, challenge: Buffer, res: Parameters<typeof judgeResponse>[3], others: OtherKey[]): string | null {
+  // judgeResponse authenticates the card, which consumes the challenge; the unblock then
+  // runs on the authenticated card (RESET RETRY COUNTER after admin authentication).
+  const problem = judgeResponse(card, key, challenge, res, others);
+  if (problem) return problem;
+  const reset = card.resetPin(NEW_PIN);
+  card.logout();
+  return reset.ok ? null : `the card refused the unblock: ${reset.message}`;
+}
