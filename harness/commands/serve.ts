@@ -1,13 +1,99 @@
 import type { Command } from 'commander';
+import { isLoopbackAddress, loadSeedFile, startReferenceServer, Store, type AuditRecord, type RunningServer } from '../../reference-server/index.js';
+import { InputError } from '../../simulator/errors.js';
 import { ExitError, EXIT } from '../cli-support.js';
 
-// Placeholder until its issue lands: the command exists so --help lists it.
+interface ServeOptions {
+  host: string;
+  port: string;
+  db?: string;
+  seed?: string;
+  providerStates?: boolean;
+  printAudit?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** `cmcard serve`: the reference CM server; `--print-audit` reads a --db file's audit trail instead. */
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new ExitError('serve is not built yet', EXIT.USAGE);
+    .description('run the reference CM server (prints its base URL on the first line of stdout)')
+    .option('--host <host>', 'address to listen on; the demo tokens work only on loopback', '127.0.0.1')
+    .option('--port <port>', 'TCP port (0 = a free port)', '8080')
+    .option('--db <file>', 'SQLite database file, kept across restarts (default: in memory)')
+    .option('--seed <file>', 'JSON seed: templates, requests, smart cards, principals (loaded into a new database)')
+    .option('--provider-states', 'serve POST /_pact/provider-states for Pact verification (tests only)')
+    .option('--print-audit', 'print the audit trail of --db and exit instead of serving')
+    .option('--json', 'with --print-audit: one JSON object per line')
+    .option('--quiet', 'no log lines on stderr')
+    .action(async (opts: ServeOptions) => {
+      if (opts.printAudit) return printAudit(opts);
+      if (opts.json) throw new InputError('--json goes with --print-audit');
+      const port = parsePort(opts.port);
+      const seed = opts.seed ? loadSeedFile(opts.seed) : undefined;
+      let server: RunningServer;
+      try {
+        server = await startReferenceServer({ host: opts.host, port, dbFile: opts.db, seed, providerStates: opts.providerStates, quiet: opts.quiet });
+      } catch (err) {
+        throw startError(err, opts);
+      }
+      process.stdout.write(`${server.url}\n`);
+      const log = (line: string): void => {
+        if (!opts.quiet) process.stderr.write(`cmcard serve: ${line}\n`);
+      };
+      log(`CM API at ${server.url}/CertificateManagement/api/v1.0 (${opts.db ? `database ${opts.db}` : 'in-memory database'})`);
+      if (!isLoopbackAddress(new URL(server.url).hostname.replace(/^\[|\]$/g, ''))) log('not on loopback: the demo tokens are refused');
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const stop = (signal: NodeJS.Signals): void => {
+          if (stopping) {
+            log(`${signal} again: exiting now`);
+            process.exit(EXIT.FAILED);
+          }
+          stopping = true;
+          log(`${signal}: finishing requests in flight, then stopping`);
+          void server.close().then(resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      log('stopped');
     });
+}
+
+function parsePort(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) > 65535) throw new InputError(`--port must be a number from 0 to 65535, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+function startError(err: unknown, opts: ServeOptions): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'EADDRINUSE') return new ExitError(`port ${opts.port} on ${opts.host} is in use (--port 0 takes a free port)`, EXIT.FAILED);
+  if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return new InputError(`--host ${opts.host} is not an address of this machine`);
+  if (e.code === 'EACCES') return new ExitError(`no permission to listen on port ${opts.port}`, EXIT.FAILED);
+  if (e.code === 'SQLITE_NOTADB' || e.code === 'SQLITE_CANTOPEN' || e.code === 'SQLITE_CORRUPT') {
+    return new InputError(`--db ${opts.db} is not a usable SQLite database (${e.code})`);
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function printAudit(opts: ServeOptions): void {
+  if (!opts.db) throw new InputError('--print-audit needs --db FILE (an in-memory server keeps no audit after it stops)');
+  let store: Store;
+  try {
+    store = new Store(opts.db, { readonly: true });
+  } catch (err) {
+    throw new InputError(`--db ${opts.db} cannot be read: ${(err as Error).message.split('\n')[0]}`);
+  }
+  try {
+    for (const r of store.listAudit()) process.stdout.write(`${opts.json ? JSON.stringify(r) : formatAudit(r)}\n`);
+  } finally {
+    store.close();
+  }
+}
+
+function formatAudit(r: AuditRecord): string {
+  const ids = [r.reqid && `req=${r.reqid}`, r.scid && `sc=${r.scid}`, r.cardid && `card=${r.cardid}`].filter(Boolean).join(' ');
+  return `${r.at} ${r.principal ?? '(anonymous)'} ${r.action} ${r.status} ${r.outcome}${ids ? ` ${ids}` : ''} id=${r.correlationId}${r.detail ? ` "${r.detail}"` : ''}`;
 }

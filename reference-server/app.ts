@@ -1,0 +1,243 @@
+import FindMyWay from 'find-my-way';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { requireRole, type Authenticator, type Principal } from './auth.js';
+import { HttpError, badRequest } from './http-error.js';
+import type { AuditTarget, Call, Method, Reply, Route } from './route.js';
+import type { AuditOutcome, Store } from './store.js';
+
+export const BASE_PATH = '/CertificateManagement/api/v1.0';
+export const PROVIDER_STATES_PATH = '/_pact/provider-states';
+
+/** Longest request target we read (path and query). Anything longer is refused with 400. */
+export const MAX_URL_LENGTH = 4096;
+/** Largest JSON body we read; larger ones get 413. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+const METHODS: readonly Method[] = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'];
+const GUID = /^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$/;
+
+export interface AppOptions {
+  store: Store;
+  auth: Authenticator;
+  routes: readonly Route[];
+  /** Handles POST /_pact/provider-states (no auth) when given. */
+  providerStates?: (body: unknown) => unknown;
+  /** Where unexpected errors are reported (with their correlation id); never the client. */
+  logError?: (correlationId: string, err: unknown) => void;
+  /** True once the server is shutting down: answers then close their connection. */
+  isClosing?: () => boolean;
+}
+
+interface RouteStore {
+  route: Route | null;
+}
+
+/**
+ * The request pipeline: parse the target, route (case-insensitively), authenticate,
+ * authorize, read and parse the body, run the handler, write JSON, audit. Every failure
+ * becomes a JSON error body `{"Message", "CorrelationId"}`; unexpected ones become a 500
+ * that says nothing about the internals.
+ */
+export function createApp(options: AppOptions) {
+  const router = FindMyWay({ caseSensitive: false, ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 200 });
+  const noop = (): void => {};
+  for (const route of options.routes) router.on(route.method, BASE_PATH + route.path, noop, { route } satisfies RouteStore);
+  if (options.providerStates) router.on('POST', PROVIDER_STATES_PATH, noop, { route: null } satisfies RouteStore);
+
+  function find(method: string, path: string): { store: RouteStore; params: Record<string, string | undefined> } | null {
+    if (!(METHODS as readonly string[]).includes(method)) return null;
+    try {
+      const found = router.find(method as Method, path);
+      return found ? { store: found.store as RouteStore, params: found.params } : null;
+    } catch {
+      return null;
+    }
+  }
+
+  function allowedMethods(path: string): Method[] {
+    return METHODS.filter((m) => find(m, path) !== null);
+  }
+
+  function send(res: ServerResponse, correlationId: string, reply: Reply): void {
+    const headers: Record<string, string | number> = { 'Cache-Control': 'no-store', 'X-Correlation-Id': correlationId, ...reply.headers };
+    if (options.isClosing?.()) headers.Connection = 'close';
+    if (reply.json === undefined) {
+      res.writeHead(reply.status, headers);
+      res.end();
+    } else {
+      headers['Content-Type'] = 'application/json; charset=utf-8';
+      headers['Content-Length'] = Buffer.byteLength(reply.json);
+      res.writeHead(reply.status, headers);
+      res.end(reply.json);
+    }
+  }
+
+  function errorReply(err: unknown, correlationId: string): Reply {
+    if (err instanceof HttpError) {
+      return { status: err.status, json: JSON.stringify({ Message: err.message, CorrelationId: correlationId }), headers: err.headers };
+    }
+    options.logError?.(correlationId, err);
+    return {
+      status: 500,
+      json: JSON.stringify({ Message: `An internal error occurred. Correlation ID: ${correlationId}`, CorrelationId: correlationId }),
+    };
+  }
+
+  function audit(route: Route, principal: Principal | null, target: AuditTarget, status: number, correlationId: string, detail: string | null): void {
+    if (!route.audit) return;
+    try {
+      options.store.appendAudit({
+        principal: principal?.name ?? null, action: route.audit, reqid: target.reqid ?? null, scid: target.scid ?? null,
+        cardid: target.cardid ?? null, status, outcome: outcomeOf(status), correlationId, detail,
+      });
+    } catch (err) {
+      options.logError?.(correlationId, err);
+    }
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const correlationId = randomUUID();
+    let route: Route | null = null;
+    let principal: Principal | null = null;
+    const target: AuditTarget = {};
+    const finish = (reply: Reply, detail: string | null = null): void => {
+      send(res, correlationId, reply);
+      if (route) audit(route, principal, target, reply.status, correlationId, detail);
+    };
+    const fail = (err: unknown): void => {
+      const reply = errorReply(err, correlationId);
+      finish(reply, err instanceof HttpError ? err.message : 'internal error');
+    };
+    try {
+      const url = req.url ?? '/';
+      if (url.length > MAX_URL_LENGTH) throw badRequest(`the request URL is too long: ${url.length} characters, at most ${MAX_URL_LENGTH}`);
+      const q = url.indexOf('?');
+      const path = q < 0 ? url : url.slice(0, q);
+      const rawQuery = q < 0 ? '' : url.slice(q + 1);
+      const method = req.method ?? 'GET';
+      const found = find(method, path);
+      if (!found) {
+        const allowed = allowedMethods(path);
+        if (allowed.length > 0) {
+          throw new HttpError(405, `method ${method} is not allowed here (allowed: ${allowed.join(', ')})`, { Allow: allowed.join(', ') });
+        }
+        throw new HttpError(404, `no such endpoint: ${method} ${abbreviate(path)}`);
+      }
+      route = found.store.route;
+      if (route === null) {
+        readBody(req, (err, body) => {
+          if (err) return fail(err);
+          try {
+            finish({ status: 200, json: JSON.stringify(options.providerStates!(body) ?? {}) });
+          } catch (e) {
+            fail(e);
+          }
+        });
+        return;
+      }
+      for (const name of ['reqid', 'scid'] as const) {
+        const v = found.params[name];
+        if (v && GUID.test(v)) target[name] = v.replace(/[{}]/g, '').toLowerCase();
+      }
+      principal = options.auth.authenticate(req.headers.authorization);
+      if (route.role !== 'any') requireRole(principal, route.role, route.what);
+      const call: Call = { params: found.params, rawQuery, body: undefined, principal, correlationId, audit: target, store: options.store };
+      const current = route;
+      if (!current.body) {
+        req.resume(); // a body on a GET is ignored, but read so the connection can be reused
+        finish(current.handle(call));
+        return;
+      }
+      readBody(req, (err, body) => {
+        if (err) return fail(err);
+        try {
+          call.body = body;
+          finish(current.handle(call));
+        } catch (e) {
+          fail(e);
+        }
+      });
+    } catch (err) {
+      req.resume();
+      fail(err);
+    }
+  }
+
+  /**
+   * Node's own parser errors (a malformed request line, headers over the size limit)
+   * never reach `handle`; answer them in JSON too instead of Node's bare 400.
+   */
+  function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const correlationId = randomUUID();
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const status = tooLarge ? 431 : 400;
+    const message = tooLarge ? 'the request line or headers are too large' : 'the request is not valid HTTP';
+    const body = JSON.stringify({ Message: message, CorrelationId: correlationId });
+    socket.end(
+      `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-Correlation-Id: ${correlationId}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+
+  return { handle, onClientError };
+}
+
+/** Reads a JSON body of at most MAX_BODY_BYTES; undefined when empty. */
+function readBody(req: IncomingMessage, done: (err: HttpError | null, body?: unknown) => void): void {
+  const type = req.headers['content-type'];
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) {
+    req.resume();
+    done(new HttpError(413, `the request body is too large: ${declared} bytes, at most ${MAX_BODY_BYTES}`, { Connection: 'close' }));
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let failed = false;
+  req.on('data', (chunk: Buffer) => {
+    if (failed) return;
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      failed = true;
+      done(new HttpError(413, `the request body is too large: more than ${MAX_BODY_BYTES} bytes`, { Connection: 'close' }));
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.on('error', () => {
+    failed = true;
+  });
+  req.on('end', () => {
+    if (failed) return;
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    if (type !== undefined && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
+      return done(new HttpError(415, `the request body must be JSON (Content-Type: application/json), got ${JSON.stringify(abbreviate(type))}`));
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(badRequest('the request body is not valid JSON'));
+    }
+  });
+}
+
+function outcomeOf(status: number): AuditOutcome {
+  if (status === 204) return 'no-key';
+  if (status >= 200 && status < 300) return 'granted';
+  if (status === 401 || status === 403) return 'refused';
+  if (status === 404) return 'not-found';
+  if (status >= 500) return 'error';
+  return 'rejected';
+}
+
+function abbreviate(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}

@@ -1,0 +1,10 @@
+// The reference CM server's public entry point (SPEC.md section 7).
+export { BASE_PATH } from './app.js';
+export { startReferenceServer, isLoopbackAddress, type ServerOptions, type RunningServer } from './server.js';
+export {
+  defaultSeed, describeSeed, loadSeedFile, validateSeed, applySeed, EXAMPLE, DEMO_TOKENS,
+  type SeedData, type SeededCard, type SeedTemplate, type SeedRequest, type SeedSmartcard, type SeedPrincipal,
+} from './seed.js';
+export { Store, type AuditRecord, type AuditEntry } from './store.js';
+export { applyProviderState, PROVIDER_STATES } from './provider-states.js';
+export { PROVIDER_STATES_PATH } from './app.js';

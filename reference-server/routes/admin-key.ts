@@ -1,0 +1,58 @@
+import { tdesEncrypt } from '../../simulator/tdes.js';
+import { badRequest } from '../http-error.js';
+import { diversifiedKeyOf } from '../keys.js';
+import { json, NO_CONTENT, type Route } from '../route.js';
+import { atrParam, booleanParam, challengeParam, guidParam, parseQuery } from '../validate.js';
+import { resolveCard } from './card-lookup.js';
+
+/**
+ * The seed endpoint: the 3DES-ECB response to a card's admin challenge, block by block,
+ * under the template's default key (diversified=false) or the card's own key (true).
+ */
+export const authenticationResponse: Route = {
+  method: 'GET',
+  path: '/requests/:reqid/smartcards/:scid/authenticationresponse',
+  role: 'sensitive',
+  what: 'obtain admin key responses',
+  audit: 'authenticationresponse',
+  handle(call) {
+    const q = parseQuery(call.rawQuery, ['cardid', 'challenge', 'diversified', 'atr']);
+    const reqid = guidParam(call.params.reqid, 'reqid');
+    const scid = guidParam(call.params.scid, 'scid');
+    const cardid = guidParam(q.get('cardid'), 'cardid');
+    call.audit.cardid = cardid;
+    const challenge = challengeParam(q.get('challenge'));
+    const diversified = booleanParam(q.get('diversified'), 'diversified');
+    atrParam(q.get('atr'));
+    const card = resolveCard(call.store, reqid, scid, cardid);
+    if (!card.baseCspAdminKey) return NO_CONTENT;
+    let key = card.defaultAdminKey;
+    if (diversified) {
+      const d = diversifiedKeyOf(card);
+      if (!d) throw badRequest(`diversified=true, but smart card ${scid} has no diversified admin key (its profile template does not diversify)`);
+      key = d;
+    }
+    return json(200, tdesEncrypt(key, challenge).toString('base64'));
+  },
+};
+
+/** The card's diversified admin key, as the documented enrollment walkthrough fetches it. */
+export const diversifiedKey: Route = {
+  method: 'GET',
+  path: '/requests/:reqid/smartcards/:scid/diversifiedkey',
+  role: 'sensitive',
+  what: 'obtain diversified admin keys',
+  audit: 'diversifiedkey',
+  handle(call) {
+    const q = parseQuery(call.rawQuery, ['cardid']);
+    const reqid = guidParam(call.params.reqid, 'reqid');
+    const scid = guidParam(call.params.scid, 'scid');
+    const cardid = guidParam(q.get('cardid'), 'cardid');
+    call.audit.cardid = cardid;
+    const card = resolveCard(call.store, reqid, scid, cardid);
+    if (!card.baseCspAdminKey) return NO_CONTENT;
+    const key = diversifiedKeyOf(card);
+    if (!key) return NO_CONTENT;
+    return json(200, key.toString('base64'));
+  },
+};

@@ -1,0 +1,101 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { createApp } from './app.js';
+import { Authenticator } from './auth.js';
+import { handleProviderStateRequest } from './provider-states.js';
+import { allRoutes } from './routes/index.js';
+import { applySeed, defaultSeed, type SeedData } from './seed.js';
+import { Store } from './store.js';
+
+export interface ServerOptions {
+  host?: string;
+  port?: number;
+  dbFile?: string;
+  seed?: SeedData;
+  providerStates?: boolean;
+  quiet?: boolean;
+}
+
+export interface RunningServer {
+  /** Origin, e.g. http://127.0.0.1:41234, no base path. */
+  url: string;
+  close(): Promise<void>;
+  store: Store;
+}
+
+/** How long close() waits for requests in flight before cutting their connections. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export function isLoopbackAddress(address: string): boolean {
+  return address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.') || address === 'localhost';
+}
+
+/**
+ * Starts the reference CM server. Port 0 (the default) takes a free port. The seed goes
+ * into a new database only: a `dbFile` that already holds data keeps its data.
+ */
+export async function startReferenceServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const store = new Store(options.dbFile);
+  try {
+    if (store.getMeta('seeded') === undefined) {
+      applySeed(store, options.seed ?? defaultSeed());
+      store.setMeta('seeded', new Date().toISOString());
+    }
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  let loopback = true;
+  let closing = false;
+  const auth = new Authenticator(store, () => loopback);
+  const app = createApp({
+    store,
+    auth,
+    routes: allRoutes,
+    providerStates: options.providerStates ? (body) => handleProviderStateRequest(store, body) : undefined,
+    isClosing: () => closing,
+    logError: options.quiet
+      ? undefined
+      : (id, err) => process.stderr.write(`cmcard serve: internal error ${id}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`),
+  });
+  const server: Server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 30_000, headersTimeout: 10_000 }, app.handle);
+  server.on('clientError', app.onClientError);
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  }).catch((err: unknown) => {
+    store.close();
+    throw err;
+  });
+  const address = server.address() as AddressInfo;
+  loopback = isLoopbackAddress(address.address);
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+
+  let closed: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closed ??= new Promise<void>((resolve) => {
+      closing = true;
+      const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+      timer.unref();
+      server.close(() => {
+        clearTimeout(timer);
+        store.close();
+        resolve();
+      });
+      // Idle keep-alive connections would hold close() open; busy ones finish their request first.
+      server.closeIdleConnections();
+    });
+    return closed;
+  };
+  return { url, close, store };
+}

@@ -1,0 +1,378 @@
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import type { Role, SmartcardStatus } from './model.js';
+
+/** Schema version kept in `meta`; a file written by another version is refused rather than misread. */
+const SCHEMA_VERSION = '1';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS templates (
+  uuid TEXT PRIMARY KEY, name TEXT NOT NULL, default_admin_key BLOB NOT NULL,
+  diversify INTEGER NOT NULL, diversification_secret BLOB);
+CREATE TABLE IF NOT EXISTS requests (
+  uuid TEXT PRIMARY KEY, type INTEGER NOT NULL, status INTEGER NOT NULL,
+  template_uuid TEXT NOT NULL REFERENCES templates(uuid), comment TEXT, data_collection TEXT,
+  priority INTEGER NOT NULL DEFAULT 0, originator TEXT, submitted TEXT NOT NULL, completed TEXT,
+  old_smartcard_uuid TEXT, new_smartcard_uuid TEXT);
+CREATE TABLE IF NOT EXISTS smartcards (
+  uuid TEXT PRIMARY KEY, cardid TEXT NOT NULL, atr TEXT, template_uuid TEXT NOT NULL REFERENCES templates(uuid),
+  status TEXT NOT NULL, base_csp_admin_key INTEGER NOT NULL, diversified_key BLOB, created TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS smartcards_cardid ON smartcards(cardid);
+CREATE TABLE IF NOT EXISTS request_smartcards (
+  request_uuid TEXT NOT NULL REFERENCES requests(uuid), smartcard_uuid TEXT NOT NULL REFERENCES smartcards(uuid),
+  PRIMARY KEY (request_uuid, smartcard_uuid)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS principals (
+  name TEXT PRIMARY KEY, token_sha256 BLOB NOT NULL UNIQUE, roles TEXT NOT NULL, loopback_only INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, principal TEXT, action TEXT NOT NULL,
+  reqid TEXT, scid TEXT, cardid TEXT, status INTEGER NOT NULL, outcome TEXT NOT NULL,
+  correlation_id TEXT NOT NULL, detail TEXT);
+`;
+
+export interface TemplateRow {
+  uuid: string;
+  name: string;
+  defaultAdminKey: Buffer;
+  diversify: boolean;
+  diversificationSecret: Buffer | null;
+}
+
+export interface RequestRow {
+  uuid: string;
+  type: number;
+  status: number;
+  templateUuid: string;
+  comment: string | null;
+  dataCollection: string | null;
+  priority: number;
+  originator: string | null;
+  submitted: string;
+  completed: string | null;
+  oldSmartcardUuid: string | null;
+  newSmartcardUuid: string | null;
+}
+
+export interface SmartcardRow {
+  uuid: string;
+  cardid: string;
+  atr: string | null;
+  templateUuid: string;
+  status: SmartcardStatus;
+  baseCspAdminKey: boolean;
+  diversifiedKey: Buffer | null;
+  created: string;
+  /** The requests this card belongs to. */
+  requestUuids: string[];
+}
+
+export interface PrincipalRow {
+  name: string;
+  roles: Role[];
+  loopbackOnly: boolean;
+}
+
+/** Everything the authenticationresponse and diversifiedkey endpoints need, in one lookup. */
+export interface CardKeyContext {
+  requestStatus: number;
+  /** null when the smart card does not belong to the request (or does not exist). */
+  card: null | {
+    cardid: string;
+    status: SmartcardStatus;
+    baseCspAdminKey: boolean;
+    storedDiversifiedKey: Buffer | null;
+    defaultAdminKey: Buffer;
+    diversify: boolean;
+    diversificationSecret: Buffer | null;
+  };
+}
+
+export type AuditOutcome = 'granted' | 'refused' | 'rejected' | 'not-found' | 'no-key' | 'error' | 'done';
+
+export interface AuditEntry {
+  at?: string;
+  principal: string | null;
+  action: string;
+  reqid?: string | null;
+  scid?: string | null;
+  cardid?: string | null;
+  status: number;
+  outcome: AuditOutcome;
+  correlationId: string;
+  /** A short, non-secret note, e.g. the refusal reason. Never key bytes. */
+  detail?: string | null;
+}
+
+export interface AuditRecord extends Required<Omit<AuditEntry, 'at'>> {
+  id: number;
+  at: string;
+}
+
+export function tokenDigest(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+/**
+ * The server's data in SQLite: in memory by default, or a file (WAL, synchronous=NORMAL:
+ * a crash loses at most the last transactions, never corrupts). Every query is a prepared
+ * statement made once.
+ */
+export class Store {
+  readonly db: Database.Database;
+  readonly file: string | null;
+  private readonly q;
+  private principalsVersion = 0;
+
+  /** `readonly` opens an existing file for reading only (e.g. to print its audit trail). */
+  constructor(file?: string, options: { readonly?: boolean } = {}) {
+    this.file = file ?? null;
+    const readonly = options.readonly === true && file !== undefined;
+    this.db = new Database(file ?? ':memory:', readonly ? { readonly: true, fileMustExist: true } : {});
+    try {
+      if (!readonly) {
+        if (file) {
+          this.db.pragma('journal_mode = WAL');
+          this.db.pragma('synchronous = NORMAL');
+        }
+        this.db.pragma('foreign_keys = ON');
+        this.db.exec(SCHEMA);
+      }
+      const version = this.db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'schema'`).get();
+      if (!version && !readonly) this.db.prepare(`INSERT INTO meta (key, value) VALUES ('schema', ?)`).run(SCHEMA_VERSION);
+      else if (version?.value !== SCHEMA_VERSION) {
+        throw new Error(`database ${file} has schema version ${version?.value ?? '(none)'}, this cmcard reads version ${SCHEMA_VERSION}`);
+      }
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+    const db = this.db;
+    this.q = {
+      getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
+      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
+      upsertTemplate: db.prepare(`INSERT INTO templates (uuid, name, default_admin_key, diversify, diversification_secret)
+        VALUES (@uuid, @name, @defaultAdminKey, @diversify, @diversificationSecret)
+        ON CONFLICT(uuid) DO UPDATE SET name = excluded.name, default_admin_key = excluded.default_admin_key,
+          diversify = excluded.diversify, diversification_secret = excluded.diversification_secret`),
+      getTemplate: db.prepare('SELECT * FROM templates WHERE uuid = ?'),
+      listTemplates: db.prepare('SELECT * FROM templates ORDER BY name, uuid'),
+      upsertRequest: db.prepare(`INSERT INTO requests (uuid, type, status, template_uuid, comment, data_collection, priority,
+          originator, submitted, completed, old_smartcard_uuid, new_smartcard_uuid)
+        VALUES (@uuid, @type, @status, @templateUuid, @comment, @dataCollection, @priority, @originator, @submitted,
+          @completed, @oldSmartcardUuid, @newSmartcardUuid)
+        ON CONFLICT(uuid) DO UPDATE SET type = excluded.type, status = excluded.status, template_uuid = excluded.template_uuid,
+          comment = excluded.comment, data_collection = excluded.data_collection, priority = excluded.priority,
+          originator = excluded.originator, completed = excluded.completed,
+          old_smartcard_uuid = excluded.old_smartcard_uuid, new_smartcard_uuid = excluded.new_smartcard_uuid`),
+      getRequest: db.prepare('SELECT * FROM requests WHERE uuid = ?'),
+      setRequestStatus: db.prepare('UPDATE requests SET status = ?, completed = ? WHERE uuid = ?'),
+      setRequestNewCard: db.prepare('UPDATE requests SET new_smartcard_uuid = ? WHERE uuid = ?'),
+      upsertSmartcard: db.prepare(`INSERT INTO smartcards (uuid, cardid, atr, template_uuid, status, base_csp_admin_key, diversified_key, created)
+        VALUES (@uuid, @cardid, @atr, @templateUuid, @status, @baseCspAdminKey, @diversifiedKey, @created)
+        ON CONFLICT(uuid) DO UPDATE SET cardid = excluded.cardid, atr = excluded.atr, template_uuid = excluded.template_uuid,
+          status = excluded.status, base_csp_admin_key = excluded.base_csp_admin_key, diversified_key = excluded.diversified_key`),
+      getSmartcard: db.prepare('SELECT * FROM smartcards WHERE uuid = ?'),
+      smartcardsByCardid: db.prepare('SELECT * FROM smartcards WHERE cardid = ? ORDER BY created, uuid'),
+      setSmartcardStatus: db.prepare('UPDATE smartcards SET status = ? WHERE uuid = ?'),
+      link: db.prepare('INSERT OR IGNORE INTO request_smartcards (request_uuid, smartcard_uuid) VALUES (?, ?)'),
+      requestsOfCard: db.prepare<[string], { request_uuid: string }>('SELECT request_uuid FROM request_smartcards WHERE smartcard_uuid = ? ORDER BY request_uuid'),
+      cardKeyContext: db.prepare(`SELECT r.status AS requestStatus, s.uuid AS scid, s.cardid, s.status AS cardStatus,
+          s.base_csp_admin_key AS baseCspAdminKey, s.diversified_key AS storedDiversifiedKey,
+          t.default_admin_key AS defaultAdminKey, t.diversify, t.diversification_secret AS diversificationSecret
+        FROM requests r
+        LEFT JOIN request_smartcards rs ON rs.request_uuid = r.uuid AND rs.smartcard_uuid = @scid
+        LEFT JOIN smartcards s ON s.uuid = rs.smartcard_uuid
+        LEFT JOIN templates t ON t.uuid = s.template_uuid
+        WHERE r.uuid = @reqid`),
+      upsertPrincipal: db.prepare(`INSERT INTO principals (name, token_sha256, roles, loopback_only) VALUES (?, ?, ?, ?)
+        ON CONFLICT(name) DO UPDATE SET token_sha256 = excluded.token_sha256, roles = excluded.roles, loopback_only = excluded.loopback_only`),
+      deletePrincipalByDigest: db.prepare('DELETE FROM principals WHERE token_sha256 = ? AND name <> ?'),
+      principalByDigest: db.prepare<[Buffer], { name: string; token_sha256: Buffer; roles: string; loopback_only: number }>(
+        'SELECT * FROM principals WHERE token_sha256 = ?'),
+      listPrincipals: db.prepare<[], { name: string; roles: string; loopback_only: number }>('SELECT name, roles, loopback_only FROM principals ORDER BY name'),
+      insertAudit: db.prepare(`INSERT INTO audit (at, principal, action, reqid, scid, cardid, status, outcome, correlation_id, detail)
+        VALUES (@at, @principal, @action, @reqid, @scid, @cardid, @status, @outcome, @correlationId, @detail)`),
+      listAudit: db.prepare('SELECT * FROM audit WHERE id > ? ORDER BY id LIMIT ?'),
+      countAudit: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM audit'),
+    };
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.q.getMeta.get(key)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.q.setMeta.run(key, value);
+  }
+
+  /** Runs fn in one transaction (all or nothing). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  upsertTemplate(t: TemplateRow): void {
+    this.q.upsertTemplate.run({ ...t, diversify: t.diversify ? 1 : 0 });
+  }
+
+  getTemplate(uuid: string): TemplateRow | undefined {
+    const r = this.q.getTemplate.get(uuid) as RawTemplate | undefined;
+    return r && templateFromRow(r);
+  }
+
+  listTemplates(): TemplateRow[] {
+    return (this.q.listTemplates.all() as RawTemplate[]).map(templateFromRow);
+  }
+
+  upsertRequest(r: RequestRow): void {
+    this.q.upsertRequest.run(r);
+  }
+
+  getRequest(uuid: string): RequestRow | undefined {
+    const r = this.q.getRequest.get(uuid) as RawRequest | undefined;
+    return r && requestFromRow(r);
+  }
+
+  setRequestStatus(uuid: string, status: number, completed: string | null): boolean {
+    return this.q.setRequestStatus.run(status, completed, uuid).changes > 0;
+  }
+
+  setRequestNewSmartcard(reqid: string, scid: string): void {
+    this.q.setRequestNewCard.run(scid, reqid);
+  }
+
+  upsertSmartcard(s: Omit<SmartcardRow, 'requestUuids'>): void {
+    this.q.upsertSmartcard.run({ ...s, baseCspAdminKey: s.baseCspAdminKey ? 1 : 0 });
+  }
+
+  getSmartcard(uuid: string): SmartcardRow | undefined {
+    const r = this.q.getSmartcard.get(uuid) as RawSmartcard | undefined;
+    return r && this.smartcardFromRow(r);
+  }
+
+  smartcardsByCardid(cardid: string): SmartcardRow[] {
+    return (this.q.smartcardsByCardid.all(cardid) as RawSmartcard[]).map((r) => this.smartcardFromRow(r));
+  }
+
+  setSmartcardStatus(uuid: string, status: SmartcardStatus): boolean {
+    return this.q.setSmartcardStatus.run(status, uuid).changes > 0;
+  }
+
+  /** Makes the smart card belong to the request (idempotent). */
+  linkSmartcard(reqid: string, scid: string): void {
+    this.q.link.run(reqid, scid);
+  }
+
+  cardKeyContext(reqid: string, scid: string): CardKeyContext | undefined {
+    const r = this.q.cardKeyContext.get({ reqid, scid }) as RawKeyContext | undefined;
+    if (!r) return undefined;
+    if (r.scid === null) return { requestStatus: r.requestStatus, card: null };
+    return {
+      requestStatus: r.requestStatus,
+      card: {
+        cardid: r.cardid,
+        status: r.cardStatus as SmartcardStatus,
+        baseCspAdminKey: r.baseCspAdminKey === 1,
+        storedDiversifiedKey: r.storedDiversifiedKey,
+        defaultAdminKey: r.defaultAdminKey,
+        diversify: r.diversify === 1,
+        diversificationSecret: r.diversificationSecret,
+      },
+    };
+  }
+
+  /** Adds or replaces a principal; its token is kept only as a SHA-256 digest. */
+  upsertPrincipal(p: PrincipalRow & { token: string }): void {
+    const digest = tokenDigest(p.token);
+    this.transaction(() => {
+      // A token identifies one principal: drop any other principal holding the same token.
+      this.q.deletePrincipalByDigest.run(digest, p.name);
+      this.q.upsertPrincipal.run(p.name, digest, JSON.stringify(p.roles), p.loopbackOnly ? 1 : 0);
+    });
+    this.principalsVersion++;
+  }
+
+  /** The principal whose token has this SHA-256 digest, with the stored digest for a constant-time check. */
+  principalByDigest(digest: Buffer): (PrincipalRow & { digest: Buffer }) | undefined {
+    const r = this.q.principalByDigest.get(digest);
+    return r && { name: r.name, roles: JSON.parse(r.roles) as Role[], loopbackOnly: r.loopback_only === 1, digest: r.token_sha256 };
+  }
+
+  listPrincipals(): PrincipalRow[] {
+    return this.q.listPrincipals.all().map((r) => ({ name: r.name, roles: JSON.parse(r.roles) as Role[], loopbackOnly: r.loopback_only === 1 }));
+  }
+
+  /** Bumped whenever principals change, so callers can drop cached lookups. */
+  get principalsGeneration(): number {
+    return this.principalsVersion;
+  }
+
+  appendAudit(e: AuditEntry): void {
+    this.q.insertAudit.run({
+      at: e.at ?? new Date().toISOString(),
+      principal: e.principal,
+      action: e.action,
+      reqid: e.reqid ?? null,
+      scid: e.scid ?? null,
+      cardid: e.cardid ?? null,
+      status: e.status,
+      outcome: e.outcome,
+      correlationId: e.correlationId,
+      detail: e.detail ?? null,
+    });
+  }
+
+  /** Audit records after id `afterId`, oldest first, at most `limit`. */
+  listAudit(afterId = 0, limit = 1_000_000): AuditRecord[] {
+    return (this.q.listAudit.all(afterId, limit) as RawAudit[]).map((r) => ({
+      id: r.id, at: r.at, principal: r.principal, action: r.action, reqid: r.reqid, scid: r.scid, cardid: r.cardid,
+      status: r.status, outcome: r.outcome as AuditOutcome, correlationId: r.correlation_id, detail: r.detail,
+    }));
+  }
+
+  auditCount(): number {
+    return this.q.countAudit.get()?.n ?? 0;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private smartcardFromRow(r: RawSmartcard): SmartcardRow {
+    return {
+      uuid: r.uuid, cardid: r.cardid, atr: r.atr, templateUuid: r.template_uuid, status: r.status as SmartcardStatus,
+      baseCspAdminKey: r.base_csp_admin_key === 1, diversifiedKey: r.diversified_key, created: r.created,
+      requestUuids: this.q.requestsOfCard.all(r.uuid).map((x) => x.request_uuid),
+    };
+  }
+}
+
+interface RawTemplate { uuid: string; name: string; default_admin_key: Buffer; diversify: number; diversification_secret: Buffer | null }
+interface RawRequest {
+  uuid: string; type: number; status: number; template_uuid: string; comment: string | null; data_collection: string | null;
+  priority: number; originator: string | null; submitted: string; completed: string | null;
+  old_smartcard_uuid: string | null; new_smartcard_uuid: string | null;
+}
+interface RawSmartcard {
+  uuid: string; cardid: string; atr: string | null; template_uuid: string; status: string; base_csp_admin_key: number;
+  diversified_key: Buffer | null; created: string;
+}
+interface RawKeyContext {
+  requestStatus: number; scid: string | null; cardid: string; cardStatus: string; baseCspAdminKey: number;
+  storedDiversifiedKey: Buffer | null; defaultAdminKey: Buffer; diversify: number; diversificationSecret: Buffer | null;
+}
+interface RawAudit {
+  id: number; at: string; principal: string | null; action: string; reqid: string | null; scid: string | null; cardid: string | null;
+  status: number; outcome: string; correlation_id: string; detail: string | null;
+}
+
+function templateFromRow(r: RawTemplate): TemplateRow {
+  return { uuid: r.uuid, name: r.name, defaultAdminKey: r.default_admin_key, diversify: r.diversify === 1, diversificationSecret: r.diversification_secret };
+}
+
+function requestFromRow(r: RawRequest): RequestRow {
+  return {
+    uuid: r.uuid, type: r.type, status: r.status, templateUuid: r.template_uuid, comment: r.comment, dataCollection: r.data_collection,
+    priority: r.priority, originator: r.originator, submitted: r.submitted, completed: r.completed,
+    oldSmartcardUuid: r.old_smartcard_uuid, newSmartcardUuid: r.new_smartcard_uuid,
+  };
+}

@@ -1,0 +1,107 @@
+import { isBase64 } from '../simulator/bytes.js';
+import { badRequest } from './http-error.js';
+
+/** Largest challenge we answer: 8 blocks. The minidriver allows "one or more" blocks; a cap keeps requests cheap. */
+export const MAX_CHALLENGE_BYTES = 64;
+
+const GUID = /^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?$/;
+
+/** A GUID (braces optional, any case) in its canonical lower-case form, or 400 naming the parameter. */
+export function guidParam(value: string | undefined, name: string): string {
+  if (value === undefined || value === '') throw badRequest(`${name} is required`);
+  const m = GUID.exec(value);
+  if (!m) throw badRequest(`${name} is not a GUID: ${quote(value)}`);
+  return m[1]!.toLowerCase();
+}
+
+/** `True`, `true`, `False`, `false` (ASP.NET reads booleans case-insensitively, so any case). */
+export function booleanParam(value: string | undefined, name: string): boolean {
+  if (value === undefined || value === '') throw badRequest(`${name} is required (true or false)`);
+  const lower = value.toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
+  throw badRequest(`${name} must be true or false, got ${quote(value)}`);
+}
+
+/** A base64 challenge of one or more 8-byte blocks, at most MAX_CHALLENGE_BYTES. */
+export function challengeParam(value: string | undefined, name = 'challenge'): Buffer {
+  if (value === undefined || value === '') throw badRequest(`${name} is required (base64 of 8*k bytes)`);
+  // An unencoded '+' arrives as a space after form decoding; base64 has no spaces, so put it back.
+  const text = value.replace(/ /g, '+');
+  if (!isBase64(text)) throw badRequest(`${name} is not base64: ${quote(value)}`);
+  const bytes = Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  if (bytes.length === 0 || bytes.length % 8 !== 0) {
+    throw badRequest(`${name} must be one or more 8-byte blocks, got ${bytes.length} bytes`);
+  }
+  if (bytes.length > MAX_CHALLENGE_BYTES) throw badRequest(`${name} is too long: ${bytes.length} bytes, at most ${MAX_CHALLENGE_BYTES}`);
+  return bytes;
+}
+
+/** An ATR: hex, 2 to 33 bytes (ISO 7816-3), returned lower case without spaces. */
+export function atrParam(value: string | undefined, name = 'atr'): string | undefined {
+  if (value === undefined) return undefined;
+  const compact = value.replace(/[\s:]/g, '');
+  if (!/^[0-9a-fA-F]*$/.test(compact) || compact.length % 2 !== 0 || compact.length < 4 || compact.length > 66) {
+    throw badRequest(`${name} must be 2 to 33 bytes of hex, got ${quote(value)}`);
+  }
+  return compact.toLowerCase();
+}
+
+/**
+ * The query string as a map. Refuses parameters we don't know (a misspelt optional
+ * parameter would otherwise be silently ignored) and parameters given twice.
+ */
+export function parseQuery(raw: string, allowed: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  if (raw === '') return out;
+  let params: URLSearchParams;
+  try {
+    params = new URLSearchParams(raw);
+  } catch {
+    throw badRequest('query string is malformed');
+  }
+  for (const [rawKey, value] of params) {
+    const key = rawKey.toLowerCase();
+    if (!allowed.includes(key)) {
+      throw badRequest(`unknown query parameter ${quote(rawKey)}${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`);
+    }
+    if (out.has(key)) throw badRequest(`query parameter ${key} is given more than once`);
+    out.set(key, value);
+  }
+  return out;
+}
+
+/**
+ * A JSON body object with case-insensitive field names (ASP.NET binds them so). Unknown
+ * fields are refused by name, so a typo does not silently drop data.
+ */
+export function bodyFields(body: unknown, allowed: readonly string[]): Map<string, unknown> {
+  if (body === undefined) throw badRequest('request body is required (a JSON object)');
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('request body must be a JSON object');
+  const out = new Map<string, unknown>();
+  for (const [rawKey, value] of Object.entries(body)) {
+    const key = rawKey.toLowerCase();
+    if (!allowed.includes(key)) throw badRequest(`unknown field ${quote(rawKey)} in the request body (allowed: ${allowed.join(', ')})`);
+    if (out.has(key)) throw badRequest(`field ${key} is given more than once`);
+    out.set(key, value);
+  }
+  return out;
+}
+
+export function stringField(fields: Map<string, unknown>, name: string, required: true): string;
+export function stringField(fields: Map<string, unknown>, name: string, required?: false): string | undefined;
+export function stringField(fields: Map<string, unknown>, name: string, required = false): string | undefined {
+  const v = fields.get(name);
+  if (v === undefined || v === null) {
+    if (required) throw badRequest(`field ${name} is required`);
+    return undefined;
+  }
+  if (typeof v !== 'string') throw badRequest(`field ${name} must be a string`);
+  return v;
+}
+
+/** A value for an error message: quoted, control characters escaped, long values cut. */
+export function quote(value: string): string {
+  const cut = value.length > 60 ? `${value.slice(0, 57)}...` : value;
+  return JSON.stringify(cut);
+}
