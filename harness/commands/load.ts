@@ -1,13 +1,143 @@
 import type { Command } from 'commander';
-import { ExitError, EXIT } from '../cli-support.js';
+import { createRequire } from 'node:module';
+import { InputError } from '../../simulator/errors.js';
+import { EXIT, ExitError } from '../cli-support.js';
+import { CmFormatError, CmTransportError } from '../cm-client.js';
+import { loadConfig, type HarnessConfig } from '../config.js';
+import { startEmbedded } from '../embedded.js';
+import { MAX_CONCURRENCY, type StopRule } from '../load/engine.js';
+import { renderLoadHtml } from '../load/html-report.js';
+import { runLoadSession, type LoadOutcome } from '../load/session.js';
+import { formatProgress, formatSummary } from '../load/summary.js';
+import { serverOnlyConfig } from '../load/server-only.js';
+import { parseReportSpec } from '../reporters/index.js';
+import { writeReportFile } from '../reporters/write-file.js';
 
-// Placeholder until its issue lands: the command exists so --help lists it.
+interface LoadFlags {
+  server?: string;
+  config?: string;
+  concurrency: string;
+  duration?: string;
+  exchanges?: string;
+  json?: boolean;
+  report: string[];
+  maxErrorRate: string;
+  timeout?: string;
+  diversified?: boolean;
+}
+
+/** A run may not last longer than a day: "bounded" means a bound a person would pick. */
+const MAX_DURATION_S = 86_400;
+
+/** `cmcard load`: many virtual cards unlocking at once, every response checked by its card. */
 export function registerLoad(program: Command): void {
   program
     .command('load')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new ExitError('load is not built yet', EXIT.USAGE);
+    .description('load mode: concurrent unlock exchanges, every response verified by the card that asked')
+    .option('--server <url>', 'CM server origin (without --config: the documented example card, see README)')
+    .option('--config <file>', 'harness config file (SPEC section 4): server, headers, TLS, cards')
+    .requiredOption('--concurrency <n>', `concurrent workers (1-${MAX_CONCURRENCY})`)
+    .option('--duration <seconds>', 'run for this long (up to a day)')
+    .option('--exchanges <n>', 'run exactly this many exchanges')
+    .option('--json', 'print the summary as one JSON object on the last line of stdout')
+    .option('--report <fmt:path>', 'also write html:PATH (latency histogram) or json:PATH; repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--max-error-rate <r>', 'fail (exit 1) when errors/exchanges is above this, 0..1', '0')
+    .option('--timeout <ms>', 'per-request timeout (default: the config\'s timeoutMs, else 5000)')
+    .option('--diversified', 'ask for diversified=True and check with each card\'s diversified key')
+    .addHelpText('after', '\nExit codes: 0 all verified and error rate within bound, 1 a wrong cryptogram or too many errors, 2 usage or config error, 3 server unreachable.\nWith neither --server nor --config it boots the embedded reference server on a loopback port.')
+    .action(async (flags: LoadFlags) => {
+      process.exitCode = await loadCommand(flags);
     });
+}
+
+async function loadCommand(flags: LoadFlags): Promise<number> {
+  const concurrency = wholeNumber(flags.concurrency, '--concurrency', 1, MAX_CONCURRENCY);
+  const stop = stopRule(flags);
+  const maxErrorRate = fraction(flags.maxErrorRate, '--max-error-rate');
+  const timeoutMs = flags.timeout === undefined ? undefined : wholeNumber(flags.timeout, '--timeout', 1, 600_000);
+  const reports = flags.report.map((text) => {
+    const spec = parseReportSpec(text);
+    if (spec.format === 'junit') throw new InputError(`--report '${text}': load writes html or json, not junit`);
+    return spec;
+  });
+
+  const overrides = { ...(flags.server !== undefined ? { server: flags.server } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
+  let config: HarnessConfig;
+  let close = async (): Promise<void> => {};
+  if (flags.config !== undefined) config = loadConfig(flags.config, overrides);
+  else if (flags.server !== undefined) config = serverOnlyConfig(flags.server, timeoutMs);
+  else {
+    const embedded = await startEmbedded(timeoutMs !== undefined ? { timeoutMs } : {});
+    config = embedded.config;
+    close = embedded.close;
+  }
+
+  const startedAt = new Date().toISOString();
+  const aborter = new AbortController();
+  const onSigint = (): void => aborter.abort();
+  process.once('SIGINT', onSigint);
+  const tty = process.stderr.isTTY === true;
+  let outcome: LoadOutcome;
+  try {
+    outcome = await runLoadSession({
+      config,
+      concurrency,
+      stop,
+      diversified: flags.diversified === true,
+      maxErrorRate,
+      signal: aborter.signal,
+      ...(tty ? { onProgress: (stats, elapsedMs) => process.stderr.write(`\r\x1b[2K${formatProgress(stats, elapsedMs)}`), progressEveryMs: 500 } : {}),
+    });
+  } catch (err) {
+    if (err instanceof CmTransportError) throw new ExitError(`server unreachable: ${err.message}`, EXIT.UNREACHABLE);
+    if (err instanceof CmFormatError) throw new ExitError(`the server's diversified key: ${err.message}`, EXIT.FAILED);
+    throw err;
+  } finally {
+    process.off('SIGINT', onSigint);
+    if (tty) process.stderr.write('\r\x1b[2K');
+    await close();
+  }
+
+  const { stats, summary, verdict } = outcome;
+  for (const spec of reports) {
+    const common = { server: config.server, startedAt, concurrency, cards: outcome.cards.length, tool: { name: 'cmcard', version: VERSION } };
+    const content = spec.format === 'html'
+      ? renderLoadHtml({ ...common, summary, verified: stats.verified, transportErrors: stats.transportErrors, buckets: stats.latency.buckets(), verdict })
+      : `${JSON.stringify({ schema: 'cmcard/load-report@1', ...common, summary, verified: stats.verified, malformedBodies: stats.malformedBodies, transportErrors: stats.transportErrors, verdict, latencyHistogramUs: stats.latency.buckets() }, null, 2)}\n`;
+    await writeReportFile(spec.path, content);
+  }
+
+  if (verdict.exitCode === EXIT.UNREACHABLE) throw new ExitError(verdict.reason, EXIT.UNREACHABLE);
+  if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else process.stdout.write(`cmcard load: ${config.server}, ${outcome.cards.length} card(s), concurrency ${concurrency}\n${formatSummary(stats, summary)}`);
+  if (verdict.exitCode !== EXIT.OK) process.stderr.write(`cmcard: load failed: ${verdict.reason}\n`);
+  return verdict.exitCode;
+}
+
+const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
+
+function stopRule(flags: LoadFlags): StopRule {
+  if ((flags.duration === undefined) === (flags.exchanges === undefined)) {
+    throw new InputError('give exactly one of --duration SECONDS or --exchanges N');
+  }
+  if (flags.exchanges !== undefined) return { exchanges: wholeNumber(flags.exchanges, '--exchanges', 1, Number.MAX_SAFE_INTEGER) };
+  const seconds = Number(flags.duration);
+  if (flags.duration!.trim() === '' || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_DURATION_S) {
+    throw new InputError(`--duration must be a number of seconds above 0 and at most ${MAX_DURATION_S}, got '${flags.duration}'`);
+  }
+  return { durationMs: seconds * 1000 };
+}
+
+function wholeNumber(text: string, flag: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new InputError(`${flag} must be a whole number from ${min} to ${max}, got '${text}'`);
+  }
+  return n;
+}
+
+function fraction(text: string, flag: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InputError(`${flag} must be a number from 0 to 1 (e.g. 0.01 for 1%), got '${text}'`);
+  return n;
 }

@@ -1,0 +1,94 @@
+import { CmClient, decodeBase64Body } from '../cm-client.js';
+import type { CardConfig, HarnessConfig } from '../config.js';
+import { InputError } from '../../simulator/errors.js';
+import { checkAdminKey } from '../../simulator/tdes.js';
+import { LoadRun, type LoadStats, type StopRule } from './engine.js';
+import { createHttpTransport } from './http-transport.js';
+import { judge, summarize, type LoadSummary, type Verdict } from './summary.js';
+
+/**
+ * One load run against a configured server: picks the cards and their keys, wires the
+ * HTTP transport to the engine, and judges the outcome. No printing: the command does that.
+ */
+
+export interface LoadSessionOptions {
+  config: HarnessConfig;
+  concurrency: number;
+  stop: StopRule;
+  /** Ask for diversified=True responses, checked against each card's diversified key. */
+  diversified: boolean;
+  maxErrorRate: number;
+  signal?: AbortSignal;
+  /** Called every `progressEveryMs` while the run goes (live progress on a TTY). */
+  onProgress?: (stats: LoadStats, elapsedMs: number) => void;
+  progressEveryMs?: number;
+}
+
+export interface LoadOutcome {
+  stats: LoadStats;
+  summary: LoadSummary;
+  verdict: Verdict;
+  /** The cards that took part. */
+  cards: string[];
+}
+
+interface KeyedCard {
+  card: CardConfig;
+  key: Buffer;
+}
+
+export async function runLoadSession(o: LoadSessionOptions): Promise<LoadOutcome> {
+  const { config } = o;
+  const keyed = o.diversified ? await diversifiedCards(config) : config.cards.map((card) => ({ card, key: card.adminKey }));
+  const transport = createHttpTransport({
+    server: config.server,
+    basePath: config.basePath,
+    headers: config.headers,
+    ...(config.tls ? { tls: config.tls } : {}),
+    timeoutMs: config.timeoutMs,
+    concurrency: o.concurrency,
+    diversified: o.diversified,
+    targets: keyed.map(({ card }) => ({ reqid: card.reqid, scid: card.scid, cardid: card.cardid, ...(card.atr ? { atr: card.atr } : {}) })),
+  });
+  const run = new LoadRun({
+    cards: keyed.map(({ card, key }) => ({ adminKey: key, cardid: card.cardid })),
+    concurrency: o.concurrency,
+    stop: o.stop,
+    send: transport.send,
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
+  const ticker = o.onProgress ? setInterval(() => o.onProgress!(run.stats, run.elapsed()), o.progressEveryMs ?? 250) : undefined;
+  try {
+    const stats = await run.run();
+    const summary = summarize(stats);
+    return { stats, summary, verdict: judge(stats, summary, o.maxErrorRate), cards: keyed.map(({ card }) => card.name) };
+  } finally {
+    if (ticker) clearInterval(ticker);
+    transport.close();
+  }
+}
+
+/**
+ * The cards that have a diversified key, with `"server"` keys fetched once up front from
+ * the diversifiedkey endpoint (as the documented enrollment walkthrough does).
+ */
+async function diversifiedCards(config: HarnessConfig): Promise<KeyedCard[]> {
+  const withKey = config.cards.filter((c) => c.diversifiedKey !== undefined);
+  if (withKey.length === 0) throw new InputError(`--diversified: no card in ${config.source} has a diversifiedKey`);
+  const client = new CmClient({ server: config.server, basePath: config.basePath, headers: config.headers, timeoutMs: config.timeoutMs, ...(config.tls ? { tls: config.tls } : {}) });
+  try {
+    const out: KeyedCard[] = [];
+    for (const card of withKey) {
+      if (card.diversifiedKey !== 'server') {
+        out.push({ card, key: card.diversifiedKey! });
+        continue;
+      }
+      const res = await client.diversifiedKey({ reqid: card.reqid, scid: card.scid, cardid: card.cardid });
+      if (res.status !== 200) throw new InputError(`card ${card.name}: the diversifiedkey endpoint answered ${res.status}, so its diversified key is unknown`);
+      out.push({ card, key: checkAdminKey(decodeBase64Body(res), `card ${card.name}: the server's diversified key`) });
+    }
+    return out;
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig, type HarnessConfig } from '../../harness/config.js';
+import { createHttpTransport } from '../../harness/load/http-transport.js';
+import { runLoadSession } from '../../harness/load/session.js';
+import { closedPort, LOAD_CARDS, LOAD_KEY, startLoadServer, type LoadServer, type LoadServerOptions } from './support/load-server.js';
+
+function configFor(server: string, extra: Record<string, unknown> = {}): HarnessConfig {
+  return parseConfig({ server, cards: LOAD_CARDS.map((c) => ({ ...c, adminKey: LOAD_KEY })), ...extra }, 'test config');
+}
+
+describe('load over HTTP against a server with a known mix', () => {
+  const servers: LoadServer[] = [];
+  const start = async (o: Omit<LoadServerOptions, 'keyHex'>): Promise<LoadServer> => {
+    const s = await startLoadServer({ keyHex: LOAD_KEY, ...o });
+    servers.push(s);
+    return s;
+  };
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+  });
+
+  it('reports exactly the mix: every 7th request 500, every 10th cryptogram wrong', async () => {
+    const server = await start({ statusEvery: 7, wrongEvery: 10 });
+    const out = await runLoadSession({ config: configFor(server.url), concurrency: 6, stop: { exchanges: 700 }, diversified: false, maxErrorRate: 0 });
+    expect(server.requests()).toBe(700);
+    expect(out.summary).toMatchObject({ exchanges: 700, errors: 100, wrongCryptograms: 60, statusCodes: { '200': 600, '500': 100 } });
+    expect(out.stats.verified).toBe(540);
+    expect(out.cards).toEqual(['a', 'b']);
+    expect(out.verdict.exitCode).toBe(1);
+    expect(out.verdict.reason).toMatch(/60 response\(s\) failed card verification; error rate 14\.29% \(100\/700\) is above --max-error-rate 0/);
+  });
+
+  it('passes a clean server and sends the configured headers', async () => {
+    const server = await start({ authorization: 'Bearer load-test' });
+    const out = await runLoadSession({ config: configFor(server.url, { headers: { Authorization: 'Bearer load-test' } }), concurrency: 4, stop: { exchanges: 200 }, diversified: false, maxErrorRate: 0 });
+    expect(out.summary).toMatchObject({ exchanges: 200, errors: 0, wrongCryptograms: 0, statusCodes: { '200': 200 } });
+    expect(out.verdict).toEqual({ exitCode: 0, reason: '' });
+    const { p50, p90, p95, p99, max } = out.summary.latencyMs;
+    expect(0 < p50 && p50 <= p90 && p90 <= p95 && p95 <= p99 && p99 <= max).toBe(true);
+  });
+
+  it('counts 401s as errors, within --max-error-rate only when allowed', async () => {
+    const server = await start({ authorization: 'Bearer right' });
+    const out = await runLoadSession({ config: configFor(server.url), concurrency: 2, stop: { exchanges: 20 }, diversified: false, maxErrorRate: 0 });
+    expect(out.summary).toMatchObject({ errors: 20, wrongCryptograms: 0, statusCodes: { '401': 20 } });
+    expect(out.verdict.exitCode).toBe(1);
+  });
+
+  it('tolerates errors up to --max-error-rate, but never a wrong cryptogram', async () => {
+    const failing = await start({ statusEvery: 10, failStatus: 503 });
+    const ok = await runLoadSession({ config: configFor(failing.url), concurrency: 3, stop: { exchanges: 100 }, diversified: false, maxErrorRate: 0.1 });
+    expect(ok.summary).toMatchObject({ errors: 10, statusCodes: { '200': 90, '503': 10 } });
+    expect(ok.verdict.exitCode).toBe(0);
+    const wrong = await start({ wrongEvery: 50 });
+    const bad = await runLoadSession({ config: configFor(wrong.url), concurrency: 3, stop: { exchanges: 100 }, diversified: false, maxErrorRate: 1 });
+    expect(bad.summary).toMatchObject({ wrongCryptograms: 2, errors: 0 });
+    expect(bad.verdict.exitCode).toBe(1);
+  });
+
+  it('counts a malformed 200 body as a wrong cryptogram', async () => {
+    const server = await start({ fixedBody: 'F0Zudm4wPLY=' });
+    const out = await runLoadSession({ config: configFor(server.url), concurrency: 2, stop: { exchanges: 10 }, diversified: false, maxErrorRate: 0 });
+    expect(out.summary).toMatchObject({ wrongCryptograms: 10, errors: 0 });
+    expect(out.stats.malformedBodies).toBe(10);
+    expect(out.verdict.reason).toMatch(/not a base64 JSON string/);
+  });
+
+  it('reports an unreachable server (exit 3) after one attempt per worker', async () => {
+    const port = await closedPort();
+    const out = await runLoadSession({ config: configFor(`http://127.0.0.1:${port}`), concurrency: 3, stop: { durationMs: 60_000 }, diversified: false, maxErrorRate: 0 });
+    expect(out.stats.unreachable).toBe(true);
+    expect(out.stats.transportErrors.refused).toBeGreaterThanOrEqual(3);
+    expect(out.verdict.exitCode).toBe(3);
+    expect(out.verdict.reason).toMatch(/^server unreachable: refused: .*ECONNREFUSED/);
+  });
+
+  it('times out a hanging server and calls it unreachable', async () => {
+    const server = await start({ hang: true });
+    const out = await runLoadSession({ config: configFor(server.url, { timeoutMs: 200 }), concurrency: 2, stop: { exchanges: 5 }, diversified: false, maxErrorRate: 0 });
+    // One timeout per worker ends the run; a worker may have started a second one meanwhile.
+    expect(Object.keys(out.stats.transportErrors)).toEqual(['timeout']);
+    expect(out.stats.transportErrors.timeout).toBeGreaterThanOrEqual(2);
+    expect(out.stats.transportErrors.timeout).toBeLessThanOrEqual(4);
+    expect(out.verdict.exitCode).toBe(3);
+  });
+
+  it('uses diversified=True with the cards\' diversified keys when asked', async () => {
+    const DIV = '89abcdef012345670123456789abcdeffedcba9876543210';
+    const server = await start({});
+    // The mix server answers under LOAD_KEY whatever `diversified` says: a card holding another key must reject it.
+    const cfg = parseConfig({ server: server.url, cards: [{ ...LOAD_CARDS[0], adminKey: DIV, diversifiedKey: LOAD_KEY }, { ...LOAD_CARDS[1], adminKey: LOAD_KEY }] }, 'test config');
+    const out = await runLoadSession({ config: cfg, concurrency: 2, stop: { exchanges: 10 }, diversified: true, maxErrorRate: 0 });
+    expect(out.cards).toEqual(['a']);
+    expect(out.summary).toMatchObject({ exchanges: 10, wrongCryptograms: 0 });
+    const plain = await runLoadSession({ config: cfg, concurrency: 2, stop: { exchanges: 10 }, diversified: false, maxErrorRate: 0 });
+    expect(plain.summary.wrongCryptograms).toBe(5); // card a holds DIV for diversified=false
+  });
+});
+
+describe('http transport', () => {
+  let server: LoadServer;
+  beforeAll(async () => {
+    server = await startLoadServer({ keyHex: LOAD_KEY });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('builds the documented query: cardid, percent-encoded challenge, diversified=False, then atr', async () => {
+    const seen: string[] = [];
+    const http = await import('node:http');
+    const spy = http.createServer((req, res) => {
+      seen.push(req.url ?? '');
+      res.end('"x"');
+    });
+    await new Promise<void>((r) => spy.listen(0, '127.0.0.1', r));
+    const port = (spy.address() as { port: number }).port;
+    const t = createHttpTransport({
+      server: `http://127.0.0.1:${port}`, basePath: '/CertificateManagement/api/v1.0', timeoutMs: 1000, concurrency: 1, diversified: false,
+      targets: [{ reqid: 'a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099', scid: '17cf063d-e337-4aa9-a822-346554ddd3c9', cardid: 'bc88f13f-83ba-4037-8262-46eba1291c6e', atr: '3b8d' }],
+    });
+    const reply = await t.send(0, Buffer.from('1hFD+cz/0so=', 'base64'));
+    t.close();
+    spy.close();
+    expect(reply).toEqual({ status: 200, body: '"x"' });
+    expect(seen).toEqual(['/CertificateManagement/api/v1.0/requests/a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099/smartcards/17cf063d-e337-4aa9-a822-346554ddd3c9/authenticationresponse?cardid=bc88f13f-83ba-4037-8262-46eba1291c6e&challenge=1hFD%2Bcz%2F0so%3D&diversified=False&atr=3b8d']);
+  });
+
+  it('reuses keep-alive connections: sockets stay at the concurrency', async () => {
+    const sockets = new Set<unknown>();
+    const http = await import('node:http');
+    const spy = http.createServer((req, res) => {
+      sockets.add(req.socket);
+      res.end('"x"');
+    });
+    await new Promise<void>((r) => spy.listen(0, '127.0.0.1', r));
+    const port = (spy.address() as { port: number }).port;
+    const t = createHttpTransport({ server: `http://127.0.0.1:${port}`, basePath: '/b', timeoutMs: 1000, concurrency: 3, diversified: true, targets: [LOAD_CARDS[0]!] });
+    const jobs: Promise<unknown>[] = [];
+    for (let w = 0; w < 3; w++) jobs.push((async () => { for (let i = 0; i < 20; i++) await t.send(0, Buffer.alloc(8)); })());
+    await Promise.all(jobs);
+    t.close();
+    spy.closeAllConnections();
+    spy.close();
+    expect(sockets.size).toBeLessThanOrEqual(3);
+  });
+});
