@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CATALOGUE } from '../../harness/cases/index.js';
+import { startEmbedded, type EmbeddedServer } from '../../harness/embedded.js';
+import type { Outcome, RunReport } from '../../harness/events.js';
+import { exitCodeFor, runConformance } from '../../harness/runner.js';
+import { startBrokenServer, type Defect } from './support/broken-server.js';
+
+// The suite is only worth what it catches: each deliberately broken server must be failed
+// at the case (and level) that names its defect, while correct servers pass clean.
+
+async function runAgainst(defect?: Defect): Promise<RunReport> {
+  const server = await startBrokenServer(defect);
+  try {
+    return await runConformance({ config: server.config, caseTimeoutMs: 10_000 });
+  } finally {
+    await server.close();
+  }
+}
+
+function outcomeOf(report: RunReport, id: string): { outcome: Outcome; message: string } {
+  const r = report.results.find((x) => x.id === id);
+  if (!r) throw new Error(`case ${id} is not in the report`);
+  return r;
+}
+
+function notPassed(report: RunReport): string[] {
+  return report.results.filter((r) => r.outcome !== 'passed').map((r) => `${r.id}: ${r.outcome}: ${r.message}`);
+}
+
+describe('correct servers pass clean', () => {
+  it('the broken-server harness with no defect: every case passes', async () => {
+    const report = await runAgainst();
+    expect(notPassed(report)).toEqual([]);
+    expect(report.results).toHaveLength(CATALOGUE.length);
+    expect(exitCodeFor(report)).toBe(0);
+  });
+
+  let embedded: EmbeddedServer;
+  beforeAll(async () => {
+    embedded = await startEmbedded();
+  });
+  afterAll(async () => {
+    await embedded?.close();
+  });
+
+  it('the reference server: every case passes, none skipped', async () => {
+    const report = await runConformance({ config: embedded.config });
+    expect(notPassed(report)).toEqual([]);
+    expect(report.summary).toEqual({ passed: CATALOGUE.length, failed: 0, warnings: 0, skipped: 0 });
+  });
+});
+
+/** defect -> the cases that must catch it, with the outcome their level gives and what the message must say. */
+const EXPECTED: Array<[Defect, Array<[string, Outcome, RegExp]>]> = [
+  ['wrong-key', [['response.correct', 'failed', /refused/], ['example.documented', 'failed', /expected/]]],
+  // The all-zero key is DES-weak: a decrypting server passes the documented example and fails every other key.
+  ['decrypt', [['response.correct', 'failed', /decryption/], ['example.documented', 'passed', /as documented/]]],
+  ['ignore-diversified', [['response.diversified', 'failed', /diversified=True.*default key/], ['exchange.enroll-diversify', 'failed', /refused/]]],
+  ['hex-body', [['response.format', 'failed', /hex/]]],
+  ['unquoted-body', [['response.format', 'failed', /not JSON/]]],
+  ['text-plain', [['response.format', 'failed', /Content-Type.*text\/plain/], ['response.correct', 'passed', /accepted/]]],
+  ['case-sensitive-path', [['path.case-insensitive', 'failed', /lower case/], ['response.correct', 'passed', /accepted/]]],
+  ['reject-False', [['query.boolean-spelling', 'failed', /diversified=False: answered 400/]]],
+  ['no-percent-decoding', [['query.encoding', 'failed', /challenge with/]]],
+  ['no-auth', [['auth.anonymous', 'failed', /anonymous caller got 200/], ['auth.forbidden', 'failed', /got 200/], ['diversifiedkey.auth', 'failed', /without authorization/]]],
+  ['cardid-optional', [['params.required', 'failed', /without cardid the server answered 200/]]],
+  ['ids-not-cross-checked', [['ids.request-mismatch', 'warning', /answered 200/], ['ids.cardid-mismatch', 'warning', /answered 200/], ['ids.unknown', 'passed', /404/]]],
+  ['stack-on-malformed', [['input.malformed-challenge', 'warning', /got 500/], ['errors.no-leak', 'warning', /stack frame/], ['errors.json-body', 'warning', /text\/plain/]]],
+  ['wrong-length', [['response.format', 'failed', /7 bytes for a 8-byte challenge/]]],
+  ['hang', [['response.diversified', 'failed', /no complete answer within 400 ms/], ['response.format', 'passed', /200/]]],
+];
+
+describe('each broken server is caught at the right case and level', () => {
+  it.each(EXPECTED)('%s', async (defect, expectations) => {
+    const report = await runAgainst(defect);
+    for (const [id, outcome, message] of expectations) {
+      const got = outcomeOf(report, id);
+      expect({ id, outcome: got.outcome }).toEqual({ id, outcome });
+      expect(got.message).toMatch(message);
+    }
+    // The run always goes to the end: one result per case.
+    expect(report.results).toHaveLength(CATALOGUE.length);
+    const mustFailed = expectations.some(([, o]) => o === 'failed');
+    expect(exitCodeFor(report)).toBe(mustFailed ? 1 : 0);
+  });
+});

@@ -1,0 +1,193 @@
+/**
+ * A small CM server on node:http for judging the judge: correct by default, with one
+ * switch per defect the conformance suite must catch (issue 5). Loopback, port 0.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isBase64 } from '../../../simulator/bytes.js';
+import { tdesDecrypt, tdesEncrypt } from '../../../simulator/tdes.js';
+import { DOCUMENTED_EXAMPLE, type CardConfig, type HarnessConfig } from '../../../harness/config.js';
+
+export const DEFECTS = [
+  'wrong-key',
+  'decrypt',
+  'ignore-diversified',
+  'hex-body',
+  'unquoted-body',
+  'text-plain',
+  'case-sensitive-path',
+  'reject-False',
+  'no-percent-decoding',
+  'no-auth',
+  'cardid-optional',
+  'ids-not-cross-checked',
+  'stack-on-malformed',
+  'wrong-length',
+  'hang',
+] as const;
+export type Defect = (typeof DEFECTS)[number];
+
+const HELPDESK = 'helpdesk-token';
+const NO_RIGHTS = 'user-token';
+
+/** Three cards: the documented example (weak all-zero default key), and two with true 3-key keys. */
+export const BROKEN_SERVER_CARDS: CardConfig[] = [
+  {
+    name: 'example',
+    reqid: DOCUMENTED_EXAMPLE.reqid,
+    scid: DOCUMENTED_EXAMPLE.scid,
+    cardid: DOCUMENTED_EXAMPLE.cardid,
+    adminKey: Buffer.alloc(24),
+    diversifiedKey: Buffer.from(DOCUMENTED_EXAMPLE.diversifiedKeyBase64, 'base64'),
+  },
+  {
+    name: 'alpha',
+    reqid: '6f1c0f52-8d43-4b2e-9a57-0c1d2e3f4a5b',
+    scid: '0b7e9a14-3c2d-4e5f-8a9b-1c2d3e4f5a6b',
+    cardid: '9d8c7b6a-5f4e-4d3c-8b2a-19f8e7d6c5b4',
+    atr: '3b8d0180fba000000397425446590301c8',
+    adminKey: Buffer.from('0123456789abcdeffedcba987654321089abcdef01234567', 'hex'),
+    diversifiedKey: Buffer.from('a1b2c3d4e5f60718293a4b5c6d7e8f90f1e2d3c4b5a69788', 'hex'),
+  },
+  {
+    name: 'beta',
+    reqid: 'c4a1e2b3-7d6f-4a58-b9c0-d1e2f3a4b5c6',
+    scid: 'e5f6a7b8-c9d0-4e1f-a2b3-c4d5e6f7a8b9',
+    cardid: '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
+    adminKey: Buffer.from('4c6f7265ad1f3e5d6b7a8c9d0e1f2a3b5c6d7e8f90a1b2c3', 'hex'),
+  },
+];
+
+const WRONG_KEY = Buffer.from('13579bdf02468ace13579bdf02468ace13579bdf02468ace', 'hex');
+
+export interface BrokenServer {
+  url: string;
+  /** A harness config aimed at this server (short timeouts, so `hang` costs little). */
+  config: HarnessConfig;
+  close(): Promise<void>;
+}
+
+export async function startBrokenServer(defect?: Defect, options: { timeoutMs?: number } = {}): Promise<BrokenServer> {
+  const has = (d: Defect) => defect === d;
+  const server = createServer((req, res) => {
+    try {
+      handle(req, res, has);
+    } catch {
+      send(res, 500, { Message: 'unexpected error' });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const config: HarnessConfig = {
+    server: url,
+    basePath: '/CertificateManagement/api/v1.0',
+    headers: { Authorization: `Bearer ${HELPDESK}` },
+    forbiddenHeaders: { Authorization: `Bearer ${NO_RIGHTS}` },
+    timeoutMs: options.timeoutMs ?? 400,
+    lifecycle: false,
+    cards: BROKEN_SERVER_CARDS,
+    source: `broken server (${defect ?? 'no defect'})`,
+  };
+  return {
+    url,
+    config,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function send(res: ServerResponse, status: number, body: unknown, contentType = 'application/json; charset=utf-8'): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function handle(req: IncomingMessage, res: ServerResponse, has: (d: Defect) => boolean): void {
+  const [rawPath = '', rawQuery = ''] = (req.url ?? '').split('?', 2);
+  const route = /^\/certificatemanagement\/api\/v1\.0\/requests\/([^/]+)\/smartcards\/([^/]+)\/(authenticationresponse|diversifiedkey)$/;
+  const m = has('case-sensitive-path')
+    ? /^\/CertificateManagement\/api\/v1\.0\/requests\/([^/]+)\/smartcards\/([^/]+)\/(authenticationresponse|diversifiedkey)$/.exec(rawPath)
+    : new RegExp(route.source, 'i').exec(rawPath);
+  if (!m) return send(res, 404, { Message: 'no such endpoint' });
+  if (req.method !== 'GET') {
+    res.setHeader('Allow', 'GET');
+    return send(res, 405, { Message: `method ${req.method} not allowed` });
+  }
+  if (!has('no-auth')) {
+    const auth = req.headers.authorization;
+    if (auth === `Bearer ${NO_RIGHTS}`) return send(res, 403, { Message: 'not allowed' });
+    if (auth !== `Bearer ${HELPDESK}`) {
+      res.setHeader('WWW-Authenticate', 'Bearer');
+      return send(res, 401, { Message: 'authentication required' });
+    }
+  }
+  const query = parseQuery(rawQuery, !has('no-percent-decoding'));
+  const [, reqid = '', scid = '', what = ''] = m;
+  const cards = BROKEN_SERVER_CARDS;
+  let cardid = query.get('cardid');
+  let card: CardConfig | undefined;
+  if (cardid === undefined) {
+    if (!has('cardid-optional')) return send(res, 400, { Message: 'cardid is required' });
+    cardid = cards.find((c) => c.scid === scid.toLowerCase())?.cardid ?? '';
+  }
+  if (has('ids-not-cross-checked')) {
+    const known = cards.some((c) => c.reqid === reqid.toLowerCase()) && cards.some((c) => c.cardid === cardid!.toLowerCase());
+    card = known ? cards.find((c) => c.scid === scid.toLowerCase()) : undefined;
+  } else {
+    card = cards.find((c) => c.reqid === reqid.toLowerCase() && c.scid === scid.toLowerCase() && c.cardid === cardid!.toLowerCase());
+  }
+  if (!card) return send(res, 404, { Message: 'no such request, smart card or cardid' });
+
+  if (what.toLowerCase() === 'diversifiedkey') {
+    if (!(card.diversifiedKey instanceof Buffer)) return send(res, 204, '');
+    return send(res, 200, JSON.stringify(card.diversifiedKey.toString('base64')));
+  }
+
+  const flag = query.get('diversified');
+  const spellings = has('reject-False') ? ['true', 'false', 'True'] : ['true', 'false', 'True', 'False'];
+  if (flag === undefined || !spellings.includes(flag)) return send(res, 400, { Message: 'diversified must be true or false' });
+  const diversified = flag.toLowerCase() === 'true';
+  const challengeText = query.get('challenge');
+  if (challengeText === undefined) return send(res, 400, { Message: 'challenge is required' });
+  const challenge = isBase64(challengeText) && !/[-_]/.test(challengeText) ? Buffer.from(challengeText, 'base64') : undefined;
+  if (!challenge || challenge.length === 0 || challenge.length % 8 !== 0 || challenge.length > 64) {
+    if (has('stack-on-malformed')) {
+      return send(res, 500, `TypeError: invalid challenge length\n    at decodeChallenge (/srv/cm/src/handlers/auth.js:41:11)\n    at handle (/srv/cm/src/app.js:88:5)`, 'text/plain');
+    }
+    return send(res, 400, { Message: 'challenge must be base64 of 8, 16, ... 64 bytes' });
+  }
+  if (diversified && has('hang')) return; // never answers
+  let key = diversified && !has('ignore-diversified') ? card.diversifiedKey : card.adminKey;
+  if (!(key instanceof Buffer)) return send(res, 400, { Message: 'this card has no diversified key' });
+  if (has('wrong-key')) key = WRONG_KEY;
+  let response = has('decrypt') ? tdesDecrypt(key, challenge) : tdesEncrypt(key, challenge);
+  if (has('wrong-length')) response = response.subarray(0, response.length - 1);
+  if (has('hex-body')) return send(res, 200, JSON.stringify(response.toString('hex')));
+  if (has('unquoted-body')) return send(res, 200, response.toString('base64'));
+  if (has('text-plain')) return send(res, 200, JSON.stringify(response.toString('base64')), 'text/plain; charset=utf-8');
+  return send(res, 200, JSON.stringify(response.toString('base64')));
+}
+
+/** The query as a server sees it: percent-decoded, or (the defect) taken literally. */
+function parseQuery(raw: string, decode: boolean): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of raw.split('&')) {
+    if (!part) continue;
+    const eq = part.indexOf('=');
+    const k = eq < 0 ? part : part.slice(0, eq);
+    const v = eq < 0 ? '' : part.slice(eq + 1);
+    out.set(k, decode ? safeDecode(v) : v);
+  }
+  return out;
+}
+
+function safeDecode(v: string): string {
+  try {
+    return decodeURIComponent(v);
+  } catch {
+    return v;
+  }
+}
