@@ -170,7 +170,7 @@ export class VirtualCard {
     const expected = tdesEncrypt(this.#adminKey(), Buffer.from(pending, 'hex'));
     if (!constantTimeEqual(expected, response)) {
       const left = this.#state.adminTriesLeft;
-      if (left === 0) return blockedAdmin();
+      if (left === 0) return { ...blockedAdmin(), message: 'wrong admin response; admin key is blocked' };
       return { ok: false, scard: 'SCARD_W_WRONG_CHV', sw: left === null ? 0x6982 : 0x63c0 | Math.min(left, 15), attemptsRemaining: left, message: `wrong admin response${left === null ? '' : `, ${left} admin attempt(s) left`}` };
     }
     this.#state.adminTriesLeft = this.#state.adminTriesLimit;
@@ -210,7 +210,7 @@ export class VirtualCard {
     this.#persist(this.#state);
     if (!pinEquals(this.#state.pin, pin)) {
       const left = this.#state.pinTriesLeft;
-      if (left === 0) return blockedPin();
+      if (left === 0) return { ...blockedPin(), message: 'wrong PIN; PIN is blocked' };
       return { ok: false, scard: 'SCARD_W_WRONG_CHV', sw: 0x63c0 | Math.min(left, 15), attemptsRemaining: left, message: `wrong PIN, ${left} attempt(s) left` };
     }
     this.#state.pinTriesLeft = this.#state.pinTriesLimit;
