@@ -7,7 +7,9 @@ import { HttpError, badRequest } from './http-error.js';
 import type { AuditTarget, Call, Method, Reply, Route } from './route.js';
 import type { AuditOutcome, Store } from './store.js';
 
-export const BASE_PATH = '/CertificateManagement/api/v1.0';
+import { BASE_PATH } from './paths.js';
+
+export { BASE_PATH };
 export const PROVIDER_STATES_PATH = '/_pact/provider-states';
 
 /** Longest request target we read (path and query). Anything longer is refused with 400. */

@@ -1,5 +1,20 @@
 import type { Route } from '../route.js';
 import { authenticationResponse, diversifiedKey } from './admin-key.js';
+import { createRequest, getRequest, updateRequest } from './requests.js';
+import { createSmartcard, findSmartcards, getSmartcard, updateSmartcard } from './smartcards.js';
+import { listTemplates, templateSmartcardConfiguration } from './templates.js';
 
 /** Every CM route the reference server serves, relative to BASE_PATH. */
-export const allRoutes: readonly Route[] = [authenticationResponse, diversifiedKey];
+export const allRoutes: readonly Route[] = [
+  authenticationResponse,
+  diversifiedKey,
+  listTemplates,
+  templateSmartcardConfiguration,
+  createRequest,
+  getRequest,
+  updateRequest,
+  createSmartcard,
+  getSmartcard,
+  findSmartcards,
+  updateSmartcard,
+];
