@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, unl
 import { basename, dirname, join } from 'node:path';
 import { isGuid } from './bytes.js';
 import {
-  PIN_MAX, PIN_MIN, MAX_CHALLENGE, VirtualCard,
+  PIN_MAX, PIN_MIN, MAX_CHALLENGE, VirtualCard, atrProblem,
   type CardState, type NewCardOptions,
 } from './card.js';
 import { InputError } from './errors.js';
@@ -142,6 +142,8 @@ export function parseCardFile(json: unknown, label = 'card file'): CardFileData 
   const cardId = str('cardId');
   if (!isGuid(cardId)) fail('card.cardId', `must be a GUID, got ${JSON.stringify(abbreviate(cardId))}`);
   const atr = hexField('atr', '2 to 33 bytes', (n) => n >= 2 && n <= 33);
+  const atrBad = atrProblem(Buffer.from(atr, 'hex'));
+  if (atrBad) fail('card.atr', atrBad);
   const serial = str('serial');
   const adminKey = hexField('adminKey', '24 bytes (3-key 3DES) or 16 bytes (2-key)', (n) => n === 24 || n === 16);
   const adminTriesLimit = int('adminTriesLimit', 1, 15, true);

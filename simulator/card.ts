@@ -103,8 +103,10 @@ export class VirtualCard {
     checkLimit(pinTries, 'PIN tries');
     const random = runtime.random ?? options.random ?? systemRandom;
     const idBytes = options.cardId ? parseGuid(options.cardId) : uuidV4(random);
-    const atr = (options.atr ?? DEFAULT_ATR).toLowerCase();
-    parseHex(atr, 'ATR');
+    const atrBytes = parseHex(options.atr ?? DEFAULT_ATR, 'ATR');
+    const atrBad = atrProblem(atrBytes);
+    if (atrBad) throw new InputError(`ATR ${atrBad}`);
+    const atr = toHex(atrBytes);
     const state: CardState = {
       version: 1,
       cardId: formatGuid(idBytes),
@@ -294,6 +296,40 @@ export class VirtualCard {
   #adminKey(): Buffer {
     return Buffer.from(this.#state.adminKey, 'hex');
   }
+}
+
+/**
+ * Why these bytes are not a well-formed ATR (ISO 7816-3: TS, T0, interface bytes as the
+ * Y indicators say, K historical bytes, and TCK when a protocol other than T=0 is
+ * indicated, with the XOR of T0..TCK equal to 0), or null when they are.
+ */
+export function atrProblem(atr: Uint8Array): string | null {
+  if (atr.length < 2 || atr.length > 33) return `must be 2 to 33 bytes, got ${atr.length}`;
+  if (atr[0] !== 0x3b && atr[0] !== 0x3f) return `must start with TS 3B or 3F, got ${formatByte(atr[0]!)}`;
+  let y = atr[1]! >> 4;
+  const historical = atr[1]! & 0x0f;
+  let i = 2;
+  let tck = false;
+  for (;;) {
+    i += (y & 1) + ((y >> 1) & 1) + ((y >> 2) & 1);
+    if (!(y & 8)) break;
+    if (i >= atr.length) return 'is cut short in its interface bytes';
+    const td = atr[i++]!;
+    if ((td & 0x0f) !== 0) tck = true;
+    y = td >> 4;
+  }
+  const expected = i + historical + (tck ? 1 : 0);
+  if (atr.length !== expected) return `should be ${expected} bytes by its T0 and TD bytes, got ${atr.length}`;
+  if (tck) {
+    let x = 0;
+    for (let j = 1; j < atr.length; j++) x ^= atr[j]!;
+    if (x !== 0) return `has a wrong TCK byte ${formatByte(atr[atr.length - 1]!)} (expected ${formatByte(atr[atr.length - 1]! ^ x)})`;
+  }
+  return null;
+}
+
+function formatByte(b: number): string {
+  return b.toString(16).toUpperCase().padStart(2, '0');
 }
 
 /** A status word as the ISO tables print it: `63C4`, `9000`. */

@@ -26,17 +26,19 @@ export function registerCard(program: Command): void {
     .requiredOption('--admin-key <hex>', 'admin key, 24 bytes (3-key 3DES) or 16 (2-key), hex or base64')
     .requiredOption('--pin <pin>', 'the user PIN (4 to 127 bytes)')
     .option('--cardid <guid>', 'the card id (default: random, or derived from --seed)')
+    .option('--atr <hex>', 'the ATR (default: a GIDS ATR); its TCK byte is checked')
     .option('--admin-tries <n|unlimited>', 'wrong admin responses before the admin key blocks (1-15 or unlimited)', '5')
     .option('--pin-tries <n>', 'wrong PINs before the PIN blocks (1-15)', '3')
     .option('--seed <text>', 'deterministic mode: challenges (and the card id) replay from this seed')
     .option('--force', 'replace an existing card file')
-    .action((opts: { state: string; adminKey: string; pin: string; cardid?: string; adminTries: string; pinTries: string; seed?: string; force?: boolean }) => {
+    .action((opts: { state: string; adminKey: string; pin: string; cardid?: string; atr?: string; adminTries: string; pinTries: string; seed?: string; force?: boolean }) => {
       const adminKey = checkAdminKey(parseBytes(opts.adminKey, '--admin-key'), '--admin-key');
       checkPinFlag(opts.pin, '--pin');
       const created = createCardFile(opts.state, {
         adminKey,
         pin: opts.pin,
         ...(opts.cardid !== undefined ? { cardId: opts.cardid } : {}),
+        ...(opts.atr !== undefined ? { atr: opts.atr } : {}),
         adminTries: opts.adminTries.trim().toLowerCase() === 'unlimited' ? null : parseCount(opts.adminTries, '--admin-tries'),
         pinTries: parseCount(opts.pinTries, '--pin-tries'),
         ...(opts.seed !== undefined ? { seed: opts.seed } : {}),

@@ -130,6 +130,7 @@ describe('cmcard card: bad input exits 2 with one line and changes nothing', () 
     [['--admin-key', 'xyz!', '--pin', '1234'], /--admin-key is neither hex nor base64/],
     [['--admin-key', KEY, '--pin', '12'], /--pin must be 4 to 127 bytes/],
     [['--admin-key', KEY, '--pin', '1234', '--cardid', 'nope'], /cardid is not a GUID/],
+    [['--admin-key', KEY, '--pin', '1234', '--atr', '3b8d0180fba000000397425446590301c9'], /ATR has a wrong TCK byte C9/],
     [['--admin-key', KEY, '--pin', '1234', '--admin-tries', '0'], /--admin-tries must be from 1 to 15/],
     [['--admin-key', KEY, '--pin', '1234', '--pin-tries', 'three'], /--pin-tries must be a whole number/],
   ])('new %j', async (args, message) => {

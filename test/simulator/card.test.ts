@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { VirtualCard, describeResult, type CardState } from '../../simulator/card.js';
+import { VirtualCard, atrProblem, describeResult, type CardState } from '../../simulator/card.js';
 import { InputError } from '../../simulator/errors.js';
 import { seededRandom, type RandomSource } from '../../simulator/random.js';
 import { tdesEncrypt } from '../../simulator/tdes.js';
@@ -268,8 +268,26 @@ describe('creation', () => {
     [{ adminTries: 0 }, /admin tries must be a whole number from 1 to 15, got 0/],
     [{ pinTries: 16 }, /PIN tries must be a whole number from 1 to 15, got 16/],
     [{ atr: '3b8z' }, /ATR is not hex/],
+    [{ atr: '3b8d0180fba000000397425446590301c9' }, /ATR has a wrong TCK byte C9 \(expected C8\)/],
   ])('refuses bad options: %o', (extra, message) => {
     expect(() => newCard(extra)).toThrow(message);
+  });
+});
+
+describe('ATR checks (ISO 7816-3)', () => {
+  it('accepts the documented GIDS ATR (DOMAIN.md section 4) and a T=0-only ATR without TCK', () => {
+    expect(atrProblem(hex('3b8d0180fba000000397425446590301c8'))).toBeNull();
+    expect(atrProblem(hex('3b00'))).toBeNull();
+  });
+  it('refuses a wrong TCK, a cut-short ATR, a bad TS and extra bytes', () => {
+    expect(atrProblem(hex('3b8d0180fba000000397425446590301c9'))).toMatch(/wrong TCK byte C9 \(expected C8\)/);
+    expect(atrProblem(hex('3b8d0180fba0000003974254465903'))).toMatch(/should be 17 bytes/);
+    expect(atrProblem(hex('3c00'))).toMatch(/TS 3B or 3F/);
+    expect(atrProblem(hex('3b0000'))).toMatch(/should be 2 bytes/);
+    expect(atrProblem(hex('3b80'))).toMatch(/cut short/);
+  });
+  it('a custom ATR is kept in lower-case hex', () => {
+    expect(newCard({ atr: '3B 00' }).atr).toBe('3b00');
   });
 });
 
