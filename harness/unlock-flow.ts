@@ -80,7 +80,7 @@ export async function playUnlock(o: UnlockOptions): Promise<UnlockResult> {
     diversified: o.diversified,
     ...(o.card.atr ? { atr: o.card.atr } : {}),
   });
-  step('server response', `HTTP ${res.status}${bodySnippet(res.body)}`);
+  step('server response', `HTTP ${res.status} ${oneLine(res.body)}`);
 
   // The card checks the response as part of the unblock (CardUnblockPin with challenge/response).
   const problem = judgeUnblock(card, o.key, challenge, res, o.otherKeys ?? []);
@@ -110,4 +110,11 @@ function judgeUnblock(card: VirtualCard, key: Buffer, challenge: Buffer, res: Pa
   const reset = card.resetPin(NEW_PIN);
   card.logout();
   return reset.ok ? null : `the card refused the unblock: ${reset.message}`;
+}
+
+/** A body on one line, shortened, control characters made visible. */
+function oneLine(body: string): string {
+  if (body.length === 0) return '(empty body)';
+  const s = body.replace(/\s+/g, ' ').replace(/[\u0000-\u001f\u007f]/g, '?');
+  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
 }

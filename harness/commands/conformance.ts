@@ -9,7 +9,7 @@ import { parseTimeout, resolveTarget } from '../target.js';
 interface ConformanceFlags {
   server?: string;
   config?: string;
-  report: string[];
+  report?: string[];
   grep?: string;
   timeout?: string;
 }
@@ -21,12 +21,12 @@ export function registerConformance(program: Command): void {
     .description('run the conformance suite against a CM server (default: the embedded reference server)')
     .option('--server <url>', 'server origin, e.g. https://cm.contoso.com (overrides the config file\'s server)')
     .option('--config <file>', 'harness config file (SPEC section 4): cards, keys, headers, TLS')
-    .option('--report <fmt:path>', 'also write a report: json:PATH, junit:PATH or html:PATH (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--report <fmt:path>', 'also write a report: json:PATH, junit:PATH or html:PATH (repeatable)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
     .option('--grep <regex>', 'run only the cases whose id matches')
     .option('--timeout <ms>', 'per-request timeout in milliseconds (default: the config\'s timeoutMs, or 5000)')
     .addHelpText('after', '\nExit codes: 0 no MUST case failed, 1 a MUST case failed, 2 usage or config error, 3 server unreachable.')
     .action(async (flags: ConformanceFlags) => {
-      const specs = flags.report.map(parseReportSpec);
+      const specs = (flags.report ?? []).map(parseReportSpec);
       const grep = parseGrep(flags.grep);
       if (grep && selectCases(CATALOGUE, grep).length === 0) {
         throw new InputError(`--grep '${flags.grep}' matches no case id (ids look like response.correct, auth.anonymous)`);
