@@ -92,7 +92,7 @@ export function createApp(options: AppOptions) {
     try {
       options.store.appendAudit({
         principal: principal?.name ?? null, action: route.audit, reqid: target.reqid ?? null, scid: target.scid ?? null,
-        cardid: target.cardid ?? null, status, outcome: outcomeOf(status), correlationId, detail,
+        cardid: target.cardid ?? null, status, outcome: outcomeOf(status), correlationId, detail: detail ?? target.detail ?? null,
       });
     } catch (err) {
       options.logError?.(correlationId, err);
@@ -172,7 +172,9 @@ export function createApp(options: AppOptions) {
    * never reach `handle`; answer them in JSON too instead of Node's bare 400.
    */
   function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-    if (err.code === 'ECONNRESET' || !socket.writable) {
+    // Node keeps the response in progress on the socket; don't write a second one into it.
+    const inProgress = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || inProgress?.headersSent) {
       socket.destroy();
       return;
     }

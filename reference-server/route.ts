@@ -7,6 +7,8 @@ export interface AuditTarget {
   reqid?: string | null;
   scid?: string | null;
   cardid?: string | null;
+  /** A short non-secret note for the audit row (errors put their message here). */
+  detail?: string | null;
 }
 
 /** One parsed request as a handler sees it. */

@@ -25,6 +25,7 @@ export const templateSmartcardConfiguration: Route = {
   handle(call) {
     parseQuery(call.rawQuery, []);
     const id = guidParam(call.params.id, 'id');
+    call.audit.detail = `profile template ${id}`;
     const t = call.store.getTemplate(id);
     if (!t) throw notFound(`profile template ${id} not found`);
     return json(200, smartcardConfigurationView(t));

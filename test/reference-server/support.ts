@@ -12,9 +12,12 @@ export interface RawResponse {
  */
 export function raw(origin: string, path: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<RawResponse> {
   const url = new URL(origin);
+  const headers = { ...options.headers };
+  // Always frame a body, whatever the method: without a length Node would not send one for OPTIONS or DELETE.
+  if (options.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(options.body));
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: url.hostname, port: url.port, method: options.method ?? 'GET', path, headers: options.headers, agent: false, timeout: 10_000 },
+      { host: url.hostname, port: url.port, method: options.method ?? 'GET', path, headers, agent: false, timeout: 10_000 },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
