@@ -2,7 +2,8 @@
  * A small CM server on node:http for judging the judge: correct by default, with one
  * switch per defect the conformance suite must catch (issue 5). Loopback, port 0.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { isBase64 } from '../../../simulator/bytes.js';
 import { tdesDecrypt, tdesEncrypt } from '../../../simulator/tdes.js';
@@ -67,17 +68,18 @@ export interface BrokenServer {
   close(): Promise<void>;
 }
 
-export async function startBrokenServer(defect?: Defect, options: { timeoutMs?: number } = {}): Promise<BrokenServer> {
+export async function startBrokenServer(defect?: Defect, options: { timeoutMs?: number; tls?: HttpsOptions } = {}): Promise<BrokenServer> {
   const has = (d: Defect) => defect === d;
-  const server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     try {
       handle(req, res, has);
     } catch {
       send(res, 500, { Message: 'unexpected error' });
     }
-  });
+  };
+  const server = options.tls ? createHttpsServer(options.tls, listener) : createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const config: HarnessConfig = {
     server: url,
     basePath: '/CertificateManagement/api/v1.0',
