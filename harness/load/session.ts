@@ -64,7 +64,7 @@ export async function runLoadSession(o: LoadSessionOptions): Promise<LoadOutcome
     return { stats, summary, verdict: judge(stats, summary, o.maxErrorRate), cards: keyed.map(({ card }) => card.name) };
   } finally {
     if (ticker) clearInterval(ticker);
-    transport.close();
+    await transport.close();
   }
 }
 

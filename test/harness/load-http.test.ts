@@ -120,7 +120,7 @@ describe('http transport', () => {
       targets: [{ reqid: 'a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099', scid: '17cf063d-e337-4aa9-a822-346554ddd3c9', cardid: 'bc88f13f-83ba-4037-8262-46eba1291c6e', atr: '3b8d' }],
     });
     const reply = await t.send(0, Buffer.from('1hFD+cz/0so=', 'base64'));
-    t.close();
+    await t.close();
     spy.close();
     expect(reply).toEqual({ status: 200, body: '"x"' });
     expect(seen).toEqual(['/CertificateManagement/api/v1.0/requests/a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099/smartcards/17cf063d-e337-4aa9-a822-346554ddd3c9/authenticationresponse?cardid=bc88f13f-83ba-4037-8262-46eba1291c6e&challenge=1hFD%2Bcz%2F0so%3D&diversified=False&atr=3b8d']);
@@ -139,7 +139,7 @@ describe('http transport', () => {
     const jobs: Promise<unknown>[] = [];
     for (let w = 0; w < 3; w++) jobs.push((async () => { for (let i = 0; i < 20; i++) await t.send(0, Buffer.alloc(8)); })());
     await Promise.all(jobs);
-    t.close();
+    await t.close();
     spy.closeAllConnections();
     spy.close();
     expect(sockets.size).toBeLessThanOrEqual(3);
