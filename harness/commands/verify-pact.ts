@@ -1,13 +1,119 @@
 import type { Command } from 'commander';
-import { ExitError, EXIT } from '../cli-support.js';
+import { verifyPact, VerifyRunError, type InteractionResult, type VerifyResult } from '../../contracts/verify.js';
+import { PROVIDER_STATES_PATH, startReferenceServer } from '../../reference-server/index.js';
+import { InputError } from '../../simulator/errors.js';
+import { EXIT, ExitError } from '../cli-support.js';
+import { CmClient, CmTransportError } from '../cm-client.js';
 
-// Placeholder until its issue lands: the command exists so --help lists it.
+interface VerifyPactFlags {
+  server?: string;
+  statesUrl?: string;
+  pact?: string;
+  header?: string[];
+  forbiddenHeader?: string[];
+  timeout?: string;
+}
+
+const collect = (v: string, acc: string[] | undefined): string[] => [...(acc ?? []), v];
+
+/** `cmcard verify-pact`: Pact provider verification of the committed pact (default: against the embedded reference server). */
 export function registerVerifyPact(program: Command): void {
   program
     .command('verify-pact')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new ExitError('verify-pact is not built yet', EXIT.USAGE);
+    .description('verify a CM server against the committed Pact contract (default: the embedded reference server)')
+    .option('--server <url>', 'provider origin, e.g. http://127.0.0.1:8080 (default: start the embedded reference server)')
+    .option('--states-url <url>', 'Pact state-change URL (POST {state, params, action}); without it, interactions that need a state are skipped')
+    .option('--pact <file>', 'pact file (default: the committed contracts/pacts/cmcard-mim-cm.json)')
+    .option('--header <name:value>', "send instead of the pact's help-desk credentials (repeatable), e.g. 'Authorization: Negotiate ...'", collect)
+    .option('--forbidden-header <name:value>', "send instead of the pact's no-rights caller credentials (repeatable)", collect)
+    .option('--timeout <ms>', 'per-request timeout in milliseconds', '10000')
+    .addHelpText(
+      'after',
+      '\nPrints the verifier\'s per-interaction report, then one line per interaction (PASS, FAIL, SKIP with the reason) and a summary.' +
+        '\nExit codes: 0 verified, 1 an interaction failed, 2 usage error, 3 server unreachable.',
+    )
+    .action(async (flags: VerifyPactFlags) => {
+      const timeoutMs = parseTimeoutMs(flags.timeout);
+      const headers = parseHeaders(flags.header, '--header');
+      const forbiddenHeaders = parseHeaders(flags.forbiddenHeader, '--forbidden-header');
+      if (flags.statesUrl !== undefined && flags.server === undefined) {
+        throw new InputError('--states-url needs --server (the embedded reference server brings its own state endpoint)');
+      }
+      const embedded = flags.server === undefined ? await startReferenceServer({ host: '127.0.0.1', port: 0, providerStates: true, quiet: true }) : undefined;
+      try {
+        const server = embedded?.url ?? flags.server!;
+        const statesUrl = embedded ? `${embedded.url}${PROVIDER_STATES_PATH}` : flags.statesUrl;
+        await ensureReachable(server, timeoutMs);
+        let result: VerifyResult;
+        try {
+          result = await verifyPact({
+            server,
+            ...(statesUrl !== undefined ? { statesUrl } : {}),
+            ...(flags.pact !== undefined ? { pactFile: flags.pact } : {}),
+            ...(headers ? { headers } : {}),
+            ...(forbiddenHeaders ? { forbiddenHeaders } : {}),
+            timeoutMs,
+          });
+        } catch (err) {
+          if (err instanceof VerifyRunError) throw new ExitError(err.message, EXIT.FAILED);
+          throw err;
+        }
+        process.stdout.write(formatResult(result, embedded ? `embedded reference server ${server}` : server));
+        process.exitCode = result.summary.failed > 0 ? EXIT.FAILED : EXIT.OK;
+      } finally {
+        await embedded?.close();
+      }
     });
+}
+
+/** One line per interaction, mismatches indented under a failure, then the summary. */
+export function formatResult(result: VerifyResult, target: string): string {
+  const label: Record<InteractionResult['outcome'], string> = { passed: 'PASS', failed: 'FAIL', skipped: 'SKIP' };
+  const lines = ['', `Pact ${result.pactFile} against ${target}:`];
+  for (const r of result.results) {
+    lines.push(`  ${label[r.outcome]}  ${r.description}${r.outcome === 'skipped' ? ` (${r.message})` : ''}`);
+    if (r.outcome === 'failed') for (const m of r.message.split('\n')) lines.push(`          ${m}`);
+  }
+  const { passed, failed, skipped } = result.summary;
+  lines.push(`${result.results.length} interactions: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Exit 3 with one line when nothing answers, rather than a failure per interaction. */
+async function ensureReachable(server: string, timeoutMs: number): Promise<void> {
+  let client: CmClient;
+  try {
+    client = new CmClient({ server, timeoutMs });
+  } catch (err) {
+    if (err instanceof InputError) throw new InputError(`--server: ${err.message}`);
+    throw err;
+  }
+  try {
+    await client.raw('GET', '/');
+  } catch (err) {
+    if (err instanceof CmTransportError && err.kind !== 'too-large' && err.kind !== 'protocol') {
+      throw new ExitError(`server unreachable: ${err.message}`, EXIT.UNREACHABLE);
+    }
+    if (!(err instanceof CmTransportError)) throw err;
+  } finally {
+    client.close();
+  }
+}
+
+function parseHeaders(values: string[] | undefined, flag: string): Record<string, string> | undefined {
+  if (values === undefined) return undefined;
+  const headers: Record<string, string> = {};
+  for (const v of values) {
+    const i = v.indexOf(':');
+    const name = i > 0 ? v.slice(0, i).trim() : '';
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new InputError(`${flag} must look like 'Name: value' (a header name, a colon, the value); the value is not shown, it may be a secret`);
+    headers[name] = v.slice(i + 1).trim();
+  }
+  return headers;
+}
+
+function parseTimeoutMs(text: string | undefined): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text ?? '') || n <= 0) throw new InputError(`--timeout must be a positive whole number of milliseconds, got ${JSON.stringify(text)}`);
+  return n;
 }
