@@ -269,6 +269,8 @@ function key(value: unknown, path: string, fail: Fail, required: boolean): Buffe
   if (value === undefined && required) fail(path, 'is missing (the 3DES admin key, 48 hex digits)');
   const hint = path.endsWith('diversifiedKey') ? ' or "server"' : '';
   if (typeof value !== 'string') return fail(path, `must be 48 hex digits (24 bytes)${hint}, got ${show(value)}`);
+  // A malformed key is likely a mistyped real one: never echo it.
+  if (!/^[0-9a-fA-F\s:-]+$/.test(value)) return fail(path, `is not hex: only 0-9, a-f and spaces are allowed (48 hex digits)${hint}`);
   const bytes = hexOrFail(value, path, fail);
   try {
     return checkAdminKey(bytes);

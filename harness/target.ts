@@ -35,9 +35,8 @@ export async function resolveTarget(flags: TargetFlags): Promise<Target> {
  * stand-in seeded like the docs; a real CM needs a config file.
  */
 export function serverOnlyConfig(server: string, timeoutMs?: number): HarnessConfig {
-  return parseConfig(
+  const config = withoutLabel(() => parseConfig(
     {
-      server,
       basePath: DEFAULT_BASE_PATH,
       headers: { Authorization: 'Bearer demo-helpdesk' },
       forbiddenHeaders: { Authorization: 'Bearer demo-user' },
@@ -54,8 +53,22 @@ export function serverOnlyConfig(server: string, timeoutMs?: number): HarnessCon
         },
       ],
     },
-    '--server',
-  );
+    LABEL,
+    { server },
+  ));
+  return { ...config, source: 'the --server defaults (the documented example card)' };
+}
+
+const LABEL = 'the --server defaults';
+
+/** Only --server can be wrong here: say so without naming a file the user never wrote. */
+function withoutLabel<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof InputError && err.message.startsWith(`${LABEL}: `)) throw new InputError(err.message.slice(LABEL.length + 2));
+    throw err;
+  }
 }
 
 /** `--timeout MS` as a positive whole number. */
