@@ -90,6 +90,13 @@ describe('parseConfig', () => {
     expect(isDocumentedExample(cfg.cards[1]!)).toBe(false);
   });
 
+  it('a mistyped admin key is never echoed', () => {
+    const typo = '0123456789abcdeffedcba98765432108gabcdef01234567';
+    const msg = errorOf(() => parseConfig(JSON.stringify(base({ cards: [card({ adminKey: typo })] })), 'cm.json'));
+    expect(msg).toContain('cm.json: cards[0].adminKey is not hex');
+    expect(msg).not.toContain('0123456789');
+  });
+
   it('an error never prints a long secret value', () => {
     const msg = errorOf(() => parseConfig(JSON.stringify(base({ headers: { Authorization: ['Bearer a-very-long-secret-token-value'] } })), 'cm.json'));
     expect(msg).not.toContain('secret-token');
