@@ -122,6 +122,12 @@ export class Store {
   readonly file: string | null;
   private readonly q;
   private principalsVersion = 0;
+  /** Bumped by every write, so read caches know when to drop what they hold. */
+  private writes = 0;
+  private readonly keyContextCache = new Map<string, CardKeyContext | undefined>();
+  private keyContextGeneration = 0;
+  private auditQueue: AuditEntry[] = [];
+  private auditFlushScheduled = false;
 
   /** `readonly` opens an existing file for reading only (e.g. to print its audit trail). */
   constructor(file?: string, options: { readonly?: boolean } = {}) {
@@ -211,6 +217,7 @@ export class Store {
   }
 
   upsertTemplate(t: TemplateRow): void {
+    this.writes++;
     this.q.upsertTemplate.run({ ...t, diversify: t.diversify ? 1 : 0 });
   }
 
@@ -224,6 +231,7 @@ export class Store {
   }
 
   upsertRequest(r: RequestRow): void {
+    this.writes++;
     this.q.upsertRequest.run(r);
   }
 
@@ -233,14 +241,17 @@ export class Store {
   }
 
   setRequestStatus(uuid: string, status: number, completed: string | null): boolean {
+    this.writes++;
     return this.q.setRequestStatus.run(status, completed, uuid).changes > 0;
   }
 
   setRequestNewSmartcard(reqid: string, scid: string): void {
+    this.writes++;
     this.q.setRequestNewCard.run(scid, reqid);
   }
 
   upsertSmartcard(s: Omit<SmartcardRow, 'requestUuids'>): void {
+    this.writes++;
     this.q.upsertSmartcard.run({ ...s, baseCspAdminKey: s.baseCspAdminKey ? 1 : 0 });
   }
 
@@ -254,15 +265,35 @@ export class Store {
   }
 
   setSmartcardStatus(uuid: string, status: SmartcardStatus): boolean {
+    this.writes++;
     return this.q.setSmartcardStatus.run(status, uuid).changes > 0;
   }
 
   /** Makes the smart card belong to the request (idempotent). */
   linkSmartcard(reqid: string, scid: string): void {
+    this.writes++;
     this.q.link.run(reqid, scid);
   }
 
+  /**
+   * The hot path of the seed endpoint. Answers are cached until the next write through this
+   * Store (every mutation bumps a counter), so a busy help desk costs one SQLite lookup per
+   * card, not per request.
+   */
   cardKeyContext(reqid: string, scid: string): CardKeyContext | undefined {
+    if (this.keyContextGeneration !== this.writes) {
+      this.keyContextCache.clear();
+      this.keyContextGeneration = this.writes;
+    }
+    const cacheKey = `${reqid} ${scid}`;
+    if (this.keyContextCache.has(cacheKey)) return this.keyContextCache.get(cacheKey);
+    const found = this.readCardKeyContext(reqid, scid);
+    if (this.keyContextCache.size >= 10_000) this.keyContextCache.clear();
+    this.keyContextCache.set(cacheKey, found);
+    return found;
+  }
+
+  private readCardKeyContext(reqid: string, scid: string): CardKeyContext | undefined {
     const r = this.q.cardKeyContext.get({ reqid, scid }) as RawKeyContext | undefined;
     if (!r) return undefined;
     if (r.scid === null) return { requestStatus: r.requestStatus, card: null };
@@ -306,7 +337,39 @@ export class Store {
     return this.principalsVersion;
   }
 
+  /**
+   * Queues an audit row; the queue is written in one transaction at the end of the current
+   * event-loop turn (one WAL commit for many requests instead of one each). Readers of the
+   * audit table and close() flush first, so nothing queued is ever missing from a read.
+   */
   appendAudit(e: AuditEntry): void {
+    this.auditQueue.push({ ...e, at: e.at ?? new Date().toISOString() });
+    if (this.auditQueue.length >= 512) this.flushAudit();
+    else if (!this.auditFlushScheduled) {
+      this.auditFlushScheduled = true;
+      setImmediate(() => {
+        try {
+          this.flushAudit();
+        } catch (err) {
+          // Never crash the server from a timer; say so loudly instead.
+          process.emitWarning(`cmcard: ${rowsLost(err)}`);
+        }
+      });
+    }
+  }
+
+  /** Writes queued audit rows now. */
+  flushAudit(): void {
+    this.auditFlushScheduled = false;
+    if (this.auditQueue.length === 0 || !this.db.open) return;
+    const rows = this.auditQueue;
+    this.auditQueue = [];
+    this.transaction(() => {
+      for (const e of rows) this.insertAudit(e);
+    });
+  }
+
+  private insertAudit(e: AuditEntry): void {
     this.q.insertAudit.run({
       at: e.at ?? new Date().toISOString(),
       principal: e.principal,
@@ -323,6 +386,7 @@ export class Store {
 
   /** Audit records after id `afterId`, oldest first, at most `limit`. */
   listAudit(afterId = 0, limit = 1_000_000): AuditRecord[] {
+    this.flushAudit();
     return (this.q.listAudit.all(afterId, limit) as RawAudit[]).map((r) => ({
       id: r.id, at: r.at, principal: r.principal, action: r.action, reqid: r.reqid, scid: r.scid, cardid: r.cardid,
       status: r.status, outcome: r.outcome as AuditOutcome, correlationId: r.correlation_id, detail: r.detail,
@@ -330,11 +394,14 @@ export class Store {
   }
 
   auditCount(): number {
+    this.flushAudit();
     return this.q.countAudit.get()?.n ?? 0;
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.flushAudit();
+    this.db.close();
   }
 
   private smartcardFromRow(r: RawSmartcard): SmartcardRow {
@@ -363,6 +430,10 @@ interface RawKeyContext {
 interface RawAudit {
   id: number; at: string; principal: string | null; action: string; reqid: string | null; scid: string | null; cardid: string | null;
   status: number; outcome: string; correlation_id: string; detail: string | null;
+}
+
+function rowsLost(err: unknown): string {
+  return `audit rows could not be written: ${err instanceof Error ? err.message : String(err)}`;
 }
 
 function templateFromRow(r: RawTemplate): TemplateRow {

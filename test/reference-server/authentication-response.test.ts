@@ -143,7 +143,7 @@ describe('status codes', () => {
   });
 
   it('401 with WWW-Authenticate: Bearer without credentials, with a bad token, with another scheme', async () => {
-    for (const headers of [{}, { Authorization: 'Bearer wrong-token' }, { Authorization: 'Basic ZGVtbzpkZW1v' }, { Authorization: 'Bearer demo-helpdesk-' }]) {
+    for (const headers of [{} as Record<string, string>, { Authorization: 'Bearer wrong-token' }, { Authorization: 'Basic ZGVtbzpkZW1v' }, { Authorization: 'Bearer demo-helpdesk-' }]) {
       const r = await raw(server.url, path(good), { headers });
       expect(r.status, JSON.stringify(headers)).toBe(401);
       expect(r.headers['www-authenticate']).toMatch(/^Bearer /);
