@@ -254,6 +254,11 @@ export class ApduFrontEnd {
     const inner = readSingleTlv(template.value);
     if (!inner) return { sw: SW.WRONG_DATA };
 
+    // A blocked admin key gets no challenge: the host learns at once, and nothing is left pending.
+    if (inner.tag === 0x81 && this.#card.adminBlocked) {
+      this.#mutualR1 = null;
+      return { sw: SW.AUTH_METHOD_BLOCKED };
+    }
     if (inner.tag === 0x81 && inner.value.length === 0) {
       // External flow, step 1: the card's 8-byte challenge.
       this.#mutualR1 = null;

@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ const INSTALL = 'sudo apt-get install -y pcscd vsmartcard-vpcd opensc';
 const VPCD_DRIVER = '/usr/lib/pcsc/drivers/serial/libifdvpcd.so';
 const READER = 'cmcard test vpcd';
 const TOOL_TIMEOUT_MS = 20_000;
+const PCSCD_SOCKET = '/run/pcscd/pcscd.comm';
 
 // Non-weak 3-key keys (DOMAIN.md section 6 warns against testing with the all-zero key only).
 const KEY_0 = '3a7c91e4d2065fb8c41d7e2a96f3085b1e6fa4c7d39205e8';
@@ -55,8 +56,22 @@ function livePcscd(): number | null {
   }
 }
 
+/** Whether something listens on pcscd's socket (systemd's pcscd.socket or a running pcscd). */
+function socketListening(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection(path);
+    socket.setTimeout(2000, () => socket.destroy());
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('close', () => resolve(false));
+  });
+}
+
 /** Why this machine cannot run the suite, or null when it can. */
-function skipReason(): string | null {
+async function skipReason(): Promise<string | null> {
   if (process.platform !== 'linux') return `needs Linux with pcscd, vsmartcard-vpcd and OpenSC (this is ${process.platform})`;
   const missing = ['pcscd', 'opensc-tool', 'pkcs15-tool', 'gids-tool'].filter((t) => which(t) === null);
   if (!existsSync(VPCD_DRIVER)) missing.push('vsmartcard-vpcd');
@@ -69,6 +84,12 @@ function skipReason(): string | null {
   }
   const other = livePcscd();
   if (other !== null) return `another pcscd (pid ${other}) is running and this test starts its own: stop it first (\`sudo systemctl stop pcscd.socket pcscd\`)`;
+  // pcscd (1.9) has one fixed socket, so only one can run: systemd may hold it for activation.
+  if (existsSync(PCSCD_SOCKET)) {
+    if (await socketListening(PCSCD_SOCKET)) return `${PCSCD_SOCKET} is held by another pcscd or systemd's pcscd.socket and this test starts its own: \`sudo systemctl stop pcscd.socket pcscd\``;
+    // Nobody listens: the leftover of a pcscd that was killed. pcscd refuses to start beside it.
+    rmSync(PCSCD_SOCKET, { force: true });
+  }
   return null;
 }
 
@@ -135,7 +156,7 @@ function stop(child: ChildProcess | null, signal: NodeJS.Signals = 'SIGTERM'): P
   });
 }
 
-const reason = skipReason();
+const reason = await skipReason();
 if (reason) console.warn(`test/integration/opensc.test.ts skipped: ${reason}`);
 
 describe.skipIf(reason !== null)(`OpenSC drives the attached card through pcscd and vpcd${reason ? ` [skipped: ${reason}]` : ''}`, () => {
@@ -292,5 +313,23 @@ describe.skipIf(reason !== null)(`OpenSC drives the attached card through pcscd 
     const verify = await tool('opensc-tool', ['-s', SELECT, '-s', verifyApdu('8642')]);
     expect(statusWords(verify.out)).toEqual(['9000', '9000']);
     expect((await tool('pkcs15-tool', ['--list-pins'])).out).toMatch(/Tries left\s*:\s*3/);
+  }, 90_000);
+
+  it('gids-tool against a blocked admin key fails cleanly, even with the right key, and changes nothing', async () => {
+    await detach();
+    state = join(dir, 'one-try.json');
+    const created = await runCli(['card', 'new', '--state', state, '--admin-key', KEY_1, '--pin', PIN_0, '--admin-tries', '1']);
+    expect(created.code, created.stderr).toBe(0);
+    await attach();
+    const wrong = await tool('gids-tool', ['-U', '--admin-key', KEY_0, '--pin', '7777']);
+    expect(wrong.code).not.toBe(0);
+    const blocked = card();
+    expect(blocked.adminTriesLeft).toBe(0);
+    const right = await tool('gids-tool', ['-U', '--admin-key', KEY_1, '--pin', '7777']);
+    expect(right.code).not.toBe(0);
+    expect(right.out).not.toContain('Administrator authentication successful');
+    expect(card()).toEqual(blocked);
+    // The card itself is still there for everything else.
+    expect((await tool('opensc-tool', ['-n'])).out).toMatch(/^GIDS Smart Card$/m);
   }, 90_000);
 });

@@ -189,7 +189,12 @@ describe('admin authentication, external flow (what a CM server response serves)
     expect(externalAuth(fe, OTHER_KEY)).toBe(0x6982);
     expect(externalAuth(fe, OTHER_KEY)).toBe(0x6983);
     expect(fe.card.adminBlocked).toBe(true);
-    expect(externalAuth(fe, KEY)).toBe(0x6983);
+    // No challenge is handed out for a blocked key, in either flow, and none is left pending.
+    expect(tx(fe, GA_GET_CHALLENGE)).toEqual({ data: '', sw: 0x6983 });
+    expect(tx(fe, `00870000147c128110${'11'.repeat(16)}00`)).toEqual({ data: '', sw: 0x6983 });
+    expect(fe.card.hasPendingChallenge).toBe(false);
+    tx(fe, '0084000008');
+    expect(tx(fe, `0082008008${KAT_RESPONSE}`).sw).toBe(0x6983);
   });
 
   it('malformed templates get 6A80 and MSE SET of another key reference 6A88', () => {
