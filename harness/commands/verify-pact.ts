@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { readPact } from '../../contracts/pact-file.js';
 import { verifyPact, VerifyRunError, type InteractionResult, type VerifyResult } from '../../contracts/verify.js';
 import { PROVIDER_STATES_PATH, startReferenceServer } from '../../reference-server/index.js';
 import { InputError } from '../../simulator/errors.js';
@@ -39,6 +40,7 @@ export function registerVerifyPact(program: Command): void {
       if (flags.statesUrl !== undefined && flags.server === undefined) {
         throw new InputError('--states-url needs --server (the embedded reference server brings its own state endpoint)');
       }
+      if (flags.pact !== undefined) readPact(flags.pact); // a bad file is a usage error before anything starts
       const embedded = flags.server === undefined ? await startReferenceServer({ host: '127.0.0.1', port: 0, providerStates: true, quiet: true }) : undefined;
       try {
         const server = embedded?.url ?? flags.server!;
@@ -76,6 +78,7 @@ export function formatResult(result: VerifyResult, target: string): string {
   }
   const { passed, failed, skipped } = result.summary;
   lines.push(`${result.results.length} interactions: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+  if (passed + failed === 0) lines.push('Nothing was verified: every interaction was skipped (see the reasons above).');
   return `${lines.join('\n')}\n`;
 }
 
