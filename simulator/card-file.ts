@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { isGuid } from './bytes.js';
 import {
@@ -54,19 +54,46 @@ export interface CreateCardFileOptions extends NewCardOptions {
   afterPersist?: (state: Readonly<CardState>) => void;
 }
 
-/** Opens a card file: the card's every commit point writes the file synchronously. */
+/**
+ * Opens a card file: the card's every commit point writes the file synchronously, and
+ * every operation first checks whether another process wrote the file since (a `cmcard
+ * card` command while `card attach` runs) and, if so, carries on from that state. So
+ * two processes never undo each other's counter changes; they are synced per operation,
+ * not locked (a write landing between the check and the commit of the same operation
+ * can still be overwritten).
+ */
 export function openCardFile(path: string, options: OpenCardOptions = {}): VirtualCard {
-  const data = readCardFile(path);
-  const stream = options.random || !data.replay ? null : replayStream(data.replay);
-  const random = options.random ?? stream?.random;
+  let seen = fileSignature(path);
+  let data = readCardFile(path);
+  let stream = options.random || !data.replay ? null : replayStream(data.replay);
+  const random: RandomSource | undefined = options.random ?? (stream ? (length) => stream!.random(length) : undefined);
   return VirtualCard.fromState(data.card, {
     ...(random ? { random } : {}),
     persist: (state) => {
       const replay = stream ? { seed: stream.seed, drawn: stream.drawn() } : data.replay;
       writeCardFile(path, { card: state, replay });
+      seen = fileSignature(path);
       options.afterPersist?.(state);
     },
+    refresh: () => {
+      const now = fileSignature(path);
+      if (now === seen) return null;
+      data = readCardFile(path);
+      seen = now;
+      if (!options.random) stream = data.replay ? replayStream(data.replay) : null;
+      return data.card;
+    },
   });
+}
+
+/** Identifies one version of the file: every atomic write makes a new inode. */
+function fileSignature(path: string): string {
+  try {
+    const s = statSync(path, { bigint: true });
+    return `${s.ino}:${s.size}:${s.mtimeNs}`;
+  } catch {
+    return 'missing';
+  }
 }
 
 /** Makes a new card and its file. Refuses an existing file unless `overwrite` is set. */

@@ -67,6 +67,12 @@ export interface CardRuntime {
   random?: RandomSource;
   /** Called synchronously with the new state at every commit point. */
   persist?: (state: Readonly<CardState>) => void;
+  /**
+   * Called as every operation starts: returns a newer state when the store was changed
+   * by someone else (another process using the same card file), else null. The newer
+   * state replaces the card's, and authentications drop, as after a card reset.
+   */
+  refresh?: () => CardState | null;
 }
 
 /** A GIDS ATR with a valid TCK byte (DOMAIN.md section 4). */
@@ -81,9 +87,10 @@ export const MAX_CHALLENGE = 64;
 const SW_OK = 0x9000;
 
 export class VirtualCard {
-  readonly #state: CardState;
+  #state: CardState;
   readonly #random: RandomSource;
   readonly #persist: (state: Readonly<CardState>) => void;
+  readonly #refresh: (() => CardState | null) | undefined;
   #adminAuthenticated = false;
   #userAuthenticated = false;
 
@@ -91,6 +98,17 @@ export class VirtualCard {
     this.#state = state;
     this.#random = runtime.random ?? systemRandom;
     this.#persist = runtime.persist ?? (() => {});
+    this.#refresh = runtime.refresh;
+  }
+
+  /** Picks up a state another holder of the store wrote since our last look. */
+  #sync(): void {
+    const fresh = this.#refresh?.();
+    if (fresh) {
+      this.#state = structuredClone(fresh);
+      this.#adminAuthenticated = false;
+      this.#userAuthenticated = false;
+    }
   }
 
   /** A new card. Throws InputError on a bad key, PIN, cardid or limit. */
@@ -130,24 +148,26 @@ export class VirtualCard {
 
   /** A copy of the state, keys and PIN included: keep it away from logs. */
   snapshot(): CardState {
+    this.#sync();
     return structuredClone(this.#state);
   }
 
-  get cardId(): string { return this.#state.cardId; }
-  get atr(): string { return this.#state.atr; }
-  get adminAuthenticated(): boolean { return this.#adminAuthenticated; }
-  get userAuthenticated(): boolean { return this.#userAuthenticated; }
-  get adminTriesLeft(): number | null { return this.#state.adminTriesLeft; }
-  get pinTriesLeft(): number { return this.#state.pinTriesLeft; }
-  get pinBlocked(): boolean { return this.#state.pinTriesLeft === 0; }
-  get adminBlocked(): boolean { return this.#state.adminTriesLeft === 0; }
-  get hasPendingChallenge(): boolean { return this.#state.pendingChallenge !== null; }
+  get cardId(): string { this.#sync(); return this.#state.cardId; }
+  get atr(): string { this.#sync(); return this.#state.atr; }
+  get adminAuthenticated(): boolean { this.#sync(); return this.#adminAuthenticated; }
+  get userAuthenticated(): boolean { this.#sync(); return this.#userAuthenticated; }
+  get adminTriesLeft(): number | null { this.#sync(); return this.#state.adminTriesLeft; }
+  get pinTriesLeft(): number { this.#sync(); return this.#state.pinTriesLeft; }
+  get pinBlocked(): boolean { this.#sync(); return this.#state.pinTriesLeft === 0; }
+  get adminBlocked(): boolean { this.#sync(); return this.#state.adminTriesLeft === 0; }
+  get hasPendingChallenge(): boolean { this.#sync(); return this.#state.pendingChallenge !== null; }
 
   /** A fresh challenge of `length` bytes (8 by default); it replaces any pending one. */
   getChallenge(length = BLOCK): Buffer {
     if (!Number.isInteger(length) || length < BLOCK || length % BLOCK !== 0 || length > MAX_CHALLENGE) {
       throw new InputError(`challenge length must be a multiple of 8 from 8 to ${MAX_CHALLENGE}, got ${length}`);
     }
+    this.#sync();
     const challenge = this.#random(length);
     this.#state.pendingChallenge = toHex(challenge);
     this.#persist(this.#state);
@@ -159,8 +179,9 @@ export class VirtualCard {
    * consumed and the counter decremented (and persisted) before the comparison.
    */
   authenticateAdmin(response: Uint8Array): CardResult {
+    this.#sync();
     this.#adminAuthenticated = false;
-    if (this.adminBlocked) return blockedAdmin();
+    if (this.#state.adminTriesLeft === 0) return blockedAdmin();
     const pending = this.#state.pendingChallenge;
     if (pending === null) {
       return { ok: false, scard: 'SCARD_W_SECURITY_VIOLATION', sw: 0x6985, attemptsRemaining: this.#state.adminTriesLeft, message: 'no challenge is pending: ask the card for a challenge first' };
@@ -194,6 +215,7 @@ export class VirtualCard {
 
   /** RESET RETRY COUNTER after admin authentication: new PIN, counter back to its limit. */
   resetPin(newPin: string): CardResult {
+    this.#sync();
     if (!this.#adminAuthenticated) return notAuthenticated('admin');
     const bad = pinProblem(newPin, 'new PIN');
     if (bad) return invalidParameter(bad);
@@ -206,8 +228,9 @@ export class VirtualCard {
 
   /** VERIFY of the user PIN: decrement first, compare, restore on success. */
   verifyPin(pin: string): CardResult {
+    this.#sync();
     this.#userAuthenticated = false;
-    if (this.pinBlocked) return blockedPin();
+    if (this.#state.pinTriesLeft === 0) return blockedPin();
     this.#state.pinTriesLeft -= 1;
     this.#persist(this.#state);
     if (!pinEquals(this.#state.pin, pin)) {
@@ -234,6 +257,7 @@ export class VirtualCard {
 
   /** Uses up the PIN's tries, as a user typing wrong PINs would (for tests and demos). */
   blockPin(): CardResult {
+    this.#sync();
     this.#userAuthenticated = false;
     this.#state.pinTriesLeft = 0;
     this.#persist(this.#state);
@@ -242,6 +266,7 @@ export class VirtualCard {
 
   /** Replaces the admin key; only after admin authentication (the enrollment flow). */
   changeAdminKey(newKey: Uint8Array): CardResult {
+    this.#sync();
     if (!this.#adminAuthenticated) return notAuthenticated('admin');
     if (newKey.length !== 24 && newKey.length !== 16) return invalidParameter(`new admin key must be 24 or 16 bytes, got ${newKey.length}`);
     this.#state.adminKey = toHex(newKey);
@@ -251,6 +276,7 @@ export class VirtualCard {
 
   /** Lends the admin key to a protocol layer that builds cryptograms (GIDS mutual auth's C2). */
   withAdminKey<T>(use: (key: Buffer) => T): T {
+    this.#sync();
     return use(this.#adminKey());
   }
 
@@ -260,8 +286,9 @@ export class VirtualCard {
    * runs after the persist, and its result settles the counter.
    */
   adminAttempt(check: (key: Buffer, challenge: Buffer) => boolean): CardResult {
+    this.#sync();
     this.#adminAuthenticated = false;
-    if (this.adminBlocked) return blockedAdmin();
+    if (this.#state.adminTriesLeft === 0) return blockedAdmin();
     const pending = this.#state.pendingChallenge;
     if (pending === null) return { ok: false, scard: 'SCARD_W_SECURITY_VIOLATION', sw: 0x6985, attemptsRemaining: this.#state.adminTriesLeft, message: 'no challenge is pending' };
     this.#state.pendingChallenge = null;
@@ -286,6 +313,7 @@ export class VirtualCard {
 
   /** Power off or reset: authentications and the pending challenge are gone. */
   reset(): void {
+    this.#sync();
     this.logout();
     if (this.#state.pendingChallenge !== null) {
       this.#state.pendingChallenge = null;

@@ -71,7 +71,7 @@ describe('cmcard card: a blocked PIN unblocked with the help desk', () => {
 
     // No command printed the admin key or the PINs' file contents.
     expect(outputs.join('\n').toLowerCase()).not.toContain(KEY);
-  });
+  }, 60_000); // fourteen commands in a row on a busy machine: a bound, not a speed claim
 
   it('a wrong response costs an admin attempt and says how many are left; no pending challenge is refused', async () => {
     const state = await newCard(['--admin-tries', '3']);
@@ -100,7 +100,7 @@ describe('cmcard card: keys and output', () => {
     const shown = await runCli(['card', 'status', '--state', state, '--show-key']);
     expect(shown.stdout).toContain(KEY);
     expect(JSON.parse((await runCli(['card', 'status', '--state', state, '--json', '--show-key'])).stdout).adminKey).toBe(KEY);
-  });
+  }, 60_000);
 
   it('the all-zero key shows the documented KCV 8CA64D', async () => {
     const state = fresh();
@@ -109,19 +109,20 @@ describe('cmcard card: keys and output', () => {
   });
 
   it('--seed replays: two cards with the same seed issue the same cardid and challenges', async () => {
-    const a = await newCard(['--seed', 'class demo']);
-    const b = await newCard(['--seed', 'class demo']);
+    const [a, b, c] = await Promise.all([newCard(['--seed', 'class demo']), newCard(['--seed', 'class demo']), newCard(['--seed', 'another'])]);
     const seq = async (state: string) => {
       const out: string[] = [];
       for (const len of ['8', '16']) out.push((await runCli(['card', 'challenge', '--state', state, '--length', len, '--json'])).stdout);
       return out;
     };
-    expect(await seq(a)).toEqual(await seq(b));
+    const [seqA, seqB] = await Promise.all([seq(a), seq(b)]);
+    expect(seqA).toEqual(seqB);
+    expect(JSON.parse(seqA[1]!).hex).toHaveLength(32);
     const id = async (s: string) => JSON.parse((await runCli(['card', 'status', '--state', s, '--json'])).stdout).cardId;
-    expect(await id(a)).toBe(await id(b));
-    const c = await newCard(['--seed', 'another']);
-    expect(await id(c)).not.toBe(await id(a));
-  });
+    const [idA, idB, idC] = await Promise.all([id(a), id(b), id(c)]);
+    expect(idA).toBe(idB);
+    expect(idC).not.toBe(idA);
+  }, 60_000);
 });
 
 describe('cmcard card: bad input exits 2 with one line and changes nothing', () => {
@@ -160,32 +161,29 @@ describe('cmcard card: bad input exits 2 with one line and changes nothing', () 
       expect(r.stderr).not.toContain(KEY);
     }
     expect(readFileSync(state, 'utf8')).toBe(before);
-  });
+  }, 60_000);
 
-  it('a missing, corrupt or foreign card file', async () => {
-    const corrupt = fresh();
-    writeFileSync(corrupt, '{"format": "cmcard/card", "version": 1, "card": {');
-    const foreign = fresh();
-    writeFileSync(foreign, '{"hello": "world"}');
-    const shortKey = await newCard();
-    const doc = JSON.parse(readFileSync(shortKey, 'utf8'));
-    doc.card.adminKey = '0102';
-    writeFileSync(shortKey, JSON.stringify(doc));
-    const cases: Array<[string, RegExp]> = [
-      [join(scratch, 'missing.json'), /does not exist/],
-      [corrupt, /is not JSON/],
-      [foreign, /"format" must be "cmcard\/card"/],
-      [shortKey, /card\.adminKey must be 24 bytes .*got 2 bytes/],
-    ];
-    for (const [state, message] of cases) {
-      for (const cmd of ['status', 'challenge', 'block']) {
-        const r = await runCli(['card', cmd, '--state', state]);
-        expect(r.code).toBe(2);
-        expectOneLine(r.stderr, message);
-        expect(r.stderr).toContain(state);
-      }
+  const broken: Array<[string, () => Promise<string>, RegExp]> = [
+    ['missing', async () => join(scratch, 'missing.json'), /does not exist/],
+    ['corrupt', async () => { const p = fresh(); writeFileSync(p, '{"format": "cmcard/card", "version": 1, "card": {'); return p; }, /is not JSON/],
+    ['foreign', async () => { const p = fresh(); writeFileSync(p, '{"hello": "world"}'); return p; }, /"format" must be "cmcard\/card"/],
+    ['short key', async () => {
+      const p = await newCard();
+      const doc = JSON.parse(readFileSync(p, 'utf8'));
+      doc.card.adminKey = '0102';
+      writeFileSync(p, JSON.stringify(doc));
+      return p;
+    }, /card\.adminKey must be 24 bytes .*got 2 bytes/],
+  ];
+  it.each(broken)('a %s card file', async (_name, make, message) => {
+    const state = await make();
+    const runs = await Promise.all(['status', 'challenge', 'block'].map((cmd) => runCli(['card', cmd, '--state', state])));
+    for (const r of runs) {
+      expect(r.code).toBe(2);
+      expectOneLine(r.stderr, message);
+      expect(r.stderr).toContain(state);
     }
-  });
+  }, 60_000);
 
   it('a missing --state is a usage error', async () => {
     const r = await runCli(['card', 'status']);

@@ -83,6 +83,41 @@ describe('card file round trip', () => {
     expect(readCardFile(path).replay).toEqual({ seed: 'demo', drawn: 16 + 3 * 8 });
   });
 
+  it('two holders of one card file (say, card attach and a CLI command) never undo each other', () => {
+    const path = newFile();
+    const a = openCardFile(path);
+    const b = openCardFile(path);
+    a.getChallenge();
+    a.authenticateAdmin(Buffer.alloc(8));
+    b.getChallenge();
+    expect(b.authenticateAdmin(Buffer.alloc(8))).toMatchObject({ attemptsRemaining: 3 });
+    expect(a.adminTriesLeft).toBe(3);
+    a.getChallenge();
+    expect(a.authenticateAdmin(Buffer.alloc(8))).toMatchObject({ attemptsRemaining: 2 });
+    expect(readCardFile(path).card.adminTriesLeft).toBe(2);
+
+    // A challenge issued through the other holder replaces this one's, as on one card.
+    const first = a.getChallenge();
+    b.getChallenge();
+    expect(a.authenticateAdmin(tdesEncrypt(KEY, first)).ok).toBe(false);
+
+    // Another holder's write drops this holder's authentication, as a card reset would.
+    expect(a.authenticateAdmin(tdesEncrypt(KEY, a.getChallenge())).ok).toBe(true);
+    expect(b.verifyPin('1234').ok).toBe(true);
+    expect(a.adminAuthenticated).toBe(false);
+    expect(a.resetPin('5678')).toMatchObject({ ok: false, sw: 0x6982 });
+  });
+
+  it('two holders of a seeded card continue one challenge stream', () => {
+    const path = fresh();
+    createCardFile(path, { adminKey: KEY, pin: '1234', seed: 'shared' });
+    const a = openCardFile(path);
+    const b = openCardFile(path);
+    const got = [a.getChallenge(), b.getChallenge(), a.getChallenge()].map((c) => c.toString('hex'));
+    const one = VirtualCard.create({ adminKey: KEY, pin: '1234' }, { random: seededRandom('shared') });
+    expect([one.getChallenge(), one.getChallenge(), one.getChallenge()].map((c) => c.toString('hex'))).toEqual(got);
+  });
+
   it('cannot write into a missing folder: one-line InputError, nothing created', () => {
     const path = join(scratch, 'no-such-dir', 'card.json');
     expect(() => createCardFile(path, { adminKey: KEY, pin: '1234' })).toThrow(InputError);
