@@ -21,6 +21,8 @@ export interface RunningServer {
   url: string;
   close(): Promise<void>;
   store: Store;
+  /** True when this start wrote the seed (a new database); false when the database already held data. */
+  seeded: boolean;
 }
 
 /** How long close() waits for requests in flight before cutting their connections. */
@@ -36,8 +38,10 @@ export function isLoopbackAddress(address: string): boolean {
  */
 export async function startReferenceServer(options: ServerOptions = {}): Promise<RunningServer> {
   const store = new Store(options.dbFile);
+  let seeded = false;
   try {
     if (store.getMeta('seeded') === undefined) {
+      seeded = true;
       applySeed(store, options.seed ?? defaultSeed());
       store.setMeta('seeded', new Date().toISOString());
     }
@@ -97,5 +101,5 @@ export async function startReferenceServer(options: ServerOptions = {}): Promise
     });
     return closed;
   };
-  return { url, close, store };
+  return { url, close, store, seeded };
 }

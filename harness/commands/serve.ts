@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { isLoopbackAddress, loadSeedFile, startReferenceServer, Store, type AuditRecord, type RunningServer } from '../../reference-server/index.js';
+import { defaultSeed, isLoopbackAddress, loadSeedFile, startReferenceServer, Store, type AuditRecord, type RunningServer } from '../../reference-server/index.js';
 import { InputError } from '../../simulator/errors.js';
 import { ExitError, EXIT } from '../cli-support.js';
 
@@ -10,6 +10,7 @@ interface ServeOptions {
   seed?: string;
   providerStates?: boolean;
   printAudit?: boolean;
+  printSeed?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -25,10 +26,15 @@ export function registerServe(program: Command): void {
     .option('--seed <file>', 'JSON seed: templates, requests, smart cards, principals (loaded into a new database)')
     .option('--provider-states', 'serve POST /_pact/provider-states for Pact verification (tests only)')
     .option('--print-audit', 'print the audit trail of --db and exit instead of serving')
+    .option('--print-seed', 'print the default seed as JSON (a starting point for --seed) and exit')
     .option('--json', 'with --print-audit: one JSON object per line')
     .option('--quiet', 'no log lines on stderr')
     .action(async (opts: ServeOptions) => {
       if (opts.printAudit) return printAudit(opts);
+      if (opts.printSeed) {
+        process.stdout.write(`${JSON.stringify(defaultSeed(), null, 2)}\n`);
+        return;
+      }
       if (opts.json) throw new InputError('--json goes with --print-audit');
       const port = parsePort(opts.port);
       const seed = opts.seed ? loadSeedFile(opts.seed) : undefined;
@@ -43,6 +49,7 @@ export function registerServe(program: Command): void {
         if (!opts.quiet) process.stderr.write(`cmcard serve: ${line}\n`);
       };
       log(`CM API at ${server.url}/CertificateManagement/api/v1.0 (${opts.db ? `database ${opts.db}` : 'in-memory database'})`);
+      if (opts.seed && !server.seeded) log(`--seed ${opts.seed} not applied: ${opts.db} already holds data (use a new --db file to reseed)`);
       if (!isLoopbackAddress(new URL(server.url).hostname.replace(/^\[|\]$/g, ''))) log('not on loopback: the demo tokens are refused');
       await new Promise<void>((resolve) => {
         let stopping = false;

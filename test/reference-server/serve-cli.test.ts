@@ -67,8 +67,11 @@ describe('cmcard serve', () => {
     expect(json.stdout).not.toContain('F0Zudm4wPLY=');
   });
 
-  it('loads --seed FILE', async () => {
-    const seed = defaultSeed();
+  it('loads --seed FILE (starting from --print-seed)', async () => {
+    const printed = await runCli(['serve', '--print-seed']);
+    expect(printed.code).toBe(0);
+    const seed = JSON.parse(printed.stdout) as ReturnType<typeof defaultSeed>;
+    expect(seed).toEqual(defaultSeed());
     seed.principals.push({ name: 'ops', token: 'a-long-token-for-operations', roles: ['sensitive'] });
     const file = join(dir, 'seed.json');
     writeFileSync(file, JSON.stringify(seed));
