@@ -45,7 +45,7 @@ describe('cmcard serve', () => {
     for (const secret of ['F0Zudm4wPLY=', '00'.repeat(24), 'mBVA+', '0102030405060708']) expect(stdout + stderr).not.toContain(secret);
   });
 
-  it('keeps data in --db across runs and prints its audit trail with --print-audit [--json]', async () => {
+  it('keeps data in --db across runs and prints its audit trail with --print-audit [--json]', { timeout: 60_000 }, async () => {
     const db = join(dir, 'cli.db');
     const s = serve(['--port', '0', '--db', db, '--quiet']);
     const url = await s.firstLine;
@@ -67,7 +67,7 @@ describe('cmcard serve', () => {
     expect(json.stdout).not.toContain('F0Zudm4wPLY=');
   });
 
-  it('loads --seed FILE (starting from --print-seed)', async () => {
+  it('loads --seed FILE (starting from --print-seed)', { timeout: 60_000 }, async () => {
     const printed = await runCli(['serve', '--print-seed']);
     expect(printed.code).toBe(0);
     const seed = JSON.parse(printed.stdout) as ReturnType<typeof defaultSeed>;
@@ -83,7 +83,7 @@ describe('cmcard serve', () => {
     expect(await s.exited).toBe(0);
   });
 
-  it('exits 2 with a one-line cause for bad flags, seed files and databases', async () => {
+  it('exits 2 with a one-line cause for bad flags, seed files and databases', { timeout: 90_000 }, async () => {
     const badSeed = join(dir, 'bad-seed.json');
     writeFileSync(badSeed, JSON.stringify({ templates: [], requests: [], smartcards: [], principals: [{ name: 'x', token: 'short', roles: [] }] }));
     const notJson = join(dir, 'not-json.json');
