@@ -176,7 +176,10 @@ describe.skipIf(reason !== null)(`OpenSC drives the attached card through pcscd 
     child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
     attached = { child, output: () => text };
-    await eventually(() => `cmcard card attach to connect (its output: ${text.trim() || 'none'})`, async () => (text.includes('connected to vpcd') ? true : null));
+    await eventually(() => `cmcard card attach to connect (its output: ${text.trim() || 'none'})`, async () => {
+      if (child.exitCode !== null) throw new Error(`cmcard card attach exited with ${child.exitCode}: ${text.trim()}`);
+      return text.includes('connected to vpcd') ? true : null;
+    });
     // pcscd notices the card at its next poll; OpenSC then recognises it by the GIDS SELECT.
     await eventually(() => `a GIDS card in the reader (pcscd log: ${pcscdLog.slice(-500)})`, async () => {
       const r = await tool('opensc-tool', ['-n']);
