@@ -115,7 +115,7 @@ export function tokenDigest(token: string): Buffer {
 /**
  * The server's data in SQLite: in memory by default, or a file (WAL, synchronous=NORMAL:
  * a crash loses at most the last transactions, never corrupts). Every query is a prepared
- * statement made once.
+ * statement made once. Write only through these methods: they invalidate the read caches.
  */
 export class Store {
   readonly db: Database.Database;
