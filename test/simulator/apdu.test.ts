@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ApduFrontEnd, parseCommandApdu, type ApduExchange } from '../../simulator/apdu.js';
 import { VirtualCard } from '../../simulator/card.js';
+import { checkCardCryptogram, hostCryptogram } from '../../simulator/gids.js';
 import { seededRandom, type RandomSource } from '../../simulator/random.js';
 
 // Known answers from DOMAIN.md section 6; APDU bytes from section 5.
@@ -236,6 +237,22 @@ describe('admin authentication, mutual flow (what OpenSC gids-tool does)', () =>
     expect(plain.subarray(16, 32)).toEqual(r2);
     expect(plain[39]).toBe(0x80);
     expect(fe.card.adminAuthenticated).toBe(true);
+  });
+
+  it('the host-side helpers in gids.ts agree with the card (what a PC/SC client of this library would use)', () => {
+    const fe = frontEnd();
+    tx(fe, MSE_MUTUAL);
+    const r1 = randomBytes(16);
+    const r2 = Buffer.from(tx(fe, `00870000147c128110${r1.toString('hex')}00`).data.slice(8), 'hex');
+    const c1 = hostCryptogram(KEY, r1, r2, randomBytes(7));
+    const plain = cbc(KEY, c1, true);
+    expect([plain.subarray(0, 16), plain.subarray(16, 32), plain[39]]).toEqual([r2, r1, 0x80]);
+    const answer = tx(fe, `008700002c7c2a8228${c1.toString('hex')}00`);
+    expect(answer.sw).toBe(0x9000);
+    const c2 = Buffer.from(answer.data.slice(8), 'hex');
+    expect(checkCardCryptogram(KEY, c2, r1, r2)).toBe(true);
+    expect(checkCardCryptogram(OTHER_KEY, c2, r1, r2)).toBe(false);
+    expect(checkCardCryptogram(KEY, c2, r2, r1)).toBe(false);
   });
 
   it('a C1 under another key gets 6982 and costs an admin attempt; the next right one restores the counter', () => {
