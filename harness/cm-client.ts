@@ -422,7 +422,8 @@ function flattenHeaders(headers: http.IncomingHttpHeaders): Record<string, strin
 
 const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ERR_OSSL_|HOSTNAME_MISMATCH)/;
 
-function classify(err: unknown, method: string, url: string): CmTransportError {
+/** Maps a socket, DNS or TLS error to the kind of transport failure (exported for its tests). */
+export function classify(err: unknown, method: string, url: string): CmTransportError {
   const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
   const where = `${method} ${url}`;
   if (code === 'ECONNREFUSED') return new CmTransportError('refused', `${where}: connection refused`, { cause: err });

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CmClient, CmFormatError, CmTransportError, decodeBase64Body, idFromUri, type CmResponse } from '../../harness/cm-client.js';
+import { classify, CmClient, CmFormatError, CmTransportError, decodeBase64Body, idFromUri, type CmResponse } from '../../harness/cm-client.js';
 import type { RecordedExchange } from '../../harness/events.js';
 import { InputError } from '../../simulator/errors.js';
 
@@ -57,7 +57,7 @@ function client(extra: Partial<ConstructorParameters<typeof CmClient>[0]> = {}):
 
 beforeAll(() => {
   nock.disableNetConnect();
-  nock.enableNetConnect((host) => host.startsWith('127.0.0.1') || host.startsWith('cm.invalid'));
+  nock.enableNetConnect('127.0.0.1');
 });
 afterEach(() => {
   nock.cleanAll();
@@ -309,10 +309,24 @@ describe('transport failures', () => {
     expect(err.kind).toBe('protocol');
   });
 
-  it('maps a name that does not resolve to unreachable', async () => {
-    // .invalid never resolves (RFC 6761); the lookup fails locally.
-    const err = await transportError(new CmClient({ server: 'http://cm.invalid' }).profileTemplates());
-    expect(err.kind).toBe('unreachable');
+  // DNS and routing failures cannot be provoked on loopback: check the mapping of their error codes.
+  it.each([
+    ['ENOTFOUND', 'unreachable'],
+    ['EAI_AGAIN', 'unreachable'],
+    ['EHOSTUNREACH', 'unreachable'],
+    ['ENETUNREACH', 'unreachable'],
+    ['ECONNREFUSED', 'refused'],
+    ['ETIMEDOUT', 'timeout'],
+    ['DEPTH_ZERO_SELF_SIGNED_CERT', 'tls'],
+    ['ERR_TLS_CERT_ALTNAME_INVALID', 'tls'],
+    ['ECONNRESET', 'protocol'],
+    ['HPE_INVALID_CONSTANT', 'protocol'],
+  ])('maps error code %s to %s', (code, kind) => {
+    const err = Object.assign(new Error(`boom ${code}`), { code });
+    const mapped = classify(err, 'GET', 'http://cm.test/x');
+    expect(mapped.kind).toBe(kind);
+    expect(mapped.message).toMatch(/^GET http:\/\/cm\.test\/x: /);
+    expect(mapped.cause).toBe(err);
   });
 });
 
