@@ -24,6 +24,7 @@ interface LoadFlags {
   maxErrorRate: string;
   timeout?: string;
   diversified?: boolean;
+  warmup: string;
 }
 
 /** A run may not last longer than a day: "bounded" means a bound a person would pick. */
@@ -43,6 +44,7 @@ export function registerLoad(program: Command): void {
     .option('--report <fmt:path>', 'also write html:PATH (latency histogram) or json:PATH; repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--max-error-rate <r>', 'fail (exit 1) when errors/exchanges is above this, 0..1', '0')
     .option('--timeout <ms>', 'per-request timeout (default: the config\'s timeoutMs, else 5000)')
+    .option('--warmup <seconds>', 'exchanges before the measured run, not counted (every response still verified)', '0')
     .option('--diversified', 'ask for diversified=True and check with each card\'s diversified key')
     .addHelpText('after', '\nExit codes: 0 all verified and error rate within bound, 1 a wrong cryptogram or too many errors, 2 usage or config error, 3 server unreachable.\nWith neither --server nor --config it boots the embedded reference server on a loopback port.')
     .action(async (flags: LoadFlags) => {
@@ -54,6 +56,7 @@ async function loadCommand(flags: LoadFlags): Promise<number> {
   const concurrency = wholeNumber(flags.concurrency, '--concurrency', 1, MAX_CONCURRENCY);
   const stop = stopRule(flags);
   const maxErrorRate = fraction(flags.maxErrorRate, '--max-error-rate');
+  const warmupMs = seconds(flags.warmup, '--warmup', 3600, true) * 1000;
   const timeoutMs = flags.timeout === undefined ? undefined : wholeNumber(flags.timeout, '--timeout', 1, 600_000);
   const reports = flags.report.map((text) => {
     const spec = parseReportSpec(text);
@@ -85,6 +88,7 @@ async function loadCommand(flags: LoadFlags): Promise<number> {
       stop,
       diversified: flags.diversified === true,
       maxErrorRate,
+      warmupMs,
       signal: aborter.signal,
       ...(tty ? { onProgress: (stats, elapsedMs) => process.stderr.write(`\r\x1b[2K${formatProgress(stats, elapsedMs)}`), progressEveryMs: 500 } : {}),
     });
@@ -103,7 +107,7 @@ async function loadCommand(flags: LoadFlags): Promise<number> {
     const common = { server: config.server, startedAt, concurrency, cards: outcome.cards.length, tool: { name: 'cmcard', version: VERSION } };
     const content = spec.format === 'html'
       ? renderLoadHtml({ ...common, summary, verified: stats.verified, transportErrors: stats.transportErrors, buckets: stats.latency.buckets(), verdict })
-      : `${JSON.stringify({ schema: 'cmcard/load-report@1', ...common, summary, verified: stats.verified, malformedBodies: stats.malformedBodies, transportErrors: stats.transportErrors, verdict, latencyHistogramUs: stats.latency.buckets() }, null, 2)}\n`;
+      : `${JSON.stringify({ schema: 'cmcard/load-report@1', ...common, summary, verified: stats.verified, malformedBodies: stats.malformedBodies, transportErrors: stats.transportErrors, warmup: outcome.warmup ? { exchanges: outcome.warmup.exchanges, wrongCryptograms: outcome.warmup.wrongCryptograms, errors: outcome.warmup.errors } : null, verdict, latencyHistogramUs: stats.latency.buckets() }, null, 2)}\n`;
     await writeReportFile(spec.path, content);
   }
 
@@ -121,11 +125,15 @@ function stopRule(flags: LoadFlags): StopRule {
     throw new InputError('give exactly one of --duration SECONDS or --exchanges N');
   }
   if (flags.exchanges !== undefined) return { exchanges: wholeNumber(flags.exchanges, '--exchanges', 1, Number.MAX_SAFE_INTEGER) };
-  const seconds = Number(flags.duration);
-  if (flags.duration!.trim() === '' || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_DURATION_S) {
-    throw new InputError(`--duration must be a number of seconds above 0 and at most ${MAX_DURATION_S}, got '${flags.duration}'`);
+  return { durationMs: seconds(flags.duration!, '--duration', MAX_DURATION_S, false) * 1000 };
+}
+
+function seconds(text: string, flag: string, max: number, zeroAllowed: boolean): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0 || (n === 0 && !zeroAllowed) || n > max) {
+    throw new InputError(`${flag} must be a number of seconds ${zeroAllowed ? 'from 0' : 'above 0'} and at most ${max}, got '${text}'`);
   }
-  return { durationMs: seconds * 1000 };
+  return n;
 }
 
 function wholeNumber(text: string, flag: string, min: number, max: number): number {

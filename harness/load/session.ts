@@ -18,6 +18,12 @@ export interface LoadSessionOptions {
   /** Ask for diversified=True responses, checked against each card's diversified key. */
   diversified: boolean;
   maxErrorRate: number;
+  /**
+   * Exchanges before the measured run, for this long, over the same connections: JIT,
+   * sockets and server caches settle first. Not in the summary, but a wrong cryptogram
+   * there still fails the run and an unreachable server ends it.
+   */
+  warmupMs?: number;
   signal?: AbortSignal;
   /** Called every `progressEveryMs` while the run goes (live progress on a TTY). */
   onProgress?: (stats: LoadStats, elapsedMs: number) => void;
@@ -26,6 +32,8 @@ export interface LoadSessionOptions {
 
 export interface LoadOutcome {
   stats: LoadStats;
+  /** The warm-up's stats, when there was one. */
+  warmup: LoadStats | null;
   summary: LoadSummary;
   verdict: Verdict;
   /** The cards that took part. */
@@ -50,22 +58,39 @@ export async function runLoadSession(o: LoadSessionOptions): Promise<LoadOutcome
     diversified: o.diversified,
     targets: keyed.map(({ card }) => ({ reqid: card.reqid, scid: card.scid, cardid: card.cardid, ...(card.atr ? { atr: card.atr } : {}) })),
   });
-  const run = new LoadRun({
+  const plan = {
     cards: keyed.map(({ card, key }) => ({ adminKey: key, cardid: card.cardid })),
     concurrency: o.concurrency,
-    stop: o.stop,
     send: transport.send,
     ...(o.signal ? { signal: o.signal } : {}),
-  });
-  const ticker = o.onProgress ? setInterval(() => o.onProgress!(run.stats, run.elapsed()), o.progressEveryMs ?? 250) : undefined;
+  };
+  let ticker: NodeJS.Timeout | undefined;
   try {
+    let warmup: LoadStats | null = null;
+    if (o.warmupMs && o.warmupMs > 0) {
+      warmup = await new LoadRun({ ...plan, stop: { durationMs: o.warmupMs } }).run();
+      if (warmup.unreachable || warmup.interrupted) {
+        const summary = summarize(warmup);
+        return { stats: warmup, warmup, summary, verdict: judge(warmup, summary, o.maxErrorRate), cards: keyed.map(({ card }) => card.name) };
+      }
+    }
+    const run = new LoadRun({ ...plan, stop: o.stop });
+    if (o.onProgress) ticker = setInterval(() => o.onProgress!(run.stats, run.elapsed()), o.progressEveryMs ?? 250);
     const stats = await run.run();
     const summary = summarize(stats);
-    return { stats, summary, verdict: judge(stats, summary, o.maxErrorRate), cards: keyed.map(({ card }) => card.name) };
+    const verdict = judge(stats, summary, o.maxErrorRate);
+    return { stats, warmup, summary, verdict: withWarmup(verdict, warmup), cards: keyed.map(({ card }) => card.name) };
   } finally {
     if (ticker) clearInterval(ticker);
     await transport.close();
   }
+}
+
+/** A wrong cryptogram in the warm-up fails the run too: every response is checked. */
+function withWarmup(verdict: Verdict, warmup: LoadStats | null): Verdict {
+  if (!warmup || warmup.wrongCryptograms === 0 || verdict.exitCode === 3) return verdict;
+  const reason = `${warmup.wrongCryptograms} response(s) in the warm-up failed card verification`;
+  return { exitCode: 1, reason: verdict.reason ? `${verdict.reason}; ${reason}` : reason };
 }
 
 /**

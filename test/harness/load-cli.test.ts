@@ -100,8 +100,9 @@ describe('cmcard load (the built bin)', () => {
       ['both bounds', ['--concurrency', '2', '--duration', '1', '--exchanges', '5'], /exactly one of/],
       ['no concurrency', ['--exchanges', '5'], /--concurrency/],
       ['zero concurrency', ['--concurrency', '0', '--exchanges', '5'], /--concurrency must be a whole number from 1 to 1024, got '0'/],
-      ['bad duration', ['--concurrency', '1', '--duration', 'soon'], /--duration must be a number of seconds/],
+      ['bad duration', ['--concurrency', '1', '--duration', 'soon'], /--duration must be a number of seconds above 0 and at most 86400, got 'soon'/],
       ['bad error rate', ['--concurrency', '1', '--exchanges', '5', '--max-error-rate', '5'], /--max-error-rate must be a number from 0 to 1/],
+      ['negative warm-up', ['--concurrency', '1', '--exchanges', '5', '--warmup', '-1'], /--warmup must be a number of seconds from 0 and at most 3600, got '-1'/],
       ['junit report', ['--concurrency', '1', '--exchanges', '5', '--report', 'junit:x.xml'], /load writes html or json, not junit/],
     ];
     for (const [name, args, message] of cases) {

@@ -84,6 +84,26 @@ describe('load over HTTP against a server with a known mix', () => {
     expect(out.verdict.exitCode).toBe(3);
   });
 
+  it('keeps warm-up exchanges out of the summary, but not a wrong cryptogram in them', async () => {
+    const clean = await start({});
+    const ok = await runLoadSession({ config: configFor(clean.url), concurrency: 2, stop: { exchanges: 50 }, warmupMs: 200, diversified: false, maxErrorRate: 0 });
+    expect(ok.summary.exchanges).toBe(50);
+    expect(ok.warmup!.exchanges).toBeGreaterThan(0);
+    expect(clean.requests()).toBe(50 + ok.warmup!.exchanges);
+    expect(ok.verdict.exitCode).toBe(0);
+    const coldWrong = await start({ wrongFirst: 3 });
+    const bad = await runLoadSession({ config: configFor(coldWrong.url), concurrency: 2, stop: { exchanges: 50 }, warmupMs: 200, diversified: false, maxErrorRate: 0 });
+    expect(bad.summary).toMatchObject({ exchanges: 50, wrongCryptograms: 0 });
+    expect(bad.warmup!.wrongCryptograms).toBe(3);
+    expect(bad.verdict).toEqual({ exitCode: 1, reason: '3 response(s) in the warm-up failed card verification' });
+  });
+
+  it('ends in the warm-up when the server is unreachable', async () => {
+    const port = await closedPort();
+    const out = await runLoadSession({ config: configFor(`http://127.0.0.1:${port}`), concurrency: 2, stop: { exchanges: 10 }, warmupMs: 30_000, diversified: false, maxErrorRate: 0 });
+    expect(out.verdict.exitCode).toBe(3);
+  });
+
   it('uses diversified=True with the cards\' diversified keys when asked', async () => {
     const DIV = '89abcdef012345670123456789abcdeffedcba9876543210';
     const server = await start({});

@@ -14,6 +14,8 @@ export interface LoadServerOptions {
   wrongEvery?: number;
   statusEvery?: number;
   failStatus?: number;
+  /** The first this-many requests get a wrong cryptogram (a server that is wrong while cold). */
+  wrongFirst?: number;
   /** Body of every 200 when set (a malformed-body server). */
   fixedBody?: string;
   hang?: boolean;
@@ -47,7 +49,7 @@ export async function startLoadServer(o: LoadServerOptions): Promise<LoadServer>
     oks += 1;
     if (o.fixedBody !== undefined) return send(200, o.fixedBody);
     const response = tdesEncrypt(key, Buffer.from(challenge, 'base64'));
-    if (o.wrongEvery && oks % o.wrongEvery === 0) response[0]! ^= 0x01;
+    if ((o.wrongEvery && oks % o.wrongEvery === 0) || requests <= (o.wrongFirst ?? 0)) response[0]! ^= 0x01;
     send(200, JSON.stringify(response.toString('base64')));
   });
   server.keepAliveTimeout = 30_000;
