@@ -3,15 +3,13 @@ import { createRequire } from 'node:module';
 import { InputError } from '../../simulator/errors.js';
 import { EXIT, ExitError } from '../cli-support.js';
 import { CmFormatError, CmTransportError } from '../cm-client.js';
-import { loadConfig, type HarnessConfig } from '../config.js';
-import { startEmbedded } from '../embedded.js';
 import { MAX_CONCURRENCY, type StopRule } from '../load/engine.js';
 import { renderLoadHtml } from '../load/html-report.js';
 import { runLoadSession, type LoadOutcome } from '../load/session.js';
 import { formatProgress, formatSummary } from '../load/summary.js';
-import { serverOnlyConfig } from '../load/server-only.js';
 import { parseReportSpec } from '../reporters/index.js';
 import { writeReportFile } from '../reporters/write-file.js';
+import { parseTimeout, resolveTarget } from '../target.js';
 
 interface LoadFlags {
   server?: string;
@@ -35,7 +33,7 @@ export function registerLoad(program: Command): void {
   program
     .command('load')
     .description('load mode: concurrent unlock exchanges, every response verified by the card that asked')
-    .option('--server <url>', 'CM server origin (without --config: the documented example card, see README)')
+    .option('--server <url>', 'CM server origin (overrides the config file\'s; alone: the documented example card and the demo token)')
     .option('--config <file>', 'harness config file (SPEC section 4): server, headers, TLS, cards')
     .requiredOption('--concurrency <n>', `concurrent workers (1-${MAX_CONCURRENCY})`)
     .option('--duration <seconds>', 'run for this long (up to a day)')
@@ -57,23 +55,18 @@ async function loadCommand(flags: LoadFlags): Promise<number> {
   const stop = stopRule(flags);
   const maxErrorRate = fraction(flags.maxErrorRate, '--max-error-rate');
   const warmupMs = seconds(flags.warmup, '--warmup', 3600, true) * 1000;
-  const timeoutMs = flags.timeout === undefined ? undefined : wholeNumber(flags.timeout, '--timeout', 1, 600_000);
+  const timeoutMs = parseTimeout(flags.timeout);
   const reports = flags.report.map((text) => {
     const spec = parseReportSpec(text);
     if (spec.format === 'junit') throw new InputError(`--report '${text}': load writes html or json, not junit`);
     return spec;
   });
 
-  const overrides = { ...(flags.server !== undefined ? { server: flags.server } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
-  let config: HarnessConfig;
-  let close = async (): Promise<void> => {};
-  if (flags.config !== undefined) config = loadConfig(flags.config, overrides);
-  else if (flags.server !== undefined) config = serverOnlyConfig(flags.server, timeoutMs);
-  else {
-    const embedded = await startEmbedded(timeoutMs !== undefined ? { timeoutMs } : {});
-    config = embedded.config;
-    close = embedded.close;
-  }
+  const { config, close } = await resolveTarget({
+    ...(flags.server !== undefined ? { server: flags.server } : {}),
+    ...(flags.config !== undefined ? { config: flags.config } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+  });
 
   const startedAt = new Date().toISOString();
   const aborter = new AbortController();
