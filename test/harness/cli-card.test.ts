@@ -18,6 +18,13 @@ async function newCard(extra: string[] = []): Promise<string> {
   return state;
 }
 
+/** Runs a command that must succeed; a failure shows its stderr. */
+async function ok(args: string[]): Promise<string> {
+  const r = await runCli(args);
+  expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+  return r.stdout;
+}
+
 function expectOneLine(stderr: string, pattern: RegExp): void {
   expect(stderr.trimEnd().split('\n')).toHaveLength(1);
   expect(stderr).toMatch(pattern);
@@ -75,11 +82,11 @@ describe('cmcard card: a blocked PIN unblocked with the help desk', () => {
 
   it('a wrong response costs an admin attempt and says how many are left; no pending challenge is refused', async () => {
     const state = await newCard(['--admin-tries', '3']);
-    await runCli(['card', 'block', '--state', state]);
+    await ok(['card', 'block', '--state', state]);
     const noChallenge = await runCli(['card', 'unblock', '--state', state, '--response', 'AAAAAAAAAAA=', '--new-pin', '5678']);
     expect(noChallenge.code).toBe(1);
     expect(noChallenge.stderr).toMatch(/SW 6985/);
-    await runCli(['card', 'challenge', '--state', state]);
+    await ok(['card', 'challenge', '--state', state]);
     const wrong = await runCli(['card', 'unblock', '--state', state, '--response', 'AAAAAAAAAAA=', '--new-pin', '5678']);
     expect(wrong.code).toBe(1);
     expectOneLine(wrong.stderr, /wrong admin response, 2 admin attempt\(s\) left \(SCARD_W_WRONG_CHV, SW 63C2\)/);
@@ -89,36 +96,38 @@ describe('cmcard card: a blocked PIN unblocked with the help desk', () => {
 describe('cmcard card: keys and output', () => {
   it('status shows the KCV, and the key only with --show-key', async () => {
     const state = await newCard(['--admin-tries', 'unlimited']);
-    const plain = await runCli(['card', 'status', '--state', state]);
-    expect(plain.code).toBe(0);
-    expect(plain.stdout).not.toContain(KEY);
-    expect(plain.stdout).toMatch(/KCV [0-9A-F]{6}/);
-    expect(plain.stdout).toMatch(/unlimited attempts/);
-    const json = JSON.parse((await runCli(['card', 'status', '--state', state, '--json'])).stdout);
+    const plain = await ok(['card', 'status', '--state', state]);
+    expect(plain).not.toContain(KEY);
+    expect(plain).toMatch(/KCV [0-9A-F]{6}/);
+    expect(plain).toMatch(/unlimited attempts/);
+    const json = JSON.parse(await ok(['card', 'status', '--state', state, '--json']));
     expect(json.adminKey).toBeUndefined();
     expect(json.adminTriesLimit).toBeNull();
-    const shown = await runCli(['card', 'status', '--state', state, '--show-key']);
-    expect(shown.stdout).toContain(KEY);
-    expect(JSON.parse((await runCli(['card', 'status', '--state', state, '--json', '--show-key'])).stdout).adminKey).toBe(KEY);
+    expect(await ok(['card', 'status', '--state', state, '--show-key'])).toContain(KEY);
+    expect(JSON.parse(await ok(['card', 'status', '--state', state, '--json', '--show-key'])).adminKey).toBe(KEY);
   }, 60_000);
 
   it('the all-zero key shows the documented KCV 8CA64D', async () => {
     const state = fresh();
-    await runCli(['card', 'new', '--state', state, '--admin-key', '00'.repeat(24), '--pin', '1234']);
-    expect((await runCli(['card', 'status', '--state', state])).stdout).toMatch(/KCV 8CA64D/);
+    await ok(['card', 'new', '--state', state, '--admin-key', '00'.repeat(24), '--pin', '1234']);
+    expect(await ok(['card', 'status', '--state', state])).toMatch(/KCV 8CA64D/);
   });
 
   it('--seed replays: two cards with the same seed issue the same cardid and challenges', async () => {
     const [a, b, c] = await Promise.all([newCard(['--seed', 'class demo']), newCard(['--seed', 'class demo']), newCard(['--seed', 'another'])]);
     const seq = async (state: string) => {
       const out: string[] = [];
-      for (const len of ['8', '16']) out.push((await runCli(['card', 'challenge', '--state', state, '--length', len, '--json'])).stdout);
+      for (const len of ['8', '16']) {
+        const r = await runCli(['card', 'challenge', '--state', state, '--length', len, '--json']);
+        expect(r.code, r.stderr).toBe(0);
+        out.push(r.stdout);
+      }
       return out;
     };
     const [seqA, seqB] = await Promise.all([seq(a), seq(b)]);
     expect(seqA).toEqual(seqB);
     expect(JSON.parse(seqA[1]!).hex).toHaveLength(32);
-    const id = async (s: string) => JSON.parse((await runCli(['card', 'status', '--state', s, '--json'])).stdout).cardId;
+    const id = async (s: string) => JSON.parse(await ok(['card', 'status', '--state', s, '--json'])).cardId;
     const [idA, idB, idC] = await Promise.all([id(a), id(b), id(c)]);
     expect(idA).toBe(idB);
     expect(idC).not.toBe(idA);
@@ -144,7 +153,7 @@ describe('cmcard card: bad input exits 2 with one line and changes nothing', () 
 
   it('commands on a card refuse bad flags before touching the file', async () => {
     const state = await newCard();
-    await runCli(['card', 'challenge', '--state', state]);
+    await ok(['card', 'challenge', '--state', state]);
     const before = readFileSync(state, 'utf8');
     const bad: Array<[string[], RegExp]> = [
       [['card', 'unblock', '--state', state, '--response', 'not base64!', '--new-pin', '5678'], /--response is neither hex nor base64/],
