@@ -37,7 +37,8 @@ export function logBins(buckets: HistogramBucket[], bins = 48): Bin[] {
   const low = Math.max(1, buckets[0]!.lowUs);
   const high = Math.max(low + 1, buckets[buckets.length - 1]!.highUs + 1);
   const ratio = Math.log(high / low);
-  const n = Math.max(1, Math.min(bins, buckets.length));
+  // Bins narrower than a histogram bucket (< 1/128) would leave a comb of empty bars.
+  const n = Math.max(1, Math.min(bins, Math.floor(ratio / Math.log1p(1 / 128)), buckets.length > 1 ? bins : 1));
   const edges = Array.from({ length: n + 1 }, (_, i) => low * Math.exp((ratio * i) / n));
   const out: Bin[] = edges.slice(0, -1).map((e, i) => ({ lowMs: e / 1000, highMs: edges[i + 1]! / 1000, count: 0 }));
   for (const b of buckets) {
