@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { isGuid } from './bytes.js';
 import {
@@ -63,6 +63,7 @@ export interface CreateCardFileOptions extends NewCardOptions {
  * can still be overwritten).
  */
 export function openCardFile(path: string, options: OpenCardOptions = {}): VirtualCard {
+  removeStaleTempFiles(path);
   let seen = fileSignature(path);
   let data = readCardFile(path);
   let stream = options.random || !data.replay ? null : replayStream(data.replay);
@@ -250,6 +251,35 @@ export function writeCardFile(path: string, data: CardFileData, options: { overw
 }
 
 let tmpCounter = 0;
+
+/**
+ * Deletes temp files that writers killed mid-write left beside the card file (their
+ * names carry the writer's pid; files of live processes are left alone).
+ */
+export function removeStaleTempFiles(path: string): void {
+  const prefix = `.${basename(path)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const pid = Number(name.slice(prefix.length).split('.')[0]);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue;
+    try { unlinkSync(join(dirname(path), name)); } catch { /* another process cleaned it */ }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
 
 function syncDir(dir: string): void {
   // Windows cannot open a folder for fsync; there the rename is as durable as it gets.

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   createCardFile, openCardFile, parseCardFile, readCardFile, serializeCardFile, writeCardFile,
@@ -246,6 +246,12 @@ describe('anti-tearing: a process killed mid-operation', () => {
     }
     // The file did change between kills: the loop really was writing.
     expect(seen.size).toBeGreaterThan(1);
+    // Temp files the killed writers left behind are swept by the next open.
+    const temps = () => readdirSync(scratch).filter((f) => f.startsWith(`.${basename(path)}.`) && f.endsWith('.tmp'));
+    writeFileSync(join(scratch, `.${basename(path)}.999999999.0.tmp`), 'left by a dead writer');
+    expect(temps().length).toBeGreaterThan(0);
+    openCardFile(path);
+    expect(temps()).toEqual([]);
   });
 });
 
