@@ -18,7 +18,7 @@ interface LoadFlags {
   duration?: string;
   exchanges?: string;
   json?: boolean;
-  report: string[];
+  report?: string[];
   maxErrorRate: string;
   timeout?: string;
   diversified?: boolean;
@@ -39,7 +39,7 @@ export function registerLoad(program: Command): void {
     .option('--duration <seconds>', 'run for this long (up to a day)')
     .option('--exchanges <n>', 'run exactly this many exchanges')
     .option('--json', 'print the summary as one JSON object on the last line of stdout')
-    .option('--report <fmt:path>', 'also write html:PATH (latency histogram) or json:PATH; repeatable', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--report <fmt:path>', 'also write html:PATH (latency histogram) or json:PATH; repeatable', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
     .option('--max-error-rate <r>', 'fail (exit 1) when errors/exchanges is above this, 0..1', '0')
     .option('--timeout <ms>', 'per-request timeout (default: the config\'s timeoutMs, else 5000)')
     .option('--warmup <seconds>', 'exchanges before the measured run, not counted (every response still verified)', '0')
@@ -56,7 +56,7 @@ async function loadCommand(flags: LoadFlags): Promise<number> {
   const maxErrorRate = fraction(flags.maxErrorRate, '--max-error-rate');
   const warmupMs = seconds(flags.warmup, '--warmup', 3600, true) * 1000;
   const timeoutMs = parseTimeout(flags.timeout);
-  const reports = flags.report.map((text) => {
+  const reports = (flags.report ?? []).map((text) => {
     const spec = parseReportSpec(text);
     if (spec.format === 'junit') throw new InputError(`--report '${text}': load writes html or json, not junit`);
     return spec;
