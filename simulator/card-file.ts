@@ -97,22 +97,20 @@ function fileSignature(path: string): string {
   }
 }
 
-/** Makes a new card and its file. Refuses an existing file unless `overwrite` is set. */
+/** Makes a new card and its file, and opens it. Refuses an existing file unless `overwrite` is set. */
 export function createCardFile(path: string, options: CreateCardFileOptions): VirtualCard {
   const { seed, overwrite = false, afterPersist, ...cardOptions } = options;
   if (seed !== undefined && seed.length === 0) throw new InputError('seed is empty');
   const stream = seed === undefined ? null : replayStream({ seed, drawn: 0 });
   const random = stream?.random ?? cardOptions.random;
-  const replay = () => (stream ? { seed: stream.seed, drawn: stream.drawn() } : null);
-  const card = VirtualCard.create(cardOptions, {
-    ...(random ? { random } : {}),
-    persist: (state) => {
-      writeCardFile(path, { card: state, replay: replay() });
-      afterPersist?.(state);
-    },
+  const card = VirtualCard.create(cardOptions, random ? { random } : {});
+  const replay = stream ? { seed: stream.seed, drawn: stream.drawn() } : null;
+  writeCardFile(path, { card: card.snapshot(), replay }, { overwrite });
+  // The returned card is the file's, as openCardFile gives it (seeded cards continue their stream).
+  return openCardFile(path, {
+    ...(stream === null && cardOptions.random ? { random: cardOptions.random } : {}),
+    ...(afterPersist ? { afterPersist } : {}),
   });
-  writeCardFile(path, { card: card.snapshot(), replay: replay() }, { overwrite });
-  return card;
 }
 
 /** Reads and validates a card file; every problem is one line naming the file and the field. */

@@ -75,12 +75,13 @@ describe('card file round trip', () => {
 
   it('a seeded card replays the same challenges across reopen, like one uninterrupted card', () => {
     const path = fresh();
-    createCardFile(path, { adminKey: KEY, pin: '1234', seed: 'demo' });
-    const reopened = [0, 1, 2].map(() => openCardFile(path).getChallenge().toString('hex'));
+    const created = createCardFile(path, { adminKey: KEY, pin: '1234', seed: 'demo' });
+    const got = [created.getChallenge().toString('hex')];
+    for (let i = 0; i < 3; i++) got.push(openCardFile(path).getChallenge().toString('hex'));
     const inProcess = VirtualCard.create({ adminKey: KEY, pin: '1234' }, { random: seededRandom('demo') });
     expect(inProcess.cardId).toBe(readCardFile(path).card.cardId);
-    expect([0, 1, 2].map(() => inProcess.getChallenge().toString('hex'))).toEqual(reopened);
-    expect(readCardFile(path).replay).toEqual({ seed: 'demo', drawn: 16 + 3 * 8 });
+    expect([0, 1, 2, 3].map(() => inProcess.getChallenge().toString('hex'))).toEqual(got);
+    expect(readCardFile(path).replay).toEqual({ seed: 'demo', drawn: 16 + 4 * 8 });
   });
 
   it('two holders of one card file (say, card attach and a CLI command) never undo each other', () => {
