@@ -148,7 +148,7 @@ export function createApp(options: AppOptions) {
       const call: Call = { params: found.params, rawQuery, body: undefined, principal, correlationId, audit: target, store: options.store };
       const current = route;
       if (!current.body) {
-        req.resume(); // a body on a GET is ignored, but read so the connection can be reused
+        // A body on a GET is ignored; Node discards unread request bodies when the response ends.
         finish(current.handle(call));
         return;
       }

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Role, SmartcardStatus } from './model.js';
 
 /** Schema version kept in `meta`; a file written by another version is refused rather than misread. */
@@ -103,13 +103,15 @@ export interface AuditEntry {
   detail?: string | null;
 }
 
+type AuditTuple = [string, string | null, string, string | null, string | null, string | null, number, string, string, string | null];
+
 export interface AuditRecord extends Required<Omit<AuditEntry, 'at'>> {
   id: number;
   at: string;
 }
 
 export function tokenDigest(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
+  return hash('sha256', token, 'buffer');
 }
 
 /**
@@ -126,8 +128,9 @@ export class Store {
   private writes = 0;
   private readonly keyContextCache = new Map<string, CardKeyContext | undefined>();
   private keyContextGeneration = 0;
-  private auditQueue: AuditEntry[] = [];
+  private auditQueue: AuditTuple[] = [];
   private auditFlushScheduled = false;
+  private readonly insertAuditRows: (rows: AuditTuple[]) => void;
 
   /** `readonly` opens an existing file for reading only (e.g. to print its audit trail). */
   constructor(file?: string, options: { readonly?: boolean } = {}) {
@@ -196,11 +199,15 @@ export class Store {
       principalByDigest: db.prepare<[Buffer], { name: string; token_sha256: Buffer; roles: string; loopback_only: number }>(
         'SELECT * FROM principals WHERE token_sha256 = ?'),
       listPrincipals: db.prepare<[], { name: string; roles: string; loopback_only: number }>('SELECT name, roles, loopback_only FROM principals ORDER BY name'),
-      insertAudit: db.prepare(`INSERT INTO audit (at, principal, action, reqid, scid, cardid, status, outcome, correlation_id, detail)
-        VALUES (@at, @principal, @action, @reqid, @scid, @cardid, @status, @outcome, @correlationId, @detail)`),
+      insertAudit: db.prepare<AuditTuple>(`INSERT INTO audit (at, principal, action, reqid, scid, cardid, status, outcome, correlation_id, detail)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       listAudit: db.prepare('SELECT * FROM audit WHERE id > ? ORDER BY id LIMIT ?'),
       countAudit: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM audit'),
     };
+    const insert = this.q.insertAudit;
+    this.insertAuditRows = db.transaction((rows: AuditTuple[]) => {
+      for (const row of rows) insert.run(...row);
+    });
   }
 
   getMeta(key: string): string | undefined {
@@ -343,7 +350,11 @@ export class Store {
    * audit table and close() flush first, so nothing queued is ever missing from a read.
    */
   appendAudit(e: AuditEntry): void {
-    this.auditQueue.push({ ...e, at: e.at ?? new Date().toISOString() });
+    // A flat tuple bound positionally: the cheapest shape to queue and to bind on the hot path.
+    this.auditQueue.push([
+      e.at ?? new Date().toISOString(), e.principal, e.action, e.reqid ?? null, e.scid ?? null, e.cardid ?? null,
+      e.status, e.outcome, e.correlationId, e.detail ?? null,
+    ]);
     if (this.auditQueue.length >= 512) this.flushAudit();
     else if (!this.auditFlushScheduled) {
       this.auditFlushScheduled = true;
@@ -364,24 +375,7 @@ export class Store {
     if (this.auditQueue.length === 0 || !this.db.open) return;
     const rows = this.auditQueue;
     this.auditQueue = [];
-    this.transaction(() => {
-      for (const e of rows) this.insertAudit(e);
-    });
-  }
-
-  private insertAudit(e: AuditEntry): void {
-    this.q.insertAudit.run({
-      at: e.at ?? new Date().toISOString(),
-      principal: e.principal,
-      action: e.action,
-      reqid: e.reqid ?? null,
-      scid: e.scid ?? null,
-      cardid: e.cardid ?? null,
-      status: e.status,
-      outcome: e.outcome,
-      correlationId: e.correlationId,
-      detail: e.detail ?? null,
-    });
+    this.insertAuditRows(rows);
   }
 
   /** Audit records after id `afterId`, oldest first, at most `limit`. */
