@@ -21,7 +21,7 @@ import { startReferenceServer } from '../reference-server/index.js';
 import { tdesEncrypt } from '../simulator/tdes.js';
 
 const CONNECTIONS = Number(process.env.CMCARD_BENCH_CONCURRENCY ?? 16);
-const SECONDS = Number(process.env.CMCARD_BENCH_SECONDS ?? 2);
+const SECONDS = Number(process.env.CMCARD_BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.CMCARD_BENCH_ROUNDS ?? 3);
 const WARMUP_SECONDS = 1;
 // The documented example (DOMAIN.md section 2), answered "F0Zudm4wPLY=" by every target.

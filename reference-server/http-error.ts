@@ -16,4 +16,3 @@ export class HttpError extends Error {
 
 export const badRequest = (message: string): HttpError => new HttpError(400, message);
 export const notFound = (message: string): HttpError => new HttpError(404, message);
-export const forbidden = (message: string): HttpError => new HttpError(403, message);

@@ -87,7 +87,7 @@ export interface CardKeyContext {
   };
 }
 
-export type AuditOutcome = 'granted' | 'refused' | 'rejected' | 'not-found' | 'no-key' | 'error' | 'done';
+export type AuditOutcome = 'granted' | 'refused' | 'rejected' | 'not-found' | 'no-key' | 'error';
 
 export interface AuditEntry {
   at?: string;
