@@ -88,3 +88,9 @@ export const CALLERS = {
   noRights: 'Bearer demo-user',
 } as const;
 export type Caller = 'helpdesk' | 'noRights' | 'anonymous';
+
+// Names of the pact, here rather than in interactions.ts so reading a pact file does not
+// load Pact's native core (a second of start-up for every cmcard command).
+export const CONSUMER = 'cmcard';
+export const PROVIDER = 'mim-cm';
+export const PACT_FILE_NAME = `${CONSUMER}-${PROVIDER}.json`;

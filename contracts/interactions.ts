@@ -12,7 +12,7 @@
  * to jsonBody would be written unquoted.
  */
 import { HTTPResponseStatusClass, MatchersV3 as M, PactV4 } from '@pact-foundation/pact';
-import { BASE_PATH, CALLERS, type Caller } from './fixtures.js';
+import { BASE_PATH, CALLERS, CONSUMER, PROVIDER, type Caller } from './fixtures.js';
 import type { ProviderState } from './states.js';
 
 // pact-js does not export its V4 builder types from the package root: derive them.
@@ -20,9 +20,7 @@ export type V4UnconfiguredInteraction = ReturnType<PactV4['addInteraction']>;
 export type V4InteractionWithRequest = ReturnType<V4UnconfiguredInteraction['withRequest']>;
 export type V4InteractionWithResponse = ReturnType<V4InteractionWithRequest['willRespondWith']>;
 
-export const CONSUMER = 'cmcard';
-export const PROVIDER = 'mim-cm';
-export const PACT_FILE_NAME = `${CONSUMER}-${PROVIDER}.json`;
+export { CONSUMER, PACT_FILE_NAME, PROVIDER } from './fixtures.js';
 
 /** A PactV4 writing `cmcard-mim-cm.json` into `dir`. */
 export function cmPact(dir: string): PactV4 {

@@ -6,8 +6,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../simulator/errors.js';
-import { CALLERS, type Caller } from './fixtures.js';
-import { PACT_FILE_NAME } from './interactions.js';
+import { CALLERS, PACT_FILE_NAME, type Caller } from './fixtures.js';
 
 /** contracts/pacts/cmcard-mim-cm.json, found from this module whether it runs from source or dist/. */
 export function committedPactPath(): string {

@@ -10,7 +10,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Verifier } from '@pact-foundation/pact';
 import { InputError } from '../simulator/errors.js';
 import { CALLERS } from './fixtures.js';
 import { callerOf, committedPactPath, readPact, statesOf, type PactDocument, type PactInteraction } from './pact-file.js';
@@ -89,6 +88,8 @@ async function runVerifier(pact: PactDocument, server: string, statesUrl: string
   const dir = mkdtempSync(join(tmpdir(), 'cmcard-verify-'));
   const file = join(dir, 'pact.json');
   writeFileSync(file, JSON.stringify(pact));
+  // Loaded here, not at the top: Pact's native core costs every other cmcard command start-up time.
+  const { Verifier } = await import('@pact-foundation/pact');
   const verifier = new Verifier({
     providerBaseUrl: server,
     provider: pact.provider.name,
