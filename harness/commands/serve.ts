@@ -79,6 +79,7 @@ function startError(err: unknown, opts: ServeOptions): Error {
   if (e.code === 'EADDRINUSE') return new ExitError(`port ${opts.port} on ${opts.host} is in use (--port 0 takes a free port)`, EXIT.FAILED);
   if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return new InputError(`--host ${opts.host} is not an address of this machine`);
   if (e.code === 'EACCES') return new ExitError(`no permission to listen on port ${opts.port}`, EXIT.FAILED);
+  if (opts.db && /directory does not exist/.test(e.message ?? '')) return new InputError(`--db ${opts.db}: its directory does not exist`);
   if (e.code === 'SQLITE_NOTADB' || e.code === 'SQLITE_CANTOPEN' || e.code === 'SQLITE_CORRUPT') {
     return new InputError(`--db ${opts.db} is not a usable SQLite database (${e.code})`);
   }

@@ -97,6 +97,7 @@ describe('cmcard serve', () => {
       [['--print-audit'], /--print-audit needs --db FILE/],
       [['--print-audit', '--db', join(dir, 'absent.db')], /--db .*absent\.db cannot be read/],
       [['--json'], /--json goes with --print-audit/],
+      [['--port', '0', '--db', join(dir, 'no-such-dir', 'cm.db')], /--db .*no-such-dir.*: its directory does not exist/],
     ];
     for (const [args, message] of cases) {
       const r = await runCli(['serve', ...args], { timeoutMs: 15_000 });
