@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startReferenceServer, type RunningServer } from '../../reference-server/index.js';
+import { defaultSeed, startReferenceServer, type RunningServer } from '../../reference-server/index.js';
+import { parseGuid } from '../../simulator/bytes.js';
+import { sp800108Diversifier } from '../../simulator/diversify.js';
 import { EX, HELPDESK, JSON_HEADERS, USER, errorBody, raw, responsePath } from './support.js';
 
 let server: RunningServer;
@@ -63,6 +65,9 @@ describe('the enrollment walkthrough and the request lifecycle', () => {
     // Its diversified key is its own (derived), and the diversified answer agrees with it.
     const key = JSON.parse((await get(`/requests/${reqid}/smartcards/${scid}/diversifiedkey?cardid=${cardid}`)).body) as string;
     expect(Buffer.from(key, 'base64')).toHaveLength(24);
+    // ...and it is the simulator's SP 800-108 derivation from the template's secret and the cardid.
+    const secret = defaultSeed().templates.find((t) => t.uuid === EX.template)!.diversificationSecretHex!;
+    expect(Buffer.from(key, 'base64').toString('hex')).toBe(sp800108Diversifier(Buffer.from(secret, 'hex')).deriveKey(parseGuid(cardid)).toString('hex'));
     expect(key).not.toBe('mBVA+HopB/gc+6FuKsQqx+OX01hK1WQI');
     const div = await raw(server.url, responsePath(reqid, scid, q('true')), { headers: HELPDESK });
     expect(div.status).toBe(200);
