@@ -179,27 +179,14 @@ export class VirtualCard {
    * consumed and the counter decremented (and persisted) before the comparison.
    */
   authenticateAdmin(response: Uint8Array): CardResult {
-    this.#sync();
-    this.#adminAuthenticated = false;
-    if (this.#state.adminTriesLeft === 0) return blockedAdmin();
-    const pending = this.#state.pendingChallenge;
-    if (pending === null) {
-      return { ok: false, scard: 'SCARD_W_SECURITY_VIOLATION', sw: 0x6985, attemptsRemaining: this.#state.adminTriesLeft, message: 'no challenge is pending: ask the card for a challenge first' };
-    }
-    this.#state.pendingChallenge = null;
-    if (this.#state.adminTriesLeft !== null) this.#state.adminTriesLeft -= 1;
-    this.#persist(this.#state);
-
-    const expected = tdesEncrypt(this.#adminKey(), Buffer.from(pending, 'hex'));
-    if (!constantTimeEqual(expected, response)) {
-      const left = this.#state.adminTriesLeft;
-      if (left === 0) return { ...blockedAdmin(), message: 'wrong admin response; admin key is blocked' };
-      return { ok: false, scard: 'SCARD_W_WRONG_CHV', sw: left === null ? 0x6982 : 0x63c0 | Math.min(left, 15), attemptsRemaining: left, message: `wrong admin response${left === null ? '' : `, ${left} admin attempt(s) left`}` };
-    }
-    this.#state.adminTriesLeft = this.#state.adminTriesLimit;
-    this.#persist(this.#state);
-    this.#adminAuthenticated = true;
-    return success('admin authenticated', this.#state.adminTriesLeft);
+    return this.#attemptAdmin(
+      (key, challenge) => constantTimeEqual(tdesEncrypt(key, challenge), response),
+      (left) => ({
+        ok: false, scard: 'SCARD_W_WRONG_CHV', sw: left === null ? 0x6982 : 0x63c0 | Math.min(left, 15), attemptsRemaining: left,
+        message: `wrong admin response${left === null ? '' : `, ${left} admin attempt(s) left`}`,
+      }),
+      'wrong admin response; admin key is blocked',
+    );
   }
 
   /** Unblock: admin response plus new PIN; resets the PIN counter. Admin rights drop after. */
@@ -286,18 +273,31 @@ export class VirtualCard {
    * runs after the persist, and its result settles the counter.
    */
   adminAttempt(check: (key: Buffer, challenge: Buffer) => boolean): CardResult {
+    return this.#attemptAdmin(
+      check,
+      (left) => ({ ok: false, scard: 'SCARD_W_WRONG_CHV', sw: 0x6982, attemptsRemaining: left, message: 'admin authentication failed' }),
+      'admin authentication failed; admin key is blocked',
+    );
+  }
+
+  /**
+   * The one admin counter: consume the challenge and decrement, persist, then check;
+   * success restores the counter. `wrong` shapes the failure for the flow at hand.
+   */
+  #attemptAdmin(check: (key: Buffer, challenge: Buffer) => boolean, wrong: (left: number | null) => CardResult, blockedMessage: string): CardResult {
     this.#sync();
     this.#adminAuthenticated = false;
     if (this.#state.adminTriesLeft === 0) return blockedAdmin();
     const pending = this.#state.pendingChallenge;
-    if (pending === null) return { ok: false, scard: 'SCARD_W_SECURITY_VIOLATION', sw: 0x6985, attemptsRemaining: this.#state.adminTriesLeft, message: 'no challenge is pending' };
+    if (pending === null) {
+      return { ok: false, scard: 'SCARD_W_SECURITY_VIOLATION', sw: 0x6985, attemptsRemaining: this.#state.adminTriesLeft, message: 'no challenge is pending: ask the card for a challenge first' };
+    }
     this.#state.pendingChallenge = null;
     if (this.#state.adminTriesLeft !== null) this.#state.adminTriesLeft -= 1;
     this.#persist(this.#state);
     if (!check(this.#adminKey(), Buffer.from(pending, 'hex'))) {
       const left = this.#state.adminTriesLeft;
-      if (left === 0) return blockedAdmin();
-      return { ok: false, scard: 'SCARD_W_WRONG_CHV', sw: 0x6982, attemptsRemaining: left, message: 'admin authentication failed' };
+      return left === 0 ? { ...blockedAdmin(), message: blockedMessage } : wrong(left);
     }
     this.#state.adminTriesLeft = this.#state.adminTriesLimit;
     this.#persist(this.#state);
