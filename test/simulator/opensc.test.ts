@@ -157,7 +157,7 @@ function stop(child: ChildProcess | null, signal: NodeJS.Signals = 'SIGTERM'): P
 }
 
 const reason = await skipReason();
-if (reason) console.warn(`test/integration/opensc.test.ts skipped: ${reason}`);
+if (reason) console.warn(`test/simulator/opensc.test.ts skipped: ${reason}`);
 
 describe.skipIf(reason !== null)(`OpenSC drives the attached card through pcscd and vpcd${reason ? ` [skipped: ${reason}]` : ''}`, () => {
   let dir: string;
