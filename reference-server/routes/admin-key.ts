@@ -1,4 +1,4 @@
-import { tdesEncrypt } from '../../simulator/tdes.js';
+import { ecbEncrypt } from '../cipher-cache.js';
 import { badRequest } from '../http-error.js';
 import { diversifiedKeyOf } from '../keys.js';
 import { json, NO_CONTENT, type Route } from '../route.js';
@@ -32,7 +32,7 @@ export const authenticationResponse: Route = {
       if (!d) throw badRequest(`diversified=true, but smart card ${scid} has no diversified admin key (its profile template does not diversify)`);
       key = d;
     }
-    return json(200, tdesEncrypt(key, challenge).toString('base64'));
+    return json(200, ecbEncrypt(key, challenge).toString('base64'));
   },
 };
 
