@@ -4,13 +4,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { requireRole, type Authenticator, type Principal } from './auth.js';
 import { HttpError, badRequest } from './http-error.js';
-import type { AuditTarget, Call, Method, Reply, Route } from './route.js';
+import type { AuditTarget, Call, Method, Reply, Route } from './route-types.js';
+import { BASE_PATH, PROVIDER_STATES_PATH } from './paths.js';
 import type { AuditOutcome, Store } from './store.js';
-
-import { BASE_PATH } from './paths.js';
-
-export { BASE_PATH };
-export const PROVIDER_STATES_PATH = '/_pact/provider-states';
 
 /** Longest request target we read (path and query). Anything longer is refused with 400. */
 export const MAX_URL_LENGTH = 4096;

@@ -1,5 +1,5 @@
 // The reference CM server's public entry point (SPEC.md section 7).
-export { BASE_PATH } from './app.js';
+export { BASE_PATH, PROVIDER_STATES_PATH } from './paths.js';
 export { startReferenceServer, isLoopbackAddress, type ServerOptions, type RunningServer } from './server.js';
 export {
   defaultSeed, describeSeed, loadSeedFile, validateSeed, applySeed, EXAMPLE, DEMO_TOKENS,
@@ -7,4 +7,3 @@ export {
 } from './seed.js';
 export { Store, type AuditRecord, type AuditEntry } from './store.js';
 export { applyProviderState, PROVIDER_STATES } from './provider-states.js';
-export { PROVIDER_STATES_PATH } from './app.js';

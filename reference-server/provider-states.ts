@@ -188,7 +188,7 @@ function bool(p: Params, name: string): boolean {
 function keyHex(p: Params, name: string, required: boolean): string | undefined {
   if (p[name] === undefined && !required) return undefined;
   const v = str(p, name).replace(/\s/g, '');
-  if (!/^[0-9a-fA-F]{48}$/.test(v) && !/^[0-9a-fA-F]{32}$/.test(v)) throw badRequest(`params.${name} must be 48 hex digits (a 3-key 3DES key)`);
+  if (!/^[0-9a-fA-F]{48}$/.test(v) && !/^[0-9a-fA-F]{32}$/.test(v)) throw badRequest(`params.${name} must be 48 or 32 hex digits (a 3-key or 2-key 3DES key)`);
   return v.toLowerCase();
 }
 

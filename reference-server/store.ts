@@ -196,8 +196,8 @@ export class Store {
       upsertPrincipal: db.prepare(`INSERT INTO principals (name, token_sha256, roles, loopback_only) VALUES (?, ?, ?, ?)
         ON CONFLICT(name) DO UPDATE SET token_sha256 = excluded.token_sha256, roles = excluded.roles, loopback_only = excluded.loopback_only`),
       deletePrincipalByDigest: db.prepare('DELETE FROM principals WHERE token_sha256 = ? AND name <> ?'),
-      principalByDigest: db.prepare<[Buffer], { name: string; token_sha256: Buffer; roles: string; loopback_only: number }>(
-        'SELECT * FROM principals WHERE token_sha256 = ?'),
+      principalByDigest: db.prepare<[Buffer], { name: string; roles: string; loopback_only: number }>(
+        'SELECT name, roles, loopback_only FROM principals WHERE token_sha256 = ?'),
       listPrincipals: db.prepare<[], { name: string; roles: string; loopback_only: number }>('SELECT name, roles, loopback_only FROM principals ORDER BY name'),
       insertAudit: db.prepare<AuditTuple>(`INSERT INTO audit (at, principal, action, reqid, scid, cardid, status, outcome, correlation_id, detail)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -329,10 +329,10 @@ export class Store {
     this.principalsVersion++;
   }
 
-  /** The principal whose token has this SHA-256 digest, with the stored digest for a constant-time check. */
-  principalByDigest(digest: Buffer): (PrincipalRow & { digest: Buffer }) | undefined {
+  /** The principal whose token has this SHA-256 digest. */
+  principalByDigest(digest: Buffer): PrincipalRow | undefined {
     const r = this.q.principalByDigest.get(digest);
-    return r && { name: r.name, roles: JSON.parse(r.roles) as Role[], loopbackOnly: r.loopback_only === 1, digest: r.token_sha256 };
+    return r && { name: r.name, roles: JSON.parse(r.roles) as Role[], loopbackOnly: r.loopback_only === 1 };
   }
 
   listPrincipals(): PrincipalRow[] {

@@ -54,13 +54,8 @@ export function atrParam(value: string | undefined, name = 'atr'): string | unde
 export function parseQuery(raw: string, allowed: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();
   if (raw === '') return out;
-  let params: URLSearchParams;
-  try {
-    params = new URLSearchParams(raw);
-  } catch {
-    throw badRequest('query string is malformed');
-  }
-  for (const [rawKey, value] of params) {
+  // URLSearchParams never throws: malformed percent-escapes are kept as they are.
+  for (const [rawKey, value] of new URLSearchParams(raw)) {
     const key = rawKey.toLowerCase();
     if (!allowed.includes(key)) {
       throw badRequest(`unknown query parameter ${quote(rawKey)}${allowed.length ? ` (allowed: ${allowed.join(', ')})` : ''}`);

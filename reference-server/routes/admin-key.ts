@@ -1,7 +1,7 @@
 import { ecbEncrypt } from '../cipher-cache.js';
 import { badRequest } from '../http-error.js';
 import { diversifiedKeyOf } from '../keys.js';
-import { json, NO_CONTENT, type Route } from '../route.js';
+import { json, NO_CONTENT, type Route } from '../route-types.js';
 import { atrParam, booleanParam, challengeParam, guidParam, parseQuery } from '../validate.js';
 import { resolveCard } from './card-lookup.js';
 

@@ -1,4 +1,4 @@
-import type { Route } from '../route.js';
+import type { Route } from '../route-types.js';
 import { authenticationResponse, diversifiedKey } from './admin-key.js';
 import { createRequest, getRequest, updateRequest } from './requests.js';
 import { createSmartcard, findSmartcards, getSmartcard, updateSmartcard } from './smartcards.js';

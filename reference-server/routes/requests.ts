@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { BASE_PATH } from '../paths.js';
 import { HttpError, badRequest, notFound } from '../http-error.js';
 import { CLOSED_STATUSES, REQUEST_STATUS, REQUEST_TYPES, SETTABLE_REQUEST_STATUSES, requestStatusName, type RequestTypeName } from '../model.js';
-import { json, type Route } from '../route.js';
+import { json, type Route } from '../route-types.js';
 import { bodyFields, guidParam, parseQuery, stringField } from '../validate.js';
 import { requestUri, requestView } from './views.js';
 

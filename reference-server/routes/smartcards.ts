@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { HttpError, badRequest, notFound } from '../http-error.js';
 import { CLOSED_STATUSES, SMARTCARD_STATUSES, requestStatusName, type SmartcardStatus } from '../model.js';
 import { BASE_PATH } from '../paths.js';
-import { json, NO_CONTENT, type Route } from '../route.js';
+import { json, NO_CONTENT, type Route } from '../route-types.js';
 import { atrParam, bodyFields, guidParam, parseQuery, stringField } from '../validate.js';
 import { smartcardUri, smartcardView } from './views.js';
 

@@ -1,5 +1,5 @@
 import { notFound } from '../http-error.js';
-import { json, NO_CONTENT, type Route } from '../route.js';
+import { json, NO_CONTENT, type Route } from '../route-types.js';
 import { guidParam, parseQuery } from '../validate.js';
 import { smartcardConfigurationView, templateView } from './views.js';
 

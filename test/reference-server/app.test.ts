@@ -2,7 +2,7 @@ import { createServer, request, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, MAX_BODY_BYTES } from '../../reference-server/app.js';
 import { Authenticator } from '../../reference-server/auth.js';
-import { json, type Route } from '../../reference-server/route.js';
+import { json, type Route } from '../../reference-server/route-types.js';
 import { applySeed, defaultSeed, Store } from '../../reference-server/index.js';
 import { HELPDESK, errorBody, raw } from './support.js';
 

@@ -55,7 +55,7 @@ describe('provider states', () => {
     expect(errorBody(unknown).Message).toContain('"a unicorn"');
     const bad = await setup('a smart card with a Base CSP admin key', { ...ids, adminKey: '1234' });
     expect(bad.status).toBe(400);
-    expect(errorBody(bad).Message).toMatch(/params\.adminKey/);
+    expect(errorBody(bad).Message).toMatch(/params\.adminKey must be 48 or 32 hex digits/);
     const teardown = await raw(server.url, '/_pact/provider-states', {
       method: 'POST', headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ state: 'a request', params: {}, action: 'teardown' }),

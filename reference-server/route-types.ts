@@ -1,3 +1,4 @@
+// The shapes a route and its handler work with, and the helpers that build a Reply.
 import type { Principal } from './auth.js';
 import type { Role } from './model.js';
 import type { Store } from './store.js';
