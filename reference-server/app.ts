@@ -7,6 +7,7 @@ import { HttpError, badRequest } from './http-error.js';
 import type { AuditTarget, Call, Method, Reply, Route } from './route-types.js';
 import { BASE_PATH, PROVIDER_STATES_PATH } from './paths.js';
 import type { AuditOutcome, Store } from './store.js';
+import { canonicalGuid } from './validate.js';
 
 /** Longest request target we read (path and query). Anything longer is refused with 400. */
 export const MAX_URL_LENGTH = 4096;
@@ -14,7 +15,6 @@ export const MAX_URL_LENGTH = 4096;
 export const MAX_BODY_BYTES = 64 * 1024;
 
 const METHODS: readonly Method[] = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'];
-const GUID = /^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$/;
 
 export interface AppOptions {
   store: Store;
@@ -137,7 +137,8 @@ export function createApp(options: AppOptions) {
       }
       for (const name of ['reqid', 'scid'] as const) {
         const v = found.params[name];
-        if (v && GUID.test(v)) target[name] = v.replace(/[{}]/g, '').toLowerCase();
+        const guid = v ? canonicalGuid(v) : null;
+        if (guid) target[name] = guid;
       }
       principal = options.auth.authenticate(req.headers.authorization);
       if (route.role !== 'any') requireRole(principal, route.role, route.what);

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { isGuid, parseHex } from '../simulator/bytes.js';
+import { atrProblem, DEFAULT_ATR } from '../simulator/card.js';
 import { InputError } from '../simulator/errors.js';
 import { CLOSED_STATUSES, REQUEST_STATUS, REQUEST_TYPES, ROLES, SMARTCARD_STATUSES, type RequestTypeName, type Role, type SmartcardStatus } from './model.js';
 import { diversifiedKeyOf } from './keys.js';
@@ -78,8 +80,6 @@ export const EXAMPLE = {
 
 export const DEMO_TOKENS = { helpdesk: 'demo-helpdesk', user: 'demo-user' } as const;
 
-const GIDS_ATR = '3b8d0180fba000000397425446590301c8';
-
 /** The demo principals: tokens equal to their names, valid on loopback only. */
 export function demoPrincipals(): SeedPrincipal[] {
   return [
@@ -123,14 +123,14 @@ export function defaultSeed(): SeedData {
     ],
     smartcards: [
       {
-        uuid: EXAMPLE.scid, name: 'example', cardid: EXAMPLE.cardid, atr: GIDS_ATR, requests: [EXAMPLE.reqid],
+        uuid: EXAMPLE.scid, name: 'example', cardid: EXAMPLE.cardid, atr: DEFAULT_ATR, requests: [EXAMPLE.reqid],
         status: 'InUse', diversifiedKeyHex: EXAMPLE.diversifiedKeyHex,
       },
-      { uuid: 'ef57dc49-2152-4205-9628-e46d1dd747d9', name: 'tpm-1', cardid: 'cbca098f-c661-4665-bcaa-24b5d6bd3e48', atr: GIDS_ATR, requests: ['d7592093-ad30-4e82-a49d-70f46f8f0430'], status: 'InUse' },
-      { uuid: '62a4bb2e-b6c6-47d3-aa2d-34ac05e54bbd', name: 'tpm-2', cardid: 'a90f8764-7bed-49e9-a2b0-c48fd2a26fac', atr: GIDS_ATR, requests: ['24c0dc2d-ddfd-42cf-b04a-c7ac36ad37b0'], status: 'InUse' },
-      { uuid: 'd38bdd3c-334c-4725-80b3-9c2a1547a726', name: 'three-key', cardid: '2cc2982d-4f7d-417c-9d92-201fdb9f7f6a', atr: GIDS_ATR, requests: ['ceaca555-b67b-4f97-a4f4-dfaf0c604108'], status: 'InUse' },
+      { uuid: 'ef57dc49-2152-4205-9628-e46d1dd747d9', name: 'tpm-1', cardid: 'cbca098f-c661-4665-bcaa-24b5d6bd3e48', atr: DEFAULT_ATR, requests: ['d7592093-ad30-4e82-a49d-70f46f8f0430'], status: 'InUse' },
+      { uuid: '62a4bb2e-b6c6-47d3-aa2d-34ac05e54bbd', name: 'tpm-2', cardid: 'a90f8764-7bed-49e9-a2b0-c48fd2a26fac', atr: DEFAULT_ATR, requests: ['24c0dc2d-ddfd-42cf-b04a-c7ac36ad37b0'], status: 'InUse' },
+      { uuid: 'd38bdd3c-334c-4725-80b3-9c2a1547a726', name: 'three-key', cardid: '2cc2982d-4f7d-417c-9d92-201fdb9f7f6a', atr: DEFAULT_ATR, requests: ['ceaca555-b67b-4f97-a4f4-dfaf0c604108'], status: 'InUse' },
       {
-        uuid: '3608f8d4-73a5-4036-bc5f-b64f0b5079da', name: 'no-admin-key', cardid: 'cc307e4b-b937-4816-b64d-89c57ce2d28f', atr: GIDS_ATR,
+        uuid: '3608f8d4-73a5-4036-bc5f-b64f0b5079da', name: 'no-admin-key', cardid: 'cc307e4b-b937-4816-b64d-89c57ce2d28f', atr: DEFAULT_ATR,
         requests: ['efeaa0d5-6bd9-4928-bee7-b80cbf0a72f7'], status: 'InUse', baseCspAdminKey: false,
       },
     ],
@@ -164,7 +164,7 @@ export function describeSeed(seed: SeedData): { cards: SeededCard[]; tokens: { h
       reqid: open.uuid.toLowerCase(),
       scid: sc.uuid.toLowerCase(),
       cardid: sc.cardid.toLowerCase(),
-      atr: sc.atr ?? GIDS_ATR,
+      atr: sc.atr ?? DEFAULT_ATR,
       adminKey: template.defaultAdminKeyHex.toLowerCase(),
     };
     if (template.diversifyAdminKey && diversified) card.diversifiedKey = diversified.toString('hex');
@@ -229,8 +229,6 @@ export function loadSeedFile(file: string): SeedData {
   return validateSeed(json, file);
 }
 
-const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-
 /** Checks a seed object field by field; the first problem becomes an InputError naming `source` and the key. */
 export function validateSeed(json: unknown, source = 'seed'): SeedData {
   const fail = (key: string, problem: string): never => {
@@ -247,12 +245,23 @@ export function validateSeed(json: unknown, source = 'seed'): SeedData {
   const str = (v: unknown, key: string): string => (typeof v === 'string' && v.length > 0 ? v : fail(key, 'must be a non-empty string'));
   const guid = (v: unknown, key: string): string => {
     const s = str(v, key);
-    return GUID.test(s) ? s.toLowerCase() : fail(key, `is not a GUID: ${JSON.stringify(s)}`);
+    return isGuid(s) ? s.toLowerCase() : fail(key, `is not a GUID: ${JSON.stringify(s)}`);
   };
   const hex = (v: unknown, key: string, lengths: number[]): string => {
     const s = str(v, key).replace(/\s/g, '');
     if (!/^[0-9a-fA-F]*$/.test(s) || !lengths.includes(s.length)) fail(key, `must be ${lengths.join(' or ')} hex digits`);
     return s.toLowerCase();
+  };
+  // The card's own ATR check (structure and TCK), so the server never holds an ATR the card refuses.
+  const atr = (v: unknown, key: string): string => {
+    let bytes: Buffer;
+    try {
+      bytes = parseHex(str(v, key), key);
+    } catch (err) {
+      throw err instanceof InputError ? new InputError(`${source}: ${err.message}`) : err;
+    }
+    const problem = atrProblem(bytes);
+    return problem ? fail(key, problem) : bytes.toString('hex');
   };
   const bool = (v: unknown, key: string): boolean => (typeof v === 'boolean' ? v : fail(key, 'must be true or false'));
 
@@ -311,7 +320,7 @@ export function validateSeed(json: unknown, source = 'seed'): SeedData {
     if (s.requests.length === 0) fail(`${k}.requests`, 'must name at least one request');
     s.requests.forEach((r, j) => requestIds.has(r) || fail(`${k}.requests[${j}]`, `names no request of this seed: ${r}`));
     if (o.name !== undefined) s.name = str(o.name, `${k}.name`);
-    if (o.atr !== undefined) s.atr = hex(o.atr, `${k}.atr`, Array.from({ length: 32 }, (_, n) => (n + 2) * 2));
+    if (o.atr !== undefined) s.atr = atr(o.atr, `${k}.atr`);
     if (o.profileTemplateUuid !== undefined) {
       s.profileTemplateUuid = guid(o.profileTemplateUuid, `${k}.profileTemplateUuid`);
       if (!templateIds.has(s.profileTemplateUuid)) fail(`${k}.profileTemplateUuid`, `names no template of this seed: ${s.profileTemplateUuid}`);

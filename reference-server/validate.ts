@@ -1,17 +1,28 @@
-import { isBase64 } from '../simulator/bytes.js';
+import { formatGuid, isBase64, parseBase64, parseGuid, parseHex } from '../simulator/bytes.js';
+import { atrProblem, MAX_CHALLENGE } from '../simulator/card.js';
+import { BLOCK } from '../simulator/tdes.js';
+import { InputError } from '../simulator/errors.js';
 import { badRequest } from './http-error.js';
 
-/** Largest challenge we answer: 8 blocks. The minidriver allows "one or more" blocks; a cap keeps requests cheap. */
-export const MAX_CHALLENGE_BYTES = 64;
-
-const GUID = /^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?$/;
+/**
+ * A GUID in its canonical lower-case form, or null: exactly the forms the simulator's
+ * parseGuid reads (braces optional, any case), so server and card agree on what a GUID is.
+ */
+export function canonicalGuid(value: string): string | null {
+  try {
+    return formatGuid(parseGuid(value));
+  } catch (err) {
+    if (err instanceof InputError) return null;
+    throw err;
+  }
+}
 
 /** A GUID (braces optional, any case) in its canonical lower-case form, or 400 naming the parameter. */
 export function guidParam(value: string | undefined, name: string): string {
   if (value === undefined || value === '') throw badRequest(`${name} is required`);
-  const m = GUID.exec(value);
-  if (!m) throw badRequest(`${name} is not a GUID: ${quote(value)}`);
-  return m[1]!.toLowerCase();
+  const guid = canonicalGuid(value);
+  if (guid === null) throw badRequest(`${name} is not a GUID: ${quote(value)}`);
+  return guid;
 }
 
 /** `True`, `true`, `False`, `false` (ASP.NET reads booleans case-insensitively, so any case). */
@@ -23,28 +34,31 @@ export function booleanParam(value: string | undefined, name: string): boolean {
   throw badRequest(`${name} must be true or false, got ${quote(value)}`);
 }
 
-/** A base64 challenge of one or more 8-byte blocks, at most MAX_CHALLENGE_BYTES. */
+/** A base64 challenge of one or more 8-byte blocks, at most MAX_CHALLENGE bytes (what a card hands out). */
 export function challengeParam(value: string | undefined, name = 'challenge'): Buffer {
   if (value === undefined || value === '') throw badRequest(`${name} is required (base64 of 8*k bytes)`);
   // An unencoded '+' arrives as a space after form decoding; base64 has no spaces, so put it back.
   const text = value.replace(/ /g, '+');
   if (!isBase64(text)) throw badRequest(`${name} is not base64: ${quote(value)}`);
-  const bytes = Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-  if (bytes.length === 0 || bytes.length % 8 !== 0) {
-    throw badRequest(`${name} must be one or more 8-byte blocks, got ${bytes.length} bytes`);
-  }
-  if (bytes.length > MAX_CHALLENGE_BYTES) throw badRequest(`${name} is too long: ${bytes.length} bytes, at most ${MAX_CHALLENGE_BYTES}`);
+  const bytes = parseBase64(text, name);
+  if (bytes.length === 0 || bytes.length % BLOCK !== 0) throw badRequest(`${name} must be one or more 8-byte blocks, got ${bytes.length} bytes`);
+  if (bytes.length > MAX_CHALLENGE) throw badRequest(`${name} is too long: ${bytes.length} bytes, at most ${MAX_CHALLENGE}`);
   return bytes;
 }
 
-/** An ATR: hex, 2 to 33 bytes (ISO 7816-3), returned lower case without spaces. */
+/** An ATR in hex, checked as the virtual card checks one (structure and TCK); lower case without separators. */
 export function atrParam(value: string | undefined, name = 'atr'): string | undefined {
   if (value === undefined) return undefined;
-  const compact = value.replace(/[\s:]/g, '');
-  if (!/^[0-9a-fA-F]*$/.test(compact) || compact.length % 2 !== 0 || compact.length < 4 || compact.length > 66) {
-    throw badRequest(`${name} must be 2 to 33 bytes of hex, got ${quote(value)}`);
+  let bytes: Buffer;
+  try {
+    bytes = parseHex(value, name);
+  } catch (err) {
+    if (err instanceof InputError) throw badRequest(err.message);
+    throw err;
   }
-  return compact.toLowerCase();
+  const problem = atrProblem(bytes);
+  if (problem) throw badRequest(`${name} ${problem}`);
+  return bytes.toString('hex');
 }
 
 /**

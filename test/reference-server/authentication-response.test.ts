@@ -124,6 +124,7 @@ describe('status codes', () => {
     ['unknown parameter', `${good}&pin=1234`, /unknown query parameter "pin"/],
     ['parameter twice', `${good}&cardid=${EX.cardid}`, /cardid.*more than once/],
     ['bad atr', `${good}&atr=xyz`, /atr/],
+    ['atr the card would refuse (wrong TCK)', `${good}&atr=3b8d0180fba000000397425446590301c9`, /atr has a wrong TCK/],
   ])('400 naming the parameter: %s', async (_name, query, message) => {
     const r = await raw(server.url, path(query), { headers: HELPDESK });
     expect(r.status).toBe(400);

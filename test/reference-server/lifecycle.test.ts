@@ -138,6 +138,9 @@ describe('the enrollment walkthrough and the request lifecycle', () => {
     expect(errorBody(badStatus).Message).toMatch(/field status/);
     const badCard = await post('/smartcards', { requestid: EX.reqid, cardid: 'x' });
     expect(errorBody(badCard).Message).toMatch(/cardid is not a GUID/);
+    const badAtr = await post('/smartcards', { requestid: EX.reqid, cardid: '9a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d', atr: '3b8d0180fba000000397425446590301c9' });
+    expect(badAtr.status).toBe(400);
+    expect(errorBody(badAtr).Message).toMatch(/atr has a wrong TCK/);
   });
 
   it('413 JSON for an oversized body', async () => {

@@ -49,6 +49,8 @@ describe('seed validation names the file and the key', () => {
     ['unknown key', (s: any) => (s.templates[0].colour = 'red'), /templates\[0\]\.colour is not a known key/],
     ['short key', (s: any) => (s.templates[1].defaultAdminKeyHex = '0102'), /templates\[1\]\.defaultAdminKeyHex must be 48 or 32 hex digits/],
     ['bad GUID', (s: any) => (s.smartcards[0].cardid = 'x'), /smartcards\[0\]\.cardid is not a GUID/],
+    ['ATR the card would refuse', (s: any) => (s.smartcards[0].atr = '3b8d0180fba000000397425446590301c9'), /seed.json: smartcards\[0\]\.atr has a wrong TCK/],
+    ['ATR not hex', (s: any) => (s.smartcards[0].atr = '3b8z'), /seed.json: smartcards\[0\]\.atr is not hex/],
     ['dangling request', (s: any) => (s.smartcards[1].requests = ['00000000-0000-0000-0000-000000000009']), /smartcards\[1\]\.requests\[0\] names no request/],
     ['unknown role', (s: any) => (s.principals[0].roles = ['root']), /principals\[0\]\.roles\[0\] must be one of/],
     ['short real token', (s: any) => (s.principals[0].loopbackOnly = false), /principals\[0\]\.token must be at least 16 characters/],
