@@ -1,6 +1,6 @@
 // The reference CM server's public entry point (SPEC.md section 7).
 export { BASE_PATH, PROVIDER_STATES_PATH } from './paths.js';
-export { startReferenceServer, isLoopbackAddress, type ServerOptions, type RunningServer } from './server.js';
+export { startReferenceServer, isLoopbackAddress, ProviderStatesOffLoopbackError, type ServerOptions, type RunningServer } from './server.js';
 export {
   defaultSeed, describeSeed, loadSeedFile, validateSeed, applySeed, EXAMPLE, DEMO_TOKENS,
   type SeedData, type SeededCard, type SeedTemplate, type SeedRequest, type SeedSmartcard, type SeedPrincipal,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { formatGuid } from '../simulator/bytes.js';
+import { DEFAULT_ATR } from '../simulator/card.js';
 import { badRequest } from './http-error.js';
 import { REQUEST_STATUS, REQUEST_TYPES } from './model.js';
 import { applySeed, demoPrincipals } from './seed.js';
@@ -137,7 +138,7 @@ function upsertCard(store: Store, s: CardState): void {
       oldSmartcardUuid: s.requestType === 'Unblock' ? s.scid : null, newSmartcardUuid: s.requestType === 'Enroll' ? s.scid : null,
     });
     store.upsertSmartcard({
-      uuid: s.scid, cardid: s.cardid, atr: s.atr ?? '3b8d0180fba000000397425446590301c8', templateUuid: s.templateUuid,
+      uuid: s.scid, cardid: s.cardid, atr: s.atr ?? DEFAULT_ATR, templateUuid: s.templateUuid,
       status: 'InUse', baseCspAdminKey: s.baseCspAdminKey, diversifiedKey: s.diversifiedKey ? Buffer.from(s.diversifiedKey, 'hex') : null,
       created: now,
     });

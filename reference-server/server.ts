@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { isIP, type AddressInfo, type Socket } from 'node:net';
+import { InputError } from '../simulator/errors.js';
 import { createApp } from './app.js';
 import { Authenticator } from './auth.js';
 import { handleProviderStateRequest } from './provider-states.js';
@@ -23,6 +24,18 @@ export interface RunningServer {
   store: Store;
   /** True when this start wrote the seed (a new database); false when the database already held data. */
   seeded: boolean;
+  /** True when it listens on a loopback address: only then do the demo tokens (and provider states) work. */
+  loopback: boolean;
+}
+
+/**
+ * `providerStates: true` with a host that is not loopback. The provider-states endpoint
+ * takes no token and rewrites the data, so it is only for a server nobody else can reach.
+ */
+export class ProviderStatesOffLoopbackError extends InputError {
+  constructor(readonly address: string) {
+    super(`provider states are served only on loopback: ${address} is not a loopback address (the endpoint takes no token and rewrites the data)`);
+  }
 }
 
 /** How long close() waits for requests in flight before cutting their connections. */
@@ -37,6 +50,9 @@ export function isLoopbackAddress(address: string): boolean {
  * into a new database only: a `dbFile` that already holds data keeps its data.
  */
 export async function startReferenceServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  // An address literal is refused before anything is bound; a name is checked once it resolved.
+  if (options.providerStates && isIP(host) !== 0 && !isLoopbackAddress(host)) throw new ProviderStatesOffLoopbackError(host);
   const store = new Store(options.dbFile);
   let seeded = false;
   try {
@@ -72,8 +88,16 @@ export async function startReferenceServer(options: ServerOptions = {}): Promise
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+    server.listen(options.port ?? 0, host, () => {
       server.off('error', reject);
+      // Decided here, before the first connection is read: the listening callback runs first.
+      const bound = (server.address() as AddressInfo).address;
+      loopback = isLoopbackAddress(bound);
+      if (options.providerStates && !loopback) {
+        server.close();
+        reject(new ProviderStatesOffLoopbackError(bound));
+        return;
+      }
       resolve();
     });
   }).catch((err: unknown) => {
@@ -81,9 +105,8 @@ export async function startReferenceServer(options: ServerOptions = {}): Promise
     throw err;
   });
   const address = server.address() as AddressInfo;
-  loopback = isLoopbackAddress(address.address);
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
+  const origin = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${origin}:${address.port}`;
 
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => {
@@ -101,5 +124,5 @@ export async function startReferenceServer(options: ServerOptions = {}): Promise
     });
     return closed;
   };
-  return { url, close, store, seeded };
+  return { url, close, store, seeded, loopback };
 }

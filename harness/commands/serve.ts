@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { defaultSeed, isLoopbackAddress, loadSeedFile, startReferenceServer, Store, type AuditRecord, type RunningServer } from '../../reference-server/index.js';
+import {
+  defaultSeed, loadSeedFile, ProviderStatesOffLoopbackError, startReferenceServer, Store, type AuditRecord, type RunningServer,
+} from '../../reference-server/index.js';
 import { InputError } from '../../simulator/errors.js';
 import { ExitError, EXIT } from '../cli-support.js';
 
@@ -24,7 +26,7 @@ export function registerServe(program: Command): void {
     .option('--port <port>', 'TCP port (0 = a free port)', '8080')
     .option('--db <file>', 'SQLite database file, kept across restarts (default: in memory)')
     .option('--seed <file>', 'JSON seed: templates, requests, smart cards, principals (loaded into a new database)')
-    .option('--provider-states', 'serve POST /_pact/provider-states for Pact verification (tests only)')
+    .option('--provider-states', 'serve POST /_pact/provider-states for Pact verification (tests only; loopback --host only)')
     .option('--print-audit', 'print the audit trail of --db and exit instead of serving')
     .option('--print-seed', 'print the default seed as JSON (a starting point for --seed) and exit')
     .option('--json', 'with --print-audit: one JSON object per line')
@@ -50,7 +52,7 @@ export function registerServe(program: Command): void {
       };
       log(`CM API at ${server.url}/CertificateManagement/api/v1.0 (${opts.db ? `database ${opts.db}` : 'in-memory database'})`);
       if (opts.seed && !server.seeded) log(`--seed ${opts.seed} not applied: ${opts.db} already holds data (use a new --db file to reseed)`);
-      if (!isLoopbackAddress(new URL(server.url).hostname.replace(/^\[|\]$/g, ''))) log('not on loopback: the demo tokens are refused');
+      if (!server.loopback) log('not on loopback: the demo tokens are refused');
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (signal: NodeJS.Signals): void => {
@@ -75,6 +77,10 @@ function parsePort(text: string): number {
 }
 
 function startError(err: unknown, opts: ServeOptions): Error {
+  if (err instanceof ProviderStatesOffLoopbackError) {
+    const where = err.address === opts.host ? opts.host : `${opts.host} (${err.address})`;
+    return new InputError(`--provider-states works only on loopback: --host ${where} is not a loopback address (the endpoint takes no token and rewrites the data)`);
+  }
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'EADDRINUSE') return new ExitError(`port ${opts.port} on ${opts.host} is in use (--port 0 takes a free port)`, EXIT.FAILED);
   if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return new InputError(`--host ${opts.host} is not an address of this machine`);

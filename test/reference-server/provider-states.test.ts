@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyProviderState, startReferenceServer, type RunningServer } from '../../reference-server/index.js';
+import { applyProviderState, ProviderStatesOffLoopbackError, startReferenceServer, type RunningServer } from '../../reference-server/index.js';
 import { HELPDESK, JSON_HEADERS, errorBody, raw, responsePath } from './support.js';
 
 let server: RunningServer;
@@ -62,6 +62,15 @@ describe('provider states', () => {
     });
     expect(teardown.status).toBe(200);
     expect(teardown.body).toBe('{}');
+  });
+
+  it('are refused off loopback (no token guards them), before anything listens', async () => {
+    expect(server.loopback).toBe(true);
+    for (const host of ['0.0.0.0', '::', '192.0.2.1']) {
+      const start = startReferenceServer({ quiet: true, providerStates: true, host, port: 0 });
+      await expect(start, host).rejects.toBeInstanceOf(ProviderStatesOffLoopbackError);
+      await expect(start, host).rejects.toThrow(`provider states are served only on loopback: ${host} is not a loopback address`);
+    }
   });
 
   it('is the same logic as applyProviderState, and absent unless enabled', async () => {

@@ -98,6 +98,8 @@ describe('cmcard serve', () => {
       [['--print-audit', '--db', join(dir, 'absent.db')], /--db .*absent\.db cannot be read/],
       [['--json'], /--json goes with --print-audit/],
       [['--port', '0', '--db', join(dir, 'no-such-dir', 'cm.db')], /--db .*no-such-dir.*: its directory does not exist/],
+      // Refused before anything is bound, so the test stays off the network.
+      [['--port', '0', '--host', '0.0.0.0', '--provider-states'], /--provider-states works only on loopback: --host 0\.0\.0\.0 is not a loopback address/],
     ];
     for (const [args, message] of cases) {
       const r = await runCli(['serve', ...args], { timeoutMs: 15_000 });
