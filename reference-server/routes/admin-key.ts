@@ -1,13 +1,16 @@
 import { ecbEncrypt } from '../cipher-cache.js';
-import { badRequest } from '../http-error.js';
 import { diversifiedKeyOf } from '../keys.js';
 import { json, NO_CONTENT, type Route } from '../route-types.js';
 import { atrParam, booleanParam, challengeParam, guidParam, parseQuery } from '../validate.js';
 import { resolveCard } from './card-lookup.js';
 
+/** Audit note for a 204 because the card has no diversified key (never key bytes). */
+const NOT_DIVERSIFIED = 'no diversified admin key: the profile template does not diversify';
+
 /**
  * The seed endpoint: the 3DES-ECB response to a card's admin challenge, block by block,
  * under the template's default key (diversified=false) or the card's own key (true).
+ * A card with no key of the kind asked for answers 204, as diversifiedkey does for it.
  */
 export const authenticationResponse: Route = {
   method: 'GET',
@@ -29,7 +32,10 @@ export const authenticationResponse: Route = {
     let key = card.defaultAdminKey;
     if (diversified) {
       const d = diversifiedKeyOf(card);
-      if (!d) throw badRequest(`diversified=true, but smart card ${scid} has no diversified admin key (its profile template does not diversify)`);
+      if (!d) {
+        call.audit.detail = NOT_DIVERSIFIED;
+        return NO_CONTENT;
+      }
       key = d;
     }
     return json(200, ecbEncrypt(key, challenge).toString('base64'));
@@ -52,7 +58,10 @@ export const diversifiedKey: Route = {
     const card = resolveCard(call.store, reqid, scid, cardid);
     if (!card.baseCspAdminKey) return NO_CONTENT;
     const key = diversifiedKeyOf(card);
-    if (!key) return NO_CONTENT;
+    if (!key) {
+      call.audit.detail = NOT_DIVERSIFIED;
+      return NO_CONTENT;
+    }
     return json(200, key.toString('base64'));
   },
 };

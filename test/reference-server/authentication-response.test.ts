@@ -93,9 +93,17 @@ describe('cards with non-weak keys', () => {
     expect(c.diversifiedKey).toBeUndefined();
     const r = await raw(server.url, responsePath(c.reqid, c.scid, `cardid=${c.cardid}&challenge=${b64('a892d75601617c5d')}&diversified=false`), { headers: HELPDESK });
     expect(Buffer.from(JSON.parse(r.body) as string, 'base64').toString('hex')).toBe(openssl3des(c.adminKey, 'a892d75601617c5d'));
+  });
+
+  it('answers 204 for diversified=true on a card whose template does not diversify, as its diversifiedkey does', async () => {
+    const c = card('three-key');
     const d = await raw(server.url, responsePath(c.reqid, c.scid, `cardid=${c.cardid}&challenge=${b64('a892d75601617c5d')}&diversified=true`), { headers: HELPDESK });
-    expect(d.status).toBe(400);
-    expect(errorBody(d).Message).toMatch(/diversified/);
+    const k = await raw(server.url, `/CertificateManagement/api/v1.0/requests/${c.reqid}/smartcards/${c.scid}/diversifiedkey?cardid=${c.cardid}`, { headers: HELPDESK });
+    expect([d.status, d.body]).toEqual([204, '']);
+    expect([k.status, k.body]).toEqual([204, '']);
+    const rows = server.store.listAudit().slice(-2);
+    expect(rows.map((r) => [r.action, r.status, r.outcome])).toEqual([['authenticationresponse', 204, 'no-key'], ['diversifiedkey', 204, 'no-key']]);
+    for (const r of rows) expect(r.detail).toMatch(/template does not diversify/);
   });
 });
 
