@@ -34,7 +34,7 @@ interface RouteStore {
 
 /**
  * The request pipeline: parse the target, route (case-insensitively), authenticate,
- * authorize, read and parse the body, run the handler, write JSON, audit. Every failure
+ * authorize, read and parse the body, run the handler, audit, write JSON. Every failure
  * becomes a JSON error body `{"Message", "CorrelationId"}`; unexpected ones become a 500
  * that says nothing about the internals.
  */
@@ -83,15 +83,15 @@ export function createApp(options: AppOptions) {
     };
   }
 
-  function audit(route: Route, principal: Principal | null, target: AuditTarget, status: number, correlationId: string, detail: string | null): void {
-    if (!route.audit) return;
+  /** Writes the route's audit row now; an AuditWriteError when it cannot be written. */
+  function writeAudit(route: Route, principal: Principal | null, target: AuditTarget, status: number, correlationId: string, detail: string | null): void {
     try {
       options.store.appendAudit({
-        principal: principal?.name ?? null, action: route.audit, reqid: target.reqid ?? null, scid: target.scid ?? null,
+        principal: principal?.name ?? null, action: route.audit!, reqid: target.reqid ?? null, scid: target.scid ?? null,
         cardid: target.cardid ?? null, status, outcome: outcomeOf(status), correlationId, detail: detail ?? target.detail ?? null,
       });
     } catch (err) {
-      options.logError?.(correlationId, err);
+      throw new AuditWriteError(err);
     }
   }
 
@@ -100,13 +100,43 @@ export function createApp(options: AppOptions) {
     let route: Route | null = null;
     let principal: Principal | null = null;
     const target: AuditTarget = {};
+    /**
+     * Sends the reply; on an audited route only once its audit row is written. A row that
+     * cannot be written turns the reply into a 500, so nothing is handed out unrecorded.
+     */
     const finish = (reply: Reply, detail: string | null = null): void => {
+      if (route?.audit) {
+        try {
+          writeAudit(route, principal, target, reply.status, correlationId, detail);
+        } catch (err) {
+          reply = errorReply(err, correlationId);
+        }
+      }
       send(res, correlationId, reply);
-      if (route) audit(route, principal, target, reply.status, correlationId, detail);
     };
     const fail = (err: unknown): void => {
       const reply = errorReply(err, correlationId);
       finish(reply, err instanceof HttpError ? err.message : 'internal error');
+    };
+    /**
+     * Runs the handler. On an audited route its writes and its audit row commit together,
+     * before anything is sent; a handler that throws has its writes rolled back and its
+     * refusal audited on its own.
+     */
+    const run = (current: Route, call: Call): void => {
+      if (!current.audit) return finish(current.handle(call));
+      let reply: Reply;
+      try {
+        reply = options.store.transaction(() => {
+          const r = current.handle(call);
+          writeAudit(current, principal, target, r.status, correlationId, null);
+          return r;
+        });
+      } catch (err) {
+        if (err instanceof AuditWriteError) return send(res, correlationId, errorReply(err, correlationId));
+        return fail(err);
+      }
+      send(res, correlationId, reply);
     };
     try {
       const url = req.url ?? '/';
@@ -146,14 +176,14 @@ export function createApp(options: AppOptions) {
       const current = route;
       if (!current.body) {
         // A body on a GET is ignored; Node discards unread request bodies when the response ends.
-        finish(current.handle(call));
+        run(current, call);
         return;
       }
       readBody(req, (err, body) => {
         if (err) return fail(err);
         try {
           call.body = body;
-          finish(current.handle(call));
+          run(current, call);
         } catch (e) {
           fail(e);
         }
@@ -228,6 +258,14 @@ function readBody(req: IncomingMessage, done: (err: HttpError | null, body?: unk
       done(badRequest('the request body is not valid JSON'));
     }
   });
+}
+
+/** The audit row of a request could not be written: the request gets a 500 and nothing else. */
+class AuditWriteError extends Error {
+  override readonly name = 'AuditWriteError';
+  constructor(cause: unknown) {
+    super(`the audit row could not be written: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
 }
 
 function outcomeOf(status: number): AuditOutcome {

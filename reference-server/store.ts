@@ -128,9 +128,8 @@ export class Store {
   private writes = 0;
   private readonly keyContextCache = new Map<string, CardKeyContext | undefined>();
   private keyContextGeneration = 0;
-  private auditQueue: AuditTuple[] = [];
-  private auditFlushScheduled = false;
-  private readonly insertAuditRows: (rows: AuditTuple[]) => void;
+  /** Made once: a transaction function per call would cost a closure and three wrappers. */
+  private readonly inTransaction: (fn: () => unknown) => unknown;
 
   /** `readonly` opens an existing file for reading only (e.g. to print its audit trail). */
   constructor(file?: string, options: { readonly?: boolean } = {}) {
@@ -204,10 +203,7 @@ export class Store {
       listAudit: db.prepare('SELECT * FROM audit WHERE id > ? ORDER BY id LIMIT ?'),
       countAudit: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM audit'),
     };
-    const insert = this.q.insertAudit;
-    this.insertAuditRows = db.transaction((rows: AuditTuple[]) => {
-      for (const row of rows) insert.run(...row);
-    });
+    this.inTransaction = db.transaction((fn: () => unknown) => fn());
   }
 
   getMeta(key: string): string | undefined {
@@ -218,9 +214,9 @@ export class Store {
     this.q.setMeta.run(key, value);
   }
 
-  /** Runs fn in one transaction (all or nothing). */
+  /** Runs fn in one transaction (all or nothing); inside another one it is a savepoint. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.inTransaction(fn) as T;
   }
 
   upsertTemplate(t: TemplateRow): void {
@@ -345,42 +341,18 @@ export class Store {
   }
 
   /**
-   * Queues an audit row; the queue is written in one transaction at the end of the current
-   * event-loop turn (one WAL commit for many requests instead of one each). Readers of the
-   * audit table and close() flush first, so nothing queued is ever missing from a read.
+   * Writes one audit row now (one prepared INSERT; in WAL mode cheap enough to do per
+   * request). Callers write it before they answer, so nothing is handed out unrecorded.
    */
   appendAudit(e: AuditEntry): void {
-    // A flat tuple bound positionally: the cheapest shape to queue and to bind on the hot path.
-    this.auditQueue.push([
+    this.q.insertAudit.run(
       e.at ?? new Date().toISOString(), e.principal, e.action, e.reqid ?? null, e.scid ?? null, e.cardid ?? null,
       e.status, e.outcome, e.correlationId, e.detail ?? null,
-    ]);
-    if (this.auditQueue.length >= 512) this.flushAudit();
-    else if (!this.auditFlushScheduled) {
-      this.auditFlushScheduled = true;
-      setImmediate(() => {
-        try {
-          this.flushAudit();
-        } catch (err) {
-          // Never crash the server from a timer; say so loudly instead.
-          process.emitWarning(`cmcard: ${rowsLost(err)}`);
-        }
-      });
-    }
-  }
-
-  /** Writes queued audit rows now. */
-  flushAudit(): void {
-    this.auditFlushScheduled = false;
-    if (this.auditQueue.length === 0 || !this.db.open) return;
-    const rows = this.auditQueue;
-    this.auditQueue = [];
-    this.insertAuditRows(rows);
+    );
   }
 
   /** Audit records after id `afterId`, oldest first, at most `limit`. */
   listAudit(afterId = 0, limit = 1_000_000): AuditRecord[] {
-    this.flushAudit();
     return (this.q.listAudit.all(afterId, limit) as RawAudit[]).map((r) => ({
       id: r.id, at: r.at, principal: r.principal, action: r.action, reqid: r.reqid, scid: r.scid, cardid: r.cardid,
       status: r.status, outcome: r.outcome as AuditOutcome, correlationId: r.correlation_id, detail: r.detail,
@@ -388,13 +360,11 @@ export class Store {
   }
 
   auditCount(): number {
-    this.flushAudit();
     return this.q.countAudit.get()?.n ?? 0;
   }
 
   close(): void {
     if (!this.db.open) return;
-    this.flushAudit();
     this.db.close();
   }
 
@@ -424,10 +394,6 @@ interface RawKeyContext {
 interface RawAudit {
   id: number; at: string; principal: string | null; action: string; reqid: string | null; scid: string | null; cardid: string | null;
   status: number; outcome: string; correlation_id: string; detail: string | null;
-}
-
-function rowsLost(err: unknown): string {
-  return `audit rows could not be written: ${err instanceof Error ? err.message : String(err)}`;
 }
 
 function templateFromRow(r: RawTemplate): TemplateRow {

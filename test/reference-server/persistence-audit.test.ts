@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultSeed, describeSeed, startReferenceServer } from '../../reference-server/index.js';
-import { EX, HELPDESK, JSON_HEADERS, USER, raw, responsePath } from './support.js';
+import { EX, HELPDESK, JSON_HEADERS, USER, errorBody, raw, responsePath } from './support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cmcard-server-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -82,6 +82,37 @@ describe('the audit trail', () => {
         ...describeSeed(defaultSeed()).cards.flatMap((c) => [c.adminKey, c.diversifiedKey ?? 'none']).filter((k) => k !== '00'.repeat(24)),
       ];
       for (const s of secrets) expect(dump.toLowerCase()).not.toContain(s.toLowerCase());
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('hands out no response or key whose audit row cannot be written, and keeps no change without its row', async () => {
+    const server = await startReferenceServer({ quiet: true });
+    try {
+      // The disk is full, as far as the audit table knows.
+      server.store.db.exec(`CREATE TEMP TRIGGER audit_fails BEFORE INSERT ON main.audit BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+      const ok = `cardid=${EX.cardid}&challenge=1hFD%2Bcz%2F0so%3D&diversified=False`;
+      const requestsBefore = server.store.db.prepare('SELECT count(*) AS n FROM requests').get();
+      const answers = [
+        await raw(server.url, responsePath(EX.reqid, EX.scid, ok), { headers: HELPDESK }),
+        await raw(server.url, `${API}/requests/${EX.reqid}/smartcards/${EX.scid}/diversifiedkey?cardid=${EX.cardid}`, { headers: HELPDESK }),
+        await raw(server.url, `${API}/profiletemplates/${EX.template}/configuration/smartcards`, { headers: HELPDESK }),
+        await raw(server.url, `${API}/requests`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ type: 'Enroll', profiletemplateuuid: EX.template }) }),
+        await raw(server.url, responsePath(EX.reqid, EX.scid, ok), { headers: USER }),
+      ];
+      for (const r of answers) {
+        expect(r.status).toBe(500);
+        expect(errorBody(r).Message).toMatch(/internal error/);
+        for (const secret of ['F0Zudm4wPLY=', 'mBVA+HopB/gc+6FuKsQqx+OX01hK1WQI', '00'.repeat(24), 'api/v1.0/requests/']) expect(r.body).not.toContain(secret);
+      }
+      // The Enroll request was rolled back with its row.
+      expect(server.store.db.prepare('SELECT count(*) AS n FROM requests').get()).toEqual(requestsBefore);
+      expect(server.store.auditCount()).toBe(0);
+
+      server.store.db.exec('DROP TRIGGER audit_fails');
+      expect((await raw(server.url, responsePath(EX.reqid, EX.scid, ok), { headers: HELPDESK })).body).toBe('"F0Zudm4wPLY="');
+      expect(server.store.listAudit().map((r) => [r.action, r.status])).toEqual([['authenticationresponse', 200]]);
     } finally {
       await server.close();
     }
