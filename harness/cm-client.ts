@@ -2,14 +2,16 @@
  * The HTTP client for the MIM CM REST API, used by every part of the harness that talks to
  * a server (conformance, unlock, load). It never follows redirects and never interprets a
  * status: any HTTP answer is a CmResponse; only transport failures throw (CmTransportError).
- * Contract: /work/briefs/client-api.md.
+ * What it records is redacted by harness/redact.ts (credential values and names).
  */
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { isBase64, toBase64 } from '../simulator/bytes.js';
 import { InputError } from '../simulator/errors.js';
+import type { HarnessConfig } from './config.js';
 import type { RecordedExchange } from './events.js';
+import { REDACTED, Redactor } from './redact.js';
 
 export const DEFAULT_BASE_PATH = '/CertificateManagement/api/v1.0';
 export const DEFAULT_TIMEOUT_MS = 5000;
@@ -34,6 +36,25 @@ export interface CmClientOptions {
   maxBodyBytes?: number;
   /** Called once per request, credentials redacted; a failed request carries `error`. */
   onExchange?: (exchange: RecordedExchange) => void;
+  /** Masks credentials in what `onExchange` sees; default: the values of `headers`, plus header names. */
+  redactor?: Redactor;
+}
+
+/** The client a harness config describes; its redactor knows every configured credential. */
+export function clientOptionsFor(config: HarnessConfig): CmClientOptions {
+  return {
+    server: config.server,
+    basePath: config.basePath,
+    headers: config.headers,
+    timeoutMs: config.timeoutMs,
+    ...(config.tls ? { tls: config.tls } : {}),
+    redactor: redactorFor(config),
+  };
+}
+
+/** Masks the config's headers and forbiddenHeaders values (SPEC.md section 6) wherever they appear. */
+export function redactorFor(config: Pick<HarnessConfig, 'headers' | 'forbiddenHeaders'>): Redactor {
+  return Redactor.forHeaders(config.headers, config.forbiddenHeaders);
 }
 
 export interface CmResponse {
@@ -86,24 +107,15 @@ export class CmFormatError extends Error {
   override readonly name = 'CmFormatError';
 }
 
-/** Header names whose values are credentials; also any name that mentions a token, secret, key or password. */
-const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
-const SECRET_HEADER_PATTERN = /token|secret|password|api-?key|session/i;
-export const REDACTED = '[redacted]';
+export { REDACTED } from './redact.js';
 
-/** Credentials out of a header map, keeping the scheme (`Bearer [redacted]`) so a transcript still says what was sent. */
+/** Credentials out of a header map, keeping the scheme (`Bearer [redacted]`): harness/redact.ts by name. */
 export function redactHeaders(headers: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (SECRET_HEADERS.has(name.toLowerCase()) || SECRET_HEADER_PATTERN.test(name)) {
-      const scheme = /^([A-Za-z][\w-]*)\s+\S/.exec(value);
-      out[name] = scheme && name.toLowerCase().endsWith('authorization') ? `${scheme[1]} ${REDACTED}` : REDACTED;
-    } else {
-      out[name] = value;
-    }
-  }
-  return out;
+  return new Redactor().headers(headers);
 }
+
+/** The headers the client sets itself: not credentials. */
+const CLIENT_HEADERS = new Set(['accept', 'content-type']);
 
 interface SendOptions {
   method: string;
@@ -121,6 +133,7 @@ export class CmClient {
   private readonly timeoutMs: number;
   private readonly maxBodyBytes: number;
   private readonly onExchange: ((exchange: RecordedExchange) => void) | undefined;
+  private readonly redactor: Redactor;
   private readonly transport: typeof http | typeof https;
   private readonly agent: http.Agent;
 
@@ -131,6 +144,7 @@ export class CmClient {
     this.timeoutMs = positive(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'timeoutMs');
     this.maxBodyBytes = positive(options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, 'maxBodyBytes');
     this.onExchange = options.onExchange;
+    this.redactor = options.redactor ?? Redactor.forHeaders(options.headers);
     if (this.origin.startsWith('https:')) {
       this.transport = https;
       const tls = options.tls ?? {};
@@ -247,29 +261,27 @@ export class CmClient {
   private async send(req: SendOptions): Promise<CmResponse> {
     const url = `${this.origin}${req.path}`;
     const started = performance.now();
-    const recordRequest: RecordedExchange['request'] = {
-      method: req.method,
-      url,
-      headers: redactHeaders(req.headers),
-      ...(req.body !== undefined ? { body: req.body } : {}),
-    };
+    // Every header a caller gave (config or per request, e.g. a forbidden caller) may be a credential.
+    const given = Object.entries(req.headers).filter(([name]) => !CLIENT_HEADERS.has(name.toLowerCase()));
+    const redactor = this.redactor.with(given.map(([, value]) => value));
+    const request: RecordedExchange['request'] = { method: req.method, url, headers: req.headers, ...(req.body !== undefined ? { body: req.body } : {}) };
     let response: CmResponse;
     try {
       response = await this.exchange(url, req, started);
     } catch (err) {
       const error = err instanceof CmTransportError ? err : new CmTransportError('protocol', `${req.method} ${url}: ${messageOf(err)}`, { cause: err });
-      this.onExchange?.({ request: recordRequest, error: error.message, durationMs: round(performance.now() - started) });
+      this.onExchange?.(redactor.exchange({ request, error: error.message, durationMs: round(performance.now() - started) }));
       throw error;
     }
-    this.onExchange?.({
-      request: recordRequest,
+    this.onExchange?.(redactor.exchange({
+      request,
       response: {
         status: response.status,
-        headers: redactHeaders(response.headers),
+        headers: response.headers,
         body: req.secretResponse && response.body.length > 0 ? REDACTED : response.body,
       },
       durationMs: response.durationMs,
-    });
+    }));
     return response;
   }
 
@@ -345,10 +357,45 @@ export function decodeBase64Body(res: CmResponse): Buffer {
   }
   if (typeof value !== 'string') throw new CmFormatError(`body is JSON but not a string (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})${describeBody(res.body)}`);
   if (value.length === 0) throw new CmFormatError('body is an empty JSON string');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0 || !isBase64(value)) {
+  if (!isPaddedBase64(value)) {
     throw new CmFormatError(`body is a JSON string but not standard padded base64: ${JSON.stringify(abbreviate(value))}`);
   }
   return Buffer.from(value, 'base64');
+}
+
+/** The length the diversifiedkey endpoint must hand out (SPEC.md section 5: 24 bytes, a 3-key 3DES key). */
+export const DIVERSIFIED_KEY_BYTES = 24;
+
+export type FetchedKey =
+  | { key: Buffer; status: 200; reason?: undefined }
+  | { key?: undefined; status: number; reason: string };
+
+/**
+ * A card's diversified key from the server's diversifiedkey endpoint. Never throws on a bad
+ * answer and never quotes the body (whatever its status, it may be a key): `reason` says
+ * what was wrong in words. Transport failures still throw CmTransportError.
+ */
+export async function fetchDiversifiedKey(client: CmClient, card: { reqid: string; scid: string; cardid: string }): Promise<FetchedKey> {
+  const res = await client.diversifiedKey({ reqid: card.reqid, scid: card.scid, cardid: card.cardid });
+  const hidden = '(body not shown: it may hold a key)';
+  if (res.status !== 200) return { status: res.status, reason: `the diversifiedkey endpoint answered ${res.status}, expected 200 ${hidden}` };
+  let value: unknown;
+  try {
+    value = JSON.parse(res.body);
+  } catch {
+    return { status: 200, reason: `the diversifiedkey endpoint answered 200 but its body is not JSON ${hidden}` };
+  }
+  if (typeof value !== 'string' || !isPaddedBase64(value)) {
+    return { status: 200, reason: `the diversifiedkey endpoint answered 200 but not with a JSON string of standard padded base64 ${hidden}` };
+  }
+  const key = Buffer.from(value, 'base64');
+  if (key.length !== DIVERSIFIED_KEY_BYTES) return { status: 200, reason: `the diversifiedkey endpoint gave a ${key.length}-byte key, expected ${DIVERSIFIED_KEY_BYTES}` };
+  return { status: 200, key };
+}
+
+/** Standard base64 with its padding, as the API carries bytes (`F0Zudm4wPLY=`; no URL-safe alphabet, no missing `=`). */
+export function isPaddedBase64(text: string): boolean {
+  return text.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(text) && isBase64(text);
 }
 
 /** The id at the end of a created-resource body such as `"api/v1.0/requests/{id}"` (JSON string or bare). */

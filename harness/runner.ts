@@ -1,12 +1,14 @@
 /**
  * Runs conformance cases one after the other against one server and tells a Reporter what
  * happens (harness/events.ts). Knows no report format. A case that hangs is cut off after
- * its time limit and the run goes on; a server that cannot be reached at all is one error.
+ * its time limit and the run goes on. Commands check first that the server answers at
+ * all (harness/reachable.ts).
  */
 import { performance } from 'node:perf_hooks';
 import { VirtualCard } from '../simulator/card.js';
 import { CATALOGUE, CaseFailure, type CaseContext, type ConformanceCase, type Need, type Verdict } from './cases/index.js';
-import { CmClient, CmTransportError, decodeBase64Body } from './cm-client.js';
+import { clientOptionsFor, CmClient, CmTransportError, fetchDiversifiedKey, redactorFor } from './cm-client.js';
+import { multiplex } from './reporters/multiplexer.js';
 import { isDocumentedExample, type CardConfig, type HarnessConfig } from './config.js';
 import type { CaseInfo, CaseResult, Outcome, RecordedExchange, Reporter, RunReport, RunSummary } from './events.js';
 
@@ -22,42 +24,13 @@ export interface RunOptions {
   tool?: { name: string; version: string };
 }
 
-/** No HTTP answer at all from the server before any case ran (exit code 3). */
-export class ServerUnreachableError extends Error {
-  override readonly name = 'ServerUnreachableError';
-}
-
-export function clientOptions(config: HarnessConfig) {
-  return {
-    server: config.server,
-    basePath: config.basePath,
-    headers: config.headers,
-    timeoutMs: config.timeoutMs,
-    ...(config.tls ? { tls: config.tls } : {}),
-  };
-}
-
-/** One request to the base path: any HTTP status proves the server is there. */
-export async function checkReachable(config: HarnessConfig): Promise<void> {
-  const client = new CmClient(clientOptions(config));
-  try {
-    await client.raw('GET', config.basePath || '/');
-  } catch (err) {
-    if (err instanceof CmTransportError && err.kind !== 'too-large') {
-      throw new ServerUnreachableError(`server ${config.server} is unreachable (${err.kind}): ${err.message}`);
-    }
-    throw err;
-  } finally {
-    client.close();
-  }
-}
-
 export function selectCases(cases: readonly ConformanceCase[], grep?: RegExp): ConformanceCase[] {
   return grep ? cases.filter((c) => grep.test(c.id)) : [...cases];
 }
 
 export async function runConformance(o: RunOptions): Promise<RunReport> {
-  const reporter = guard(o.reporter ?? {});
+  // A reporter that throws is named once on stderr and dropped; the run goes on.
+  const reporter = multiplex([{ name: 'a reporter', reporter: o.reporter ?? {} }]);
   const cases = selectCases(o.cases ?? CATALOGUE, o.grep);
   const caseTimeoutMs = o.caseTimeoutMs ?? Math.max(30_000, o.config.timeoutMs * 6);
   const started = performance.now();
@@ -106,16 +79,18 @@ async function runCase(c: ConformanceCase, config: HarnessConfig, timeoutMs: num
   const exchanges: RecordedExchange[] = [];
   const started = performance.now();
   let open = true;
+  const redactor = redactorFor(config);
   const finish = (outcome: Outcome, message: string): CaseResult => {
     open = false;
-    return { ...caseInfo(c), outcome, message, durationMs: Math.round(performance.now() - started), exchanges };
+    // A server may echo a credential into a body the message quotes.
+    return { ...caseInfo(c), outcome, message: redactor.text(message), durationMs: Math.round(performance.now() - started), exchanges };
   };
   for (const need of c.needs ?? []) {
     const reason = NEED_REASONS[need](config);
     if (reason) return finish('skipped', reason);
   }
   const client = new CmClient({
-    ...clientOptions(config),
+    ...clientOptionsFor(config),
     onExchange: (ex) => {
       // A case abandoned on timeout may still finish requests: they no longer belong to the report.
       if (!open) return;
@@ -158,15 +133,8 @@ export function makeContext(config: HarnessConfig, client: CmClient): CaseContex
     async diversifiedKey(card) {
       if (!card.diversifiedKey) return { reason: 'no diversifiedKey configured' };
       if (card.diversifiedKey !== 'server') return { key: card.diversifiedKey };
-      const res = await client.diversifiedKey({ reqid: card.reqid, scid: card.scid, cardid: card.cardid });
-      if (res.status !== 200) return { reason: `diversifiedKey is "server" but the diversifiedkey endpoint answered ${res.status}` };
-      try {
-        const key = decodeBase64Body(res);
-        if (key.length !== 24) return { reason: `the diversifiedkey endpoint gave ${key.length} bytes, not 24` };
-        return { key };
-      } catch {
-        return { reason: 'the diversifiedkey endpoint answered 200 but not with a base64 JSON string' };
-      }
+      const fetched = await fetchDiversifiedKey(client, card);
+      return fetched.key ? { key: fetched.key } : { reason: `diversifiedKey is "server" but ${fetched.reason}` };
     },
     pass: (message): Verdict => ({ outcome: 'passed', message }),
     skip: (message): Verdict => ({ outcome: 'skipped', message }),
@@ -174,23 +142,4 @@ export function makeContext(config: HarnessConfig, client: CmClient): CaseContex
       throw new CaseFailure(message);
     },
   };
-}
-
-/** A reporter that throws is named once on stderr and dropped; the run goes on. */
-function guard(reporter: Reporter): Reporter {
-  let broken = false;
-  const wrap = <K extends keyof Reporter>(name: K): Reporter[K] => {
-    const fn = reporter[name] as ((...args: unknown[]) => unknown) | undefined;
-    if (!fn) return undefined;
-    return (async (...args: unknown[]) => {
-      if (broken) return;
-      try {
-        await fn.apply(reporter, args);
-      } catch (err) {
-        broken = true;
-        process.stderr.write(`cmcard: a reporter failed and was dropped: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}\n`);
-      }
-    }) as Reporter[K];
-  };
-  return { onRunStart: wrap('onRunStart'), onCaseStart: wrap('onCaseStart'), onExchange: wrap('onExchange'), onCaseEnd: wrap('onCaseEnd'), onRunEnd: wrap('onRunEnd') };
 }

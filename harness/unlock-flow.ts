@@ -9,6 +9,8 @@ import type { VirtualCard } from '../simulator/card.js';
 import { toBase64, toWindowsDisplay } from '../simulator/bytes.js';
 import { idFromUri, type CmClient } from './cm-client.js';
 import type { CardConfig } from './config.js';
+import { oneLine } from './one-line.js';
+import { isSuccess } from './cases/helpers.js';
 import { bodySnippet, judgeResponse, type OtherKey } from './cases/judge.js';
 
 export interface UnlockStep {
@@ -95,7 +97,7 @@ export async function playUnlock(o: UnlockOptions): Promise<UnlockResult> {
 
   if (o.lifecycle) {
     const done = await o.client.updateRequest(reqid, 'Completed');
-    if (done.status < 200 || done.status > 299) return failed(`PUT /requests/${reqid} Completed answered ${done.status}${bodySnippet(done.body)}`);
+    if (!isSuccess(done.status)) return failed(`PUT /requests/${reqid} Completed answered ${done.status}${bodySnippet(done.body)}`);
     step('request completed', `request ${reqid} marked Completed (HTTP ${done.status})`);
   }
   return { ok: true, steps };
@@ -110,11 +112,4 @@ function judgeUnblock(card: VirtualCard, key: Buffer, challenge: Buffer, res: Pa
   const reset = card.resetPin(NEW_PIN);
   card.logout();
   return reset.ok ? null : `the card refused the unblock: ${reset.message}`;
-}
-
-/** A body on one line, shortened, control characters made visible. */
-function oneLine(body: string): string {
-  if (body.length === 0) return '(empty body)';
-  const s = body.replace(/\s+/g, ' ').replace(/[\u0000-\u001f\u007f]/g, '?');
-  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
 }

@@ -5,6 +5,7 @@
 import type { VirtualCard } from '../../simulator/card.js';
 import { tdesDecrypt, tdesEncrypt } from '../../simulator/tdes.js';
 import { CmFormatError, decodeBase64Body, type CmResponse } from '../cm-client.js';
+import { oneLine } from '../one-line.js';
 
 export interface OtherKey {
   /** e.g. "the card's diversified key" */
@@ -51,8 +52,8 @@ export function isSelfInverse(key: Buffer): boolean {
   return tdesEncrypt(key, probe).equals(tdesDecrypt(key, probe));
 }
 
+/** `: "the body"` (one line, quoted, short) or ` with an empty body`, to append to a status. */
 export function bodySnippet(body: string): string {
   if (body.length === 0) return ' with an empty body';
-  const oneLine = body.replace(/\s+/g, ' ');
-  return `: ${JSON.stringify(oneLine.length > 80 ? `${oneLine.slice(0, 77)}...` : oneLine)}`;
+  return `: ${JSON.stringify(oneLine(body, 80))}`;
 }

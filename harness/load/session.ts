@@ -1,7 +1,6 @@
-import { CmClient, decodeBase64Body } from '../cm-client.js';
+import { clientOptionsFor, CmClient, CmFormatError, fetchDiversifiedKey } from '../cm-client.js';
 import type { CardConfig, HarnessConfig } from '../config.js';
 import { InputError } from '../../simulator/errors.js';
-import { checkAdminKey } from '../../simulator/tdes.js';
 import { LoadRun, type LoadStats, type StopRule } from './engine.js';
 import { createHttpTransport } from './http-transport.js';
 import { judge, summarize, type LoadSummary, type Verdict } from './summary.js';
@@ -100,7 +99,7 @@ function withWarmup(verdict: Verdict, warmup: LoadStats | null): Verdict {
 async function diversifiedCards(config: HarnessConfig): Promise<KeyedCard[]> {
   const withKey = config.cards.filter((c) => c.diversifiedKey !== undefined);
   if (withKey.length === 0) throw new InputError(`--diversified: no card in ${config.source} has a diversifiedKey`);
-  const client = new CmClient({ server: config.server, basePath: config.basePath, headers: config.headers, timeoutMs: config.timeoutMs, ...(config.tls ? { tls: config.tls } : {}) });
+  const client = new CmClient(clientOptionsFor(config));
   try {
     const out: KeyedCard[] = [];
     for (const card of withKey) {
@@ -108,9 +107,10 @@ async function diversifiedCards(config: HarnessConfig): Promise<KeyedCard[]> {
         out.push({ card, key: card.diversifiedKey! });
         continue;
       }
-      const res = await client.diversifiedKey({ reqid: card.reqid, scid: card.scid, cardid: card.cardid });
-      if (res.status !== 200) throw new InputError(`card ${card.name}: the diversifiedkey endpoint answered ${res.status}, so its diversified key is unknown`);
-      out.push({ card, key: checkAdminKey(decodeBase64Body(res), `card ${card.name}: the server's diversified key`) });
+      // The same fetch and rules as the conformance cases; the reason never quotes the body (a key).
+      const fetched = await fetchDiversifiedKey(client, card);
+      if (!fetched.key) throw new CmFormatError(`card ${card.name}: ${fetched.reason}`);
+      out.push({ card, key: fetched.key });
     }
     return out;
   } finally {

@@ -15,12 +15,19 @@ export interface MultiplexOptions {
  * Fans every event out to every reporter. A reporter that throws (or whose onRunEnd
  * rejects) is reported once on stderr and dropped; the run and the other reporters go on.
  */
-export function multiplex(reporters: NamedReporter[], options: MultiplexOptions = {}): Reporter {
+export interface MultiplexedReporter extends Reporter {
+  /** The names of the reporters dropped so far: a report that was not written makes the run's exit code non-zero. */
+  readonly dropped: readonly string[];
+}
+
+export function multiplex(reporters: NamedReporter[], options: MultiplexOptions = {}): MultiplexedReporter {
   const errors = options.errors ?? process.stderr;
   const live = new Set(reporters);
+  const dropped: string[] = [];
 
   const drop = (entry: NamedReporter, event: string, err: unknown): void => {
     if (!live.delete(entry)) return;
+    dropped.push(entry.name);
     const cause = err instanceof Error ? err.message : String(err);
     errors.write(`cmcard: ${entry.name} failed in ${event} and was dropped: ${cause.split('\n')[0]}\n`);
   };
@@ -36,6 +43,7 @@ export function multiplex(reporters: NamedReporter[], options: MultiplexOptions 
   };
 
   return {
+    dropped,
     onRunStart: (run: RunInfo) => each('onRunStart', (r) => r.onRunStart?.(run)),
     onCaseStart: (info: CaseInfo) => each('onCaseStart', (r) => r.onCaseStart?.(info)),
     onExchange: (caseId: string, exchange: RecordedExchange) => each('onExchange', (r) => r.onExchange?.(caseId, exchange)),

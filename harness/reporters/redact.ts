@@ -1,28 +1,17 @@
 import type { CaseResult, RecordedExchange, RunReport } from '../events.js';
+import { NAME_ONLY, REDACTED } from '../redact.js';
 
 /**
- * Defensive redaction for every reporter. The client already redacts what it records;
- * this second layer means a slip there still never puts a credential or a key in a file
- * that CI keeps as an artefact.
+ * Defensive redaction for every reporter, by the rules of harness/redact.ts. The runner
+ * already masks every configured credential value in what it reports; this second layer
+ * (header names, URL passwords, key bodies) means a report built by hand or a slip there
+ * still never puts a credential or a key in a file that CI keeps as an artefact.
  */
 
-export const REDACTED = '[redacted]';
-
-/** Header names whose values are credentials (compared case-insensitively). */
-export const SECRET_HEADERS: ReadonlySet<string> = new Set([
-  'authorization',
-  'proxy-authorization',
-  'cookie',
-  'set-cookie',
-  'x-api-key',
-]);
+export { REDACTED };
 
 export function redactHeaders(headers: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    out[name] = SECRET_HEADERS.has(name.toLowerCase()) ? REDACTED : value;
-  }
-  return out;
+  return NAME_ONLY.headers(headers);
 }
 
 /** Drops a password from `scheme://user:password@host` (a server URL given on the command line). */
@@ -37,11 +26,11 @@ export function redactExchange(exchange: RecordedExchange): RecordedExchange {
   const request = { ...exchange.request, url: redactUrl(exchange.request.url), headers: redactHeaders(exchange.request.headers) };
   const out: RecordedExchange = { ...exchange, request };
   if (exchange.response) {
-    const keyBody = KEY_ENDPOINT.test(exchange.request.url) && exchange.response.status >= 200 && exchange.response.status < 300;
+    const keyBody = KEY_ENDPOINT.test(exchange.request.url) && exchange.response.body !== '' && exchange.response.body !== REDACTED;
     out.response = {
       ...exchange.response,
       headers: redactHeaders(exchange.response.headers),
-      body: keyBody && exchange.response.body !== '' ? `${REDACTED} (key material, ${exchange.response.body.length} characters)` : exchange.response.body,
+      body: keyBody ? `${REDACTED} (may hold key material, ${exchange.response.body.length} characters)` : exchange.response.body,
     };
   }
   return out;

@@ -3,7 +3,7 @@ import { CATALOGUE } from '../../harness/cases/index.js';
 import { startEmbedded, type EmbeddedServer } from '../../harness/embedded.js';
 import type { Outcome, RunReport } from '../../harness/events.js';
 import { exitCodeFor, runConformance } from '../../harness/runner.js';
-import { startBrokenServer, type Defect } from './support/broken-server.js';
+import { DEFECTS, HANG_TIMEOUT_MS, startBrokenServer, type Defect } from './support/broken-server.js';
 
 // The suite is only worth what it catches: each deliberately broken server must be failed
 // at the case (and level) that names its defect, while correct servers pass clean.
@@ -52,7 +52,7 @@ describe('correct servers pass clean', () => {
 
 /** defect -> the cases that must catch it, with the outcome their level gives and what the message must say. */
 const EXPECTED: Array<[Defect, Array<[string, Outcome, RegExp]>]> = [
-  ['wrong-key', [['response.correct', 'failed', /refused/], ['example.documented', 'failed', /expected/]]],
+  ['wrong-key', [['response.correct', 'failed', /refused/], ['example.documented', 'failed', /expected/], ['exchange.unlock', 'failed', /card refused the response/]]],
   // The all-zero key is DES-weak: a decrypting server passes the documented example and fails every other key.
   ['decrypt', [['response.correct', 'failed', /decryption/], ['example.documented', 'passed', /as documented/]]],
   ['ignore-diversified', [['response.diversified', 'failed', /diversified=True.*default key/], ['exchange.enroll-diversify', 'failed', /refused/]]],
@@ -67,7 +67,15 @@ const EXPECTED: Array<[Defect, Array<[string, Outcome, RegExp]>]> = [
   ['ids-not-cross-checked', [['ids.request-mismatch', 'warning', /answered 200/], ['ids.cardid-mismatch', 'warning', /answered 200/], ['ids.unknown', 'passed', /404/]]],
   ['stack-on-malformed', [['input.malformed-challenge', 'warning', /got 500/], ['errors.no-leak', 'warning', /stack frame/], ['errors.json-body', 'warning', /text\/plain/]]],
   ['wrong-length', [['response.format', 'failed', /7 bytes for a 8-byte challenge/]]],
-  ['hang', [['response.diversified', 'failed', /no complete answer within 400 ms/], ['response.format', 'passed', /200/]]],
+  ['hang', [['response.diversified', 'failed', new RegExp(`no complete answer within ${HANG_TIMEOUT_MS} ms`)], ['response.format', 'passed', /200/]]],
+  ['key-201', [['diversifiedkey.consistent', 'failed', /answered 201, expected 200 \(body not shown/]]],
+  ['unquoted-key', [['diversifiedkey.consistent', 'failed', /not JSON \(body not shown/]]],
+  ['key-disagrees', [['diversifiedkey.consistent', 'failed', /differs from the configured diversifiedKey/], ['response.diversified', 'passed', /True answered under the diversified key/]]],
+  ['cbc', [['response.multi-block', 'warning', /CBC chaining/], ['response.correct', 'passed', /accepted/]]],
+  ['unknown-ids-200', [['ids.unknown', 'failed', /unknown reqid: answered 200/]]],
+  ['accept-post', [['method.not-allowed', 'warning', /POST answered 200/]]],
+  ['random-response', [['response.deterministic', 'warning', /two different answers/], ['response.correct', 'failed', /refused/]]],
+  ['reject-atr', [['query.atr', 'warning', /with atr=.*answered 400/], ['exchange.unlock', 'failed', /answered 400/]]],
 ];
 
 describe('each broken server is caught at the right case and level', () => {
@@ -82,5 +90,20 @@ describe('each broken server is caught at the right case and level', () => {
     expect(report.results).toHaveLength(CATALOGUE.length);
     const mustFailed = expectations.some(([, o]) => o === 'failed');
     expect(exitCodeFor(report)).toBe(mustFailed ? 1 : 0);
+  });
+});
+
+describe('the broken servers themselves', () => {
+  it('every defect has an expectation above (a defect nobody checks proves nothing)', () => {
+    const covered = new Set([...EXPECTED.map(([d]) => d), 'echo-headers']); // echo-headers: test/harness/redaction.test.ts
+    expect(DEFECTS.filter((d) => !covered.has(d))).toEqual([]);
+  });
+
+  it('only the hang server gets a short request timeout; the others have room for a busy machine', async () => {
+    for (const defect of [undefined, 'wrong-key', 'hang'] as const) {
+      const server = await startBrokenServer(defect);
+      await server.close();
+      expect([defect, server.config.timeoutMs]).toEqual([defect, defect === 'hang' ? HANG_TIMEOUT_MS : 5000]);
+    }
   });
 });

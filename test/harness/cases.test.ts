@@ -8,7 +8,9 @@ import { diagnose, isSelfInverse, judgeResponse } from '../../harness/cases/judg
 import type { CmResponse } from '../../harness/cm-client.js';
 import type { HarnessConfig } from '../../harness/config.js';
 import type { Reporter } from '../../harness/events.js';
-import { checkReachable, exitCodeFor, runConformance, ServerUnreachableError } from '../../harness/runner.js';
+import { clientOptionsFor } from '../../harness/cm-client.js';
+import { ensureReachable, ServerUnreachableError } from '../../harness/reachable.js';
+import { exitCodeFor, runConformance } from '../../harness/runner.js';
 import { BROKEN_SERVER_CARDS, startBrokenServer } from './support/broken-server.js';
 
 // Known answers from DOMAIN.md section 6.
@@ -175,7 +177,7 @@ describe('the runner', () => {
     }
   });
 
-  it('checkReachable: a closed port is unreachable, a live server is not', async () => {
+  it('ensureReachable: a closed port is unreachable (exit 3), a live server is not', async () => {
     const port = await new Promise<number>((resolve) => {
       const s = createServer();
       s.listen(0, '127.0.0.1', () => {
@@ -183,10 +185,10 @@ describe('the runner', () => {
         s.close(() => resolve(p));
       });
     });
-    await expect(checkReachable(config(`http://127.0.0.1:${port}`))).rejects.toBeInstanceOf(ServerUnreachableError);
+    await expect(ensureReachable(clientOptionsFor(config(`http://127.0.0.1:${port}`)))).rejects.toMatchObject({ constructor: ServerUnreachableError, exitCode: 3, message: expect.stringMatching(/^server unreachable \(refused\): /) });
     const server = await startBrokenServer();
     try {
-      await expect(checkReachable(server.config)).resolves.toBeUndefined();
+      await expect(ensureReachable(clientOptionsFor(server.config))).resolves.toBeUndefined();
     } finally {
       await server.close();
     }

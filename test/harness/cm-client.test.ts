@@ -183,8 +183,10 @@ describe('headers and recorded exchanges', () => {
     expect(exchanges).toHaveLength(1);
     const [e] = exchanges;
     expect(e!.request.url).toBe(`${ORIGIN}${AUTH_PATH}?cardid=${CARDID}&challenge=1hFD%2Bcz%2F0so%3D&diversified=False`);
-    expect(e!.request.headers).toMatchObject({ Authorization: 'Bearer [redacted]', Cookie: '[redacted]', 'X-Api-Key': '[redacted]', 'X-Trace': 'visible' });
+    // Every configured header value counts as a credential (SPEC.md section 6: masked by value, whatever the name).
+    expect(e!.request.headers).toMatchObject({ Authorization: 'Bearer [redacted]', Cookie: '[redacted]', 'X-Api-Key': '[redacted]', 'X-Trace': '[redacted]', Accept: 'application/json' });
     expect(e!.response?.headers['set-cookie']).toBe('[redacted]');
+    expect(e!.response?.headers['content-type']).toBe('application/json');
     expect(e!.response?.body).toBe('"F0Zudm4wPLY="');
     const text = JSON.stringify(exchanges);
     for (const secret of ['demo-helpdesk', 's3cret', 'k3y', 'n3w']) expect(text).not.toContain(secret);

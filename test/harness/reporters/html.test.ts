@@ -65,7 +65,7 @@ describe('HTML report', () => {
 
   it('redacts credentials', () => {
     for (const secret of SECRETS) expect(html).not.toContain(secret);
-    expect(html).toContain('Authorization: [redacted]');
+    expect(html).toContain('Authorization: Bearer [redacted]');
   });
 
   it('is written by the reporter in onRunEnd, creating the folder', async () => {

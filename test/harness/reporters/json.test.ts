@@ -56,7 +56,7 @@ describe('JSON report (SPEC.md section 6)', () => {
   it('redacts credentials in request and response headers', () => {
     const text = renderJson(sampleRun());
     for (const secret of SECRETS) expect(text).not.toContain(secret);
-    expect(text).toContain('"Authorization": "[redacted]"');
+    expect(text).toContain('"Authorization": "Bearer [redacted]"');
   });
 
   it('is written by the reporter in onRunEnd, creating the folder', async () => {

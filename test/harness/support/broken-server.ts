@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { isBase64 } from '../../../simulator/bytes.js';
 import { tdesDecrypt, tdesEncrypt } from '../../../simulator/tdes.js';
@@ -25,6 +26,17 @@ export const DEFECTS = [
   'stack-on-malformed',
   'wrong-length',
   'hang',
+  // A server that echoes the request's headers in its error bodies (credentials included).
+  'echo-headers',
+  // The diversifiedkey endpoint: the key with a 201, the key unquoted, a key that disagrees with diversified=true.
+  'key-201',
+  'unquoted-key',
+  'key-disagrees',
+  'cbc',
+  'unknown-ids-200',
+  'accept-post',
+  'random-response',
+  'reject-atr',
 ] as const;
 export type Defect = (typeof DEFECTS)[number];
 
@@ -59,11 +71,14 @@ export const BROKEN_SERVER_CARDS: CardConfig[] = [
   },
 ];
 
+/** The request timeout of the `hang` server's config: short, since every diversified=true request waits it out. */
+export const HANG_TIMEOUT_MS = 400;
+
 const WRONG_KEY = Buffer.from('13579bdf02468ace13579bdf02468ace13579bdf02468ace', 'hex');
 
 export interface BrokenServer {
   url: string;
-  /** A harness config aimed at this server (short timeouts, so `hang` costs little). */
+  /** A harness config aimed at this server (a short timeout only for `hang`, so it costs little; room for a busy machine otherwise). */
   config: HarnessConfig;
   close(): Promise<void>;
 }
@@ -85,7 +100,7 @@ export async function startBrokenServer(defect?: Defect, options: { timeoutMs?: 
     basePath: '/CertificateManagement/api/v1.0',
     headers: { Authorization: `Bearer ${HELPDESK}` },
     forbiddenHeaders: { Authorization: `Bearer ${NO_RIGHTS}` },
-    timeoutMs: options.timeoutMs ?? 400,
+    timeoutMs: options.timeoutMs ?? (defect === 'hang' ? HANG_TIMEOUT_MS : 5000),
     lifecycle: false,
     cards: BROKEN_SERVER_CARDS,
     source: `broken server (${defect ?? 'no defect'})`,
@@ -102,19 +117,22 @@ export async function startBrokenServer(defect?: Defect, options: { timeoutMs?: 
 }
 
 function send(res: ServerResponse, status: number, body: unknown, contentType = 'application/json; charset=utf-8'): void {
+  const echo = (res as ServerResponse & { echo?: Record<string, unknown> }).echo;
+  if (echo && status >= 400 && typeof body === 'object' && body !== null) body = { ...body, request: echo };
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }
 
 function handle(req: IncomingMessage, res: ServerResponse, has: (d: Defect) => boolean): void {
+  if (has('echo-headers')) (res as ServerResponse & { echo?: Record<string, unknown> }).echo = { url: req.url, headers: req.headers };
   const [rawPath = '', rawQuery = ''] = (req.url ?? '').split('?', 2);
   const route = /^\/certificatemanagement\/api\/v1\.0\/requests\/([^/]+)\/smartcards\/([^/]+)\/(authenticationresponse|diversifiedkey)$/;
   const m = has('case-sensitive-path')
     ? /^\/CertificateManagement\/api\/v1\.0\/requests\/([^/]+)\/smartcards\/([^/]+)\/(authenticationresponse|diversifiedkey)$/.exec(rawPath)
     : new RegExp(route.source, 'i').exec(rawPath);
   if (!m) return send(res, 404, { Message: 'no such endpoint' });
-  if (req.method !== 'GET') {
+  if (req.method !== 'GET' && !has('accept-post')) {
     res.setHeader('Allow', 'GET');
     return send(res, 405, { Message: `method ${req.method} not allowed` });
   }
@@ -141,12 +159,16 @@ function handle(req: IncomingMessage, res: ServerResponse, has: (d: Defect) => b
   } else {
     card = cards.find((c) => c.reqid === reqid.toLowerCase() && c.scid === scid.toLowerCase() && c.cardid === cardid!.toLowerCase());
   }
+  if (!card && has('unknown-ids-200')) card = cards[0]!;
   if (!card) return send(res, 404, { Message: 'no such request, smart card or cardid' });
 
   if (what.toLowerCase() === 'diversifiedkey') {
     if (!(card.diversifiedKey instanceof Buffer)) return send(res, 204, '');
-    return send(res, 200, JSON.stringify(card.diversifiedKey.toString('base64')));
+    const handedOut = has('key-disagrees') ? WRONG_KEY : card.diversifiedKey;
+    if (has('unquoted-key')) return send(res, 200, handedOut.toString('base64'));
+    return send(res, has('key-201') ? 201 : 200, JSON.stringify(handedOut.toString('base64')));
   }
+  if (query.has('atr') && has('reject-atr')) return send(res, 400, { Message: 'unknown parameter atr' });
 
   const flag = query.get('diversified');
   const spellings = has('reject-False') ? ['true', 'false', 'True'] : ['true', 'false', 'True', 'False'];
@@ -165,12 +187,25 @@ function handle(req: IncomingMessage, res: ServerResponse, has: (d: Defect) => b
   let key = diversified && !has('ignore-diversified') ? card.diversifiedKey : card.adminKey;
   if (!(key instanceof Buffer)) return send(res, 400, { Message: 'this card has no diversified key' });
   if (has('wrong-key')) key = WRONG_KEY;
-  let response = has('decrypt') ? tdesDecrypt(key, challenge) : tdesEncrypt(key, challenge);
+  let response = has('decrypt') ? tdesDecrypt(key, challenge) : has('cbc') ? cbcEncrypt(key, challenge) : tdesEncrypt(key, challenge);
+  if (has('random-response')) response = randomBytes(challenge.length);
   if (has('wrong-length')) response = response.subarray(0, response.length - 1);
   if (has('hex-body')) return send(res, 200, JSON.stringify(response.toString('hex')));
   if (has('unquoted-body')) return send(res, 200, response.toString('base64'));
   if (has('text-plain')) return send(res, 200, JSON.stringify(response.toString('base64')), 'text/plain; charset=utf-8');
   return send(res, 200, JSON.stringify(response.toString('base64')));
+}
+
+/** 3DES-CBC with a zero IV: right for the first block, wrong for every later one (ECB is the contract). */
+function cbcEncrypt(key: Buffer, data: Buffer): Buffer {
+  const out: Buffer[] = [];
+  let previous: Buffer = Buffer.alloc(8);
+  for (let i = 0; i < data.length; i += 8) {
+    const block = Buffer.from(data.subarray(i, i + 8).map((b, j) => b ^ previous[j]!));
+    previous = tdesEncrypt(key, block);
+    out.push(previous);
+  }
+  return Buffer.concat(out);
 }
 
 /** The query as a server sees it: percent-decoded, or (the defect) taken literally. */
