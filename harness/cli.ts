@@ -2,7 +2,6 @@
 // The cmcard command line: a thin layer over the libraries. Each command lives in
 // harness/commands/<name>.ts and only parses flags, calls a library and prints.
 import { Command, CommanderError } from 'commander';
-import { createRequire } from 'node:module';
 import { EXIT, reportError } from './cli-support.js';
 import { registerResponse } from './commands/response.js';
 import { registerCard } from './commands/card.js';
@@ -11,13 +10,12 @@ import { registerConformance } from './commands/conformance.js';
 import { registerUnlock } from './commands/unlock.js';
 import { registerVerifyPact } from './commands/verify-pact.js';
 import { registerLoad } from './commands/load.js';
-
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+import { VERSION } from './version.js';
 
 export function buildProgram(): Command {
   const program = new Command('cmcard')
     .description('Virtual smart card, reference server and conformance harness for the MIM CM smart card unblock path')
-    .version(version)
+    .version(VERSION)
     .exitOverride()
     .showSuggestionAfterError();
   registerResponse(program);

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { InputError } from '../../simulator/errors.js';
 import { CATALOGUE } from '../cases/index.js';
-import { EXIT, ExitError } from '../cli-support.js';
-import { createReporter, parseReportSpec } from '../reporters/index.js';
-import { checkReachable, exitCodeFor, runConformance, selectCases, ServerUnreachableError } from '../runner.js';
+import { EXIT } from '../cli-support.js';
+import { clientOptionsFor } from '../cm-client.js';
+import { ensureReachable } from '../reachable.js';
+import { createReporter, parseReportSpec, prepareReportFiles } from '../reporters/index.js';
+import { exitCodeFor, runConformance, selectCases } from '../runner.js';
 import { parseTimeout, resolveTarget } from '../target.js';
 
 interface ConformanceFlags {
@@ -24,7 +26,7 @@ export function registerConformance(program: Command): void {
     .option('--report <fmt:path>', 'also write a report: json:PATH, junit:PATH or html:PATH (repeatable)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
     .option('--grep <regex>', 'run only the cases whose id matches')
     .option('--timeout <ms>', 'per-request timeout in milliseconds (default: the config\'s timeoutMs, or 5000)')
-    .addHelpText('after', '\nExit codes: 0 no MUST case failed, 1 a MUST case failed, 2 usage or config error, 3 server unreachable.')
+    .addHelpText('after', '\nExit codes: 0 no MUST case failed, 1 a MUST case failed or a report could not be written, 2 usage or config error, 3 server unreachable.')
     .action(async (flags: ConformanceFlags) => {
       const specs = (flags.report ?? []).map(parseReportSpec);
       const grep = parseGrep(flags.grep);
@@ -34,10 +36,9 @@ export function registerConformance(program: Command): void {
       const timeoutMs = parseTimeout(flags.timeout);
       const target = await resolveTarget({ ...flags, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
       try {
-        await checkReachable(target.config).catch((err: unknown) => {
-          if (err instanceof ServerUnreachableError) throw new ExitError(err.message, EXIT.UNREACHABLE);
-          throw err;
-        });
+        // Usage errors first (exit 2), then the server (exit 3), then the run.
+        await prepareReportFiles(specs);
+        await ensureReachable(clientOptionsFor(target.config));
         const reporter = createReporter(specs, { console: true });
         const report = await runConformance({
           config: target.config,
@@ -45,7 +46,8 @@ export function registerConformance(program: Command): void {
           ...(grep ? { grep } : {}),
           tool: { name: 'cmcard', version: program.version() ?? 'unknown' },
         });
-        process.exitCode = exitCodeFor(report) === 0 ? EXIT.OK : EXIT.FAILED;
+        // A report that was not written (named on stderr by the reporter) is not a clean run.
+        process.exitCode = exitCodeFor(report) === 0 && reporter.dropped.length === 0 ? EXIT.OK : EXIT.FAILED;
       } finally {
         await target.close();
       }

@@ -1,15 +1,16 @@
 import type { Command } from 'commander';
-import { createRequire } from 'node:module';
 import { InputError } from '../../simulator/errors.js';
 import { EXIT, ExitError } from '../cli-support.js';
-import { CmFormatError, CmTransportError } from '../cm-client.js';
+import { clientOptionsFor, CmFormatError, CmTransportError } from '../cm-client.js';
 import { MAX_CONCURRENCY, type StopRule } from '../load/engine.js';
-import { renderLoadHtml } from '../load/html-report.js';
+import { renderLoadReport } from '../load/report.js';
 import { runLoadSession, type LoadOutcome } from '../load/session.js';
-import { formatProgress, formatSummary } from '../load/summary.js';
-import { parseReportSpec } from '../reporters/index.js';
+import { emptySummary, formatProgress, formatSummary } from '../load/summary.js';
+import { ensureReachable, ServerUnreachableError } from '../reachable.js';
+import { parseReportSpec, prepareReportFiles } from '../reporters/index.js';
 import { writeReportFile } from '../reporters/write-file.js';
 import { parseTimeout, resolveTarget } from '../target.js';
+import { VERSION } from '../version.js';
 
 interface LoadFlags {
   server?: string;
@@ -61,12 +62,25 @@ async function loadCommand(flags: LoadFlags): Promise<number> {
     if (spec.format === 'junit') throw new InputError(`--report '${text}': load writes html or json, not junit`);
     return spec;
   });
+  await prepareReportFiles(reports);
 
   const { config, close } = await resolveTarget({
     ...(flags.server !== undefined ? { server: flags.server } : {}),
     ...(flags.config !== undefined ? { config: flags.config } : {}),
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
   });
+
+  // A script reading the last line of --json output gets a summary even when nothing answered.
+  const printJsonSummary = (summary: object): void => {
+    if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  };
+  try {
+    await ensureReachable(clientOptionsFor(config));
+  } catch (err) {
+    await close();
+    if (err instanceof ServerUnreachableError) printJsonSummary(emptySummary());
+    throw err;
+  }
 
   const startedAt = new Date().toISOString();
   const aborter = new AbortController();
@@ -86,7 +100,7 @@ async function loadCommand(flags: LoadFlags): Promise<number> {
       ...(tty ? { onProgress: (stats, elapsedMs) => process.stderr.write(`\r\x1b[2K${formatProgress(stats, elapsedMs)}`), progressEveryMs: 500 } : {}),
     });
   } catch (err) {
-    if (err instanceof CmTransportError) throw new ExitError(`server unreachable: ${err.message}`, EXIT.UNREACHABLE);
+    if (err instanceof CmTransportError) throw new ServerUnreachableError(`server unreachable (${err.kind}): ${err.message}`);
     if (err instanceof CmFormatError) throw new ExitError(`the server's diversified key: ${err.message}`, EXIT.FAILED);
     throw err;
   } finally {
@@ -96,22 +110,27 @@ async function loadCommand(flags: LoadFlags): Promise<number> {
   }
 
   const { stats, summary, verdict } = outcome;
+  let written = true;
   for (const spec of reports) {
-    const common = { server: config.server, startedAt, concurrency, cards: outcome.cards.length, tool: { name: 'cmcard', version: VERSION } };
-    const content = spec.format === 'html'
-      ? renderLoadHtml({ ...common, summary, verified: stats.verified, transportErrors: stats.transportErrors, buckets: stats.latency.buckets(), verdict })
-      : `${JSON.stringify({ schema: 'cmcard/load-report@1', ...common, summary, verified: stats.verified, malformedBodies: stats.malformedBodies, transportErrors: stats.transportErrors, warmup: outcome.warmup ? { exchanges: outcome.warmup.exchanges, wrongCryptograms: outcome.warmup.wrongCryptograms, errors: outcome.warmup.errors } : null, verdict, latencyHistogramUs: stats.latency.buckets() }, null, 2)}\n`;
-    await writeReportFile(spec.path, content);
+    const format = spec.format === 'html' ? 'html' : 'json';
+    const content = renderLoadReport(format, { server: config.server, startedAt, concurrency, tool: { name: 'cmcard', version: VERSION } }, outcome);
+    try {
+      await writeReportFile(spec.path, content);
+    } catch (err) {
+      written = false;
+      process.stderr.write(`cmcard: the ${format} report (${spec.path}) could not be written: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}\n`);
+    }
   }
 
-  if (verdict.exitCode === EXIT.UNREACHABLE) throw new ExitError(verdict.reason, EXIT.UNREACHABLE);
-  if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  if (verdict.exitCode === EXIT.UNREACHABLE) {
+    printJsonSummary(summary);
+    throw new ExitError(verdict.reason, EXIT.UNREACHABLE);
+  }
+  if (flags.json) printJsonSummary(summary);
   else process.stdout.write(`cmcard load: ${config.server}, ${outcome.cards.length} card(s), concurrency ${concurrency}\n${formatSummary(stats, summary)}`);
   if (verdict.exitCode !== EXIT.OK) process.stderr.write(`cmcard: load failed: ${verdict.reason}\n`);
-  return verdict.exitCode;
+  return verdict.exitCode === EXIT.OK && !written ? EXIT.FAILED : verdict.exitCode;
 }
-
-const VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
 
 function stopRule(flags: LoadFlags): StopRule {
   if ((flags.duration === undefined) === (flags.exchanges === undefined)) {

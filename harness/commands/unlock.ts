@@ -2,9 +2,11 @@ import type { Command } from 'commander';
 import { InputError } from '../../simulator/errors.js';
 import { EXIT, ExitError } from '../cli-support.js';
 import { otherKeysFor } from '../cases/helpers.js';
-import { CmClient, CmTransportError } from '../cm-client.js';
+import { clientOptionsFor, CmClient, CmTransportError } from '../cm-client.js';
 import type { RecordedExchange } from '../events.js';
-import { checkReachable, clientOptions, makeContext, ServerUnreachableError } from '../runner.js';
+import { oneLine } from '../one-line.js';
+import { ensureReachable } from '../reachable.js';
+import { makeContext } from '../runner.js';
 import { resolveTarget } from '../target.js';
 import { playUnlock } from '../unlock-flow.js';
 
@@ -30,11 +32,8 @@ export function registerUnlock(program: Command): void {
         const { config } = target;
         const card = flags.card === undefined ? config.cards[0]! : config.cards.find((c) => c.name === flags.card);
         if (!card) throw new InputError(`--card '${flags.card}' is not in ${config.source}; cards: ${config.cards.map((c) => c.name).join(', ')}`);
-        await checkReachable(config).catch((err: unknown) => {
-          if (err instanceof ServerUnreachableError) throw new ExitError(err.message, EXIT.UNREACHABLE);
-          throw err;
-        });
-        const client = new CmClient({ ...clientOptions(config), onExchange: (ex) => printExchange(out, ex) });
+        await ensureReachable(clientOptionsFor(config));
+        const client = new CmClient({ ...clientOptionsFor(config), onExchange: (ex) => printExchange(out, ex) });
         try {
           const ctx = makeContext(config, client);
           out(`unlock of card ${card.name} (reqid ${card.reqid}, scid ${card.scid}) on ${config.server}`);
@@ -67,11 +66,6 @@ export function registerUnlock(program: Command): void {
 
 function printExchange(out: (line: string) => void, ex: RecordedExchange): void {
   out(`   > ${ex.request.method} ${ex.request.url}`);
-  if (ex.response) out(`   < ${ex.response.status} ${ex.response.headers['content-type'] ?? ''} ${oneLine(ex.response.body)}`.trimEnd());
+  if (ex.response) out(`   < ${ex.response.status} ${ex.response.headers['content-type'] ?? ''} ${ex.response.body === '' ? '' : oneLine(ex.response.body, 160)}`.trimEnd());
   else out(`   < no answer: ${ex.error ?? 'unknown error'}`);
-}
-
-function oneLine(body: string): string {
-  const s = body.replace(/\s+/g, ' ').replace(/[\u0000-\u001f\u007f]/g, '?');
-  return s.length > 160 ? `${s.slice(0, 157)}...` : s;
 }

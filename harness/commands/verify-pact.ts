@@ -4,7 +4,8 @@ import { verifyPact, VerifyRunError, type InteractionResult, type VerifyResult }
 import { PROVIDER_STATES_PATH, startReferenceServer } from '../../reference-server/index.js';
 import { InputError } from '../../simulator/errors.js';
 import { EXIT, ExitError } from '../cli-support.js';
-import { CmClient, CmTransportError } from '../cm-client.js';
+import { ensureReachable } from '../reachable.js';
+import { parseTimeout } from '../target.js';
 
 interface VerifyPactFlags {
   server?: string;
@@ -27,14 +28,15 @@ export function registerVerifyPact(program: Command): void {
     .option('--pact <file>', 'pact file (default: the committed contracts/pacts/cmcard-mim-cm.json)')
     .option('--header <name:value>', "send instead of the pact's help-desk credentials (repeatable), e.g. 'Authorization: Negotiate ...'", collect)
     .option('--forbidden-header <name:value>', "send instead of the pact's no-rights caller credentials (repeatable)", collect)
-    .option('--timeout <ms>', 'per-request timeout in milliseconds', '10000')
+    .option('--timeout <ms>', 'per-request timeout in milliseconds (default 10000)')
     .addHelpText(
       'after',
       '\nPrints the verifier\'s per-interaction report, then one line per interaction (PASS, FAIL, SKIP with the reason) and a summary.' +
-        '\nExit codes: 0 verified, 1 an interaction failed, 2 usage error, 3 server unreachable.',
+        '\nExit codes: 0 verified, 1 an interaction failed or nothing was verified (every interaction skipped, e.g. no --states-url)' +
+        ' or the verifier could not run, 2 usage error, 3 server unreachable.',
     )
     .action(async (flags: VerifyPactFlags) => {
-      const timeoutMs = parseTimeoutMs(flags.timeout);
+      const timeoutMs = parseTimeout(flags.timeout) ?? DEFAULT_VERIFY_TIMEOUT_MS;
       const headers = parseHeaders(flags.header, '--header');
       const forbiddenHeaders = parseHeaders(flags.forbiddenHeader, '--forbidden-header');
       if (flags.statesUrl !== undefined && flags.server === undefined) {
@@ -45,7 +47,7 @@ export function registerVerifyPact(program: Command): void {
       try {
         const server = embedded?.url ?? flags.server!;
         const statesUrl = embedded ? `${embedded.url}${PROVIDER_STATES_PATH}` : flags.statesUrl;
-        await ensureReachable(server, timeoutMs);
+        await reachable(server, timeoutMs);
         let result: VerifyResult;
         try {
           result = await verifyPact({
@@ -57,11 +59,17 @@ export function registerVerifyPact(program: Command): void {
             timeoutMs,
           });
         } catch (err) {
-          if (err instanceof VerifyRunError) throw new ExitError(err.message, EXIT.FAILED);
-          throw err;
+          if (!(err instanceof VerifyRunError)) throw err;
+          // Not a verdict on the server: if it went away during the run that is exit 3,
+          // else the verifier itself broke, which is no pass either (exit 1).
+          await reachable(server, timeoutMs);
+          throw new ExitError(`${err.message} (no verdict on the server)`, EXIT.FAILED);
         }
         process.stdout.write(formatResult(result, embedded ? `embedded reference server ${server}` : server));
-        process.exitCode = result.summary.failed > 0 ? EXIT.FAILED : EXIT.OK;
+        const { passed, failed } = result.summary;
+        if (failed > 0) process.exitCode = EXIT.FAILED;
+        else if (passed === 0) throw new ExitError('nothing was verified: every interaction was skipped, so this is no pass (give --states-url for interactions with provider states)', EXIT.FAILED);
+        else process.exitCode = EXIT.OK;
       } finally {
         await embedded?.close();
       }
@@ -82,24 +90,15 @@ export function formatResult(result: VerifyResult, target: string): string {
   return `${lines.join('\n')}\n`;
 }
 
+const DEFAULT_VERIFY_TIMEOUT_MS = 10_000;
+
 /** Exit 3 with one line when nothing answers, rather than a failure per interaction. */
-async function ensureReachable(server: string, timeoutMs: number): Promise<void> {
-  let client: CmClient;
+async function reachable(server: string, timeoutMs: number): Promise<void> {
   try {
-    client = new CmClient({ server, timeoutMs });
+    await ensureReachable({ server, timeoutMs });
   } catch (err) {
     if (err instanceof InputError) throw new InputError(`--server: ${err.message}`);
     throw err;
-  }
-  try {
-    await client.raw('GET', '/');
-  } catch (err) {
-    if (err instanceof CmTransportError && err.kind !== 'too-large' && err.kind !== 'protocol') {
-      throw new ExitError(`server unreachable: ${err.message}`, EXIT.UNREACHABLE);
-    }
-    if (!(err instanceof CmTransportError)) throw err;
-  } finally {
-    client.close();
   }
 }
 
@@ -113,10 +112,4 @@ function parseHeaders(values: string[] | undefined, flag: string): Record<string
     headers[name] = v.slice(i + 1).trim();
   }
   return headers;
-}
-
-function parseTimeoutMs(text: string | undefined): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text ?? '') || n <= 0) throw new InputError(`--timeout must be a positive whole number of milliseconds, got ${JSON.stringify(text)}`);
-  return n;
 }

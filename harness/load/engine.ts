@@ -1,5 +1,6 @@
 import { VirtualCard } from '../../simulator/card.js';
 import { systemRandom, type RandomSource } from '../../simulator/random.js';
+import { meansNoAnswer } from '../reachable.js';
 import { LatencyHistogram } from './histogram.js';
 
 /**
@@ -85,6 +86,7 @@ export class LoadRun {
   #deadline = Number.POSITIVE_INFINITY;
   #limit = Number.POSITIVE_INFINITY;
   #responses = 0;
+  #noAnswers = 0;
   #stopped = false;
 
   constructor(plan: LoadPlan) {
@@ -158,8 +160,10 @@ export class LoadRun {
         const kind = err instanceof TransportFailure ? err.kind : 'other';
         s.transportErrors[kind] = (s.transportErrors[kind] ?? 0) + 1;
         s.firstTransportError ??= err instanceof Error ? err.message : String(err);
-        // Nothing answered at all yet: after one failure per worker, the server is unreachable.
-        if (this.#responses === 0 && s.errors >= Math.min(this.#plan.concurrency, this.#limit)) {
+        // Nothing answered at all yet: after one no-answer failure per worker, the server is
+        // unreachable (the same rule as harness/reachable.ts: a too-large body was an answer).
+        if (meansNoAnswer(kind)) this.#noAnswers += 1;
+        if (this.#responses === 0 && this.#noAnswers >= Math.min(this.#plan.concurrency, this.#limit)) {
           s.unreachable = true;
           this.#stopped = true;
         }

@@ -24,6 +24,11 @@ const round = (n: number, digits: number): number => {
 };
 const ms = (us: number): number => round(us / 1000, 3);
 
+/** The summary of a run that made no exchange (the server did not answer the first request). */
+export function emptySummary(): LoadSummary {
+  return { exchanges: 0, durationMs: 0, exchangesPerSecond: 0, wrongCryptograms: 0, errors: 0, statusCodes: {}, latencyMs: { p50: 0, p90: 0, p95: 0, p99: 0, max: 0 } };
+}
+
 export function summarize(stats: LoadStats): LoadSummary {
   const h = stats.latency;
   const durationMs = Math.max(0, Math.round(stats.elapsedMs));

@@ -34,11 +34,13 @@ describe('cmcard verify-pact', () => {
     }
   });
 
-  it('without --states-url reports every interaction with a state as skipped, with the reason', async () => {
+  it('without --states-url reports every interaction with a state as skipped, with the reason, and exits 1: nothing verified is no pass', async () => {
     const provider = await startWrongProvider('none');
     try {
       const r = await runCli(['verify-pact', '--server', provider.url], { timeoutMs: 60_000 });
-      expect(r.code).toBe(0);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^cmcard: nothing was verified: every interaction was skipped.*--states-url/);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stdout).toMatch(/ {2}SKIP {2}the documented example request \(needs provider state "a smart card with a Base CSP admin key": give a state-change URL \(--states-url\)\)/);
       expect(r.stdout).toContain(`${total} interactions: 0 passed, 0 failed, ${total} skipped\nNothing was verified`);
     } finally {
@@ -55,7 +57,7 @@ describe('cmcard verify-pact', () => {
     const r = await runCli(['verify-pact', '--server', `http://127.0.0.1:${port}`]);
     expect(r.code).toBe(3);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/server unreachable: .*connection refused/);
+    expect(r.stderr).toMatch(/server unreachable \(refused\): .*connection refused/);
   });
 
   it.each([

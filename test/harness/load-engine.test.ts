@@ -102,6 +102,14 @@ describe('load engine: counting', () => {
     expect(verdict).toEqual({ exitCode: 3, reason: 'server unreachable: refused: connect ECONNREFUSED 127.0.0.1:9' });
   });
 
+  it('a body over the size cap is an answer, not unreachable (the rule of harness/reachable.ts)', async () => {
+    const send = async (): Promise<Reply> => {
+      throw new TransportFailure('too-large: body over the cap', 'too-large');
+    };
+    const stats = await runLoad({ cards: [CARD], concurrency: 2, stop: { exchanges: 6 }, send });
+    expect(stats).toMatchObject({ unreachable: false, exchanges: 6, errors: 6, transportErrors: { 'too-large': 6 } });
+  });
+
   it('is not unreachable once any response came', async () => {
     let calls = 0;
     const send = async (_c: number, challenge: Buffer): Promise<Reply> => {

@@ -1,8 +1,8 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createReporter, parseReportSpec } from '../../../harness/reporters/index.js';
+import { createReporter, parseReportSpec, prepareReportFiles } from '../../../harness/reporters/index.js';
 import { InputError } from '../../../simulator/errors.js';
 import { memoryStream, play, sampleRun } from './fixtures.js';
 
@@ -60,10 +60,22 @@ describe('createReporter', () => {
     expect(stream.text()).toBe('');
   });
 
-  it('refuses two reports aimed at the same file', () => {
-    expect(() => createReporter([{ format: 'json', path: join(dir, 'r') }, { format: 'html', path: join(dir, '.', 'r') }], { console: false })).toThrow(
-      /would write the same file/,
+  it('refuses two reports aimed at the same file, before the run (a usage error)', async () => {
+    await expect(prepareReportFiles([{ format: 'json', path: join(dir, 'r') }, { format: 'html', path: join(dir, '.', 'r') }])).rejects.toThrow(
+      expect.objectContaining({ constructor: InputError, message: expect.stringMatching(/would write the same file/) }),
     );
+  });
+
+  it('checks before the run that every report path can be written: folders made, nothing left behind', async () => {
+    const blocker = join(dir, 'blocker-file');
+    await writeFile(blocker, 'x');
+    await expect(prepareReportFiles([{ format: 'junit', path: join(blocker, 'r.xml') }])).rejects.toThrow(
+      expect.objectContaining({ constructor: InputError, message: expect.stringMatching(/^--report junit:.*blocker-file\/r\.xml: cannot write .*\((ENOTDIR|EEXIST)\)$/) }),
+    );
+    await expect(prepareReportFiles([{ format: 'html', path: dir }])).rejects.toThrow(/cannot write .*\(EISDIR\)/);
+    const nested = join(dir, 'made', 'for', 'it');
+    await prepareReportFiles([{ format: 'json', path: join(nested, 'r.json') }]);
+    expect(await readdir(nested)).toEqual([]);
   });
 
   it('reports a file it cannot write on stderr once, and the console and other files still finish', async () => {
@@ -80,7 +92,10 @@ describe('createReporter', () => {
       [{ format: 'json', path: join(blocker, 'r.json') }, { format: 'junit', path: good }],
       { console: true, stream: stream as unknown as NodeJS.WriteStream, tty: false },
     );
+    expect(reporter.dropped).toEqual([]);
     await play(reporter, sampleRun());
+    // Named, so the command can end non-zero: a run without its report is not clean.
+    expect(reporter.dropped).toEqual([`the json report (${join(blocker, 'r.json')})`]);
     expect(stderr).toHaveLength(1);
     expect(stderr[0]).toMatch(/^cmcard: the json report \(.*not-a-folder\/r\.json\) failed in onRunEnd and was dropped: .*(ENOTDIR|EEXIST)/);
     expect(await readFile(good, 'utf8')).toContain('<testsuites');

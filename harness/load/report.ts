@@ -1,0 +1,35 @@
+import type { ReportSpec } from '../reporters/index.js';
+import { renderLoadHtml } from './html-report.js';
+import type { LoadOutcome } from './session.js';
+
+/**
+ * The `cmcard load --report FMT:PATH` documents: the formats live here, the command only
+ * picks paths. `json` is `cmcard/load-report@1`; `html` is harness/load/html-report.ts.
+ */
+
+export interface LoadRunInfo {
+  server: string;
+  startedAt: string;
+  concurrency: number;
+  tool: { name: string; version: string };
+}
+
+export function renderLoadReport(format: Exclude<ReportSpec['format'], 'junit'>, run: LoadRunInfo, outcome: LoadOutcome): string {
+  const { stats, summary, verdict, warmup } = outcome;
+  const common = { server: run.server, startedAt: run.startedAt, concurrency: run.concurrency, cards: outcome.cards.length, tool: run.tool };
+  if (format === 'html') {
+    return renderLoadHtml({ ...common, summary, verified: stats.verified, transportErrors: stats.transportErrors, buckets: stats.latency.buckets(), verdict });
+  }
+  const document = {
+    schema: 'cmcard/load-report@1',
+    ...common,
+    summary,
+    verified: stats.verified,
+    malformedBodies: stats.malformedBodies,
+    transportErrors: stats.transportErrors,
+    warmup: warmup ? { exchanges: warmup.exchanges, wrongCryptograms: warmup.wrongCryptograms, errors: warmup.errors } : null,
+    verdict,
+    latencyHistogramUs: stats.latency.buckets(),
+  };
+  return `${JSON.stringify(document, null, 2)}\n`;
+}
