@@ -38,7 +38,7 @@ describe('persistence with a database file', () => {
     const bogus = join(dir, 'bogus.db');
     const { writeFileSync } = await import('node:fs');
     writeFileSync(bogus, 'this is not sqlite at all, just text'.repeat(50));
-    await expect(startReferenceServer({ dbFile: bogus, quiet: true })).rejects.toThrow();
+    await expect(startReferenceServer({ dbFile: bogus, quiet: true })).rejects.toMatchObject({ code: 'SQLITE_NOTADB', message: expect.stringMatching(/not a database/) });
   });
 });
 
