@@ -26,7 +26,6 @@ import { cm, cmPact, guid, PACT_FILE_NAME } from '../../contracts/interactions.j
 import { committedPactPath, normalisePact, readPact } from '../../contracts/pact-file.js';
 import { cardWithKey, cardWithoutKey, request, smartCard } from '../../contracts/states.js';
 import { CmClient, decodeBase64Body, idFromUri, type CmResponse } from '../../harness/cm-client.js';
-import { tdesEncrypt } from '../../simulator/tdes.js';
 import { runInteraction } from './support/run-interaction.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'cmcard-pact-'));
@@ -89,18 +88,16 @@ describe('authenticationresponse', () => {
       });
   });
 
-  it('answers any card with a JSON string holding base64 of 8 bytes', async () => {
-    const challenge = hex('a892d75601617c5d');
-    const example = tdesEncrypt(hex(NON_WEAK_CARD.adminKey), challenge).toString('base64');
+  it('accepts lower-case false, answering the exact cryptogram (DOMAIN.md section 6 vector, non-weak key)', async () => {
     await runInteraction(() => cm(pact)
       .given(cardWithKey(NON_WEAK_CARD))
-      .uponReceiving('a response request, judged by shape (lower-case false)')
-      .authenticationResponse({ card: NON_WEAK_CARD, challenge: challenge.toString('base64'), diversified: 'false' })
-      .answersBase64Of(8, example),
+      .uponReceiving('a response request with lower-case false')
+      .authenticationResponse({ card: NON_WEAK_CARD, challenge: NON_WEAK.challenge, diversified: 'false' })
+      .answersBase64(NON_WEAK.response),
       async (mock) => {
-        const res = await clientFor(mock).authenticationResponse({ ...ids(NON_WEAK_CARD), challenge, diversified: 'false' });
+        const res = await clientFor(mock).authenticationResponse({ ...ids(NON_WEAK_CARD), challenge: hex(NON_WEAK.challengeHex), diversified: 'false' });
         expect(res.headers['content-type']).toMatch(/^application\/json/);
-        expect(decodeBase64Body(res)).toHaveLength(8);
+        expect(decodeBase64Body(res).toString('hex')).toBe(NON_WEAK.responseHex);
       });
   });
 
