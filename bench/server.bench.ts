@@ -18,9 +18,8 @@ import { createServer } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ecbEncrypt } from '../reference-server/cipher-cache.js';
 import { startReferenceServer } from '../reference-server/index.js';
-import { tdesEncrypt } from '../simulator/tdes.js';
+import { ecbEncryptor, tdesEncrypt } from '../simulator/tdes.js';
 
 const CONNECTIONS = Number(process.env.CMCARD_BENCH_CONCURRENCY ?? 16);
 const SECONDS = Number(process.env.CMCARD_BENCH_SECONDS ?? 3);
@@ -54,6 +53,7 @@ async function serveChild(kind: Kind): Promise<void> {
     port = Number(new URL(s.url).port);
   } else {
     const key = Buffer.alloc(24);
+    const kept = ecbEncryptor(key);
     const server = createServer((req, res) => {
       let body: string;
       if (kind === 'bare') body = EXPECTED;
@@ -65,7 +65,7 @@ async function serveChild(kind: Kind): Promise<void> {
           res.writeHead(400).end();
           return;
         }
-        const response = kind === 'minimal-kept' ? ecbEncrypt(key, challenge) : tdesEncrypt(key, challenge);
+        const response = kind === 'minimal-kept' ? kept(challenge) : tdesEncrypt(key, challenge);
         body = JSON.stringify(response.toString('base64'));
       }
       res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });

@@ -1,5 +1,4 @@
-import { ecbEncrypt } from '../cipher-cache.js';
-import { diversifiedKeyOf } from '../keys.js';
+import { adminResponse, diversifiedKeyOf } from '../keys.js';
 import { json, NO_CONTENT, type Route } from '../route-types.js';
 import { atrParam, booleanParam, challengeParam, guidParam, parseQuery } from '../validate.js';
 import { resolveCard } from './card-lookup.js';
@@ -38,7 +37,7 @@ export const authenticationResponse: Route = {
       }
       key = d;
     }
-    return json(200, ecbEncrypt(key, challenge).toString('base64'));
+    return json(200, adminResponse(key, challenge).toString('base64'));
   },
 };
 
