@@ -61,6 +61,7 @@ const EXPECTED: Array<[Defect, Array<[string, Outcome, RegExp]>]> = [
   ['text-plain', [['response.format', 'failed', /Content-Type.*text\/plain/], ['response.correct', 'passed', /accepted/]]],
   ['case-sensitive-path', [['path.case-insensitive', 'failed', /lower case/], ['response.correct', 'passed', /accepted/]]],
   ['reject-False', [['query.boolean-spelling', 'failed', /diversified=False: answered 400/]]],
+  ['reject-lower-true', [['query.boolean-spelling', 'failed', /diversified=true: answered 400/]]],
   ['no-percent-decoding', [['query.encoding', 'failed', /challenge with/]]],
   ['no-auth', [['auth.anonymous', 'failed', /anonymous caller got 200/], ['auth.forbidden', 'failed', /got 200/], ['diversifiedkey.auth', 'failed', /without authorization/]]],
   ['cardid-optional', [['params.required', 'failed', /without cardid the server answered 200/]]],
@@ -95,7 +96,8 @@ describe('each broken server is caught at the right case and level', () => {
 
 describe('the broken servers themselves', () => {
   it('every defect has an expectation above (a defect nobody checks proves nothing)', () => {
-    const covered = new Set([...EXPECTED.map(([d]) => d), 'echo-headers']); // echo-headers: test/harness/redaction.test.ts
+    // echo-headers: test/harness/redaction.test.ts; reject-lower-true: below.
+    const covered = new Set([...EXPECTED.map(([d]) => d), 'echo-headers', 'reject-lower-true']);
     expect(DEFECTS.filter((d) => !covered.has(d))).toEqual([]);
   });
 
@@ -105,5 +107,27 @@ describe('the broken servers themselves', () => {
       await server.close();
       expect([defect, server.config.timeoutMs]).toEqual([defect, defect === 'hang' ? HANG_TIMEOUT_MS : 5000]);
     }
+  });
+});
+
+describe('query.boolean-spelling without a known diversified key', () => {
+  // The server knows the cards' diversified keys, the config does not: True/true cannot be verified, only compared.
+  async function run(defect?: Defect): Promise<{ outcome: Outcome; message: string }> {
+    const server = await startBrokenServer(defect);
+    try {
+      const cards = server.config.cards.map(({ diversifiedKey: _unknown, ...card }) => card);
+      const report = await runConformance({ config: { ...server.config, cards }, grep: /^query\.boolean-spelling$/ });
+      return outcomeOf(report, 'query.boolean-spelling');
+    } finally {
+      await server.close();
+    }
+  }
+
+  it('still sends True and true, and says their responses were not verified', async () => {
+    expect(await run()).toEqual(expect.objectContaining({ outcome: 'passed', message: expect.stringMatching(/True and true both answered 200 \(their responses not verified/) }));
+  });
+
+  it('fails a server that treats true and True differently', async () => {
+    expect(await run('reject-lower-true')).toEqual(expect.objectContaining({ outcome: 'failed', message: expect.stringMatching(/True answered 200 but diversified=true answered 400/) }));
   });
 });

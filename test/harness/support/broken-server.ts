@@ -37,6 +37,7 @@ export const DEFECTS = [
   'accept-post',
   'random-response',
   'reject-atr',
+  'reject-lower-true',
 ] as const;
 export type Defect = (typeof DEFECTS)[number];
 
@@ -171,7 +172,7 @@ function handle(req: IncomingMessage, res: ServerResponse, has: (d: Defect) => b
   if (query.has('atr') && has('reject-atr')) return send(res, 400, { Message: 'unknown parameter atr' });
 
   const flag = query.get('diversified');
-  const spellings = has('reject-False') ? ['true', 'false', 'True'] : ['true', 'false', 'True', 'False'];
+  const spellings = has('reject-False') ? ['true', 'false', 'True'] : has('reject-lower-true') ? ['false', 'True', 'False'] : ['true', 'false', 'True', 'False'];
   if (flag === undefined || !spellings.includes(flag)) return send(res, 400, { Message: 'diversified must be true or false' });
   const diversified = flag.toLowerCase() === 'true';
   const challengeText = query.get('challenge');
