@@ -1,8 +1,9 @@
-import { closeSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { isGuid } from './bytes.js';
+import { abbreviate, isGuid } from './bytes.js';
+import { isAlive, tempPathFor, withCardLock } from './card-lock.js';
 import {
-  PIN_MAX, PIN_MIN, MAX_CHALLENGE, VirtualCard, atrProblem,
+  MAX_CHALLENGE, MAX_TRIES, VirtualCard, atrProblem, pinProblem,
   type CardState, type NewCardOptions,
 } from './card.js';
 import { InputError } from './errors.js';
@@ -56,31 +57,34 @@ export interface CreateCardFileOptions extends NewCardOptions {
 
 /**
  * Opens a card file: the card's every commit point writes the file synchronously, and
- * every operation first checks whether another process wrote the file since (a `cmcard
- * card` command while `card attach` runs) and, if so, carries on from that state. So
- * two processes never undo each other's counter changes; they are synced per operation,
- * not locked (a write landing between the check and the commit of the same operation
- * can still be overwritten).
+ * every operation runs holding the card file's lock (card-lock.ts): it re-reads the file
+ * if another process wrote it since (a `cmcard card` command while `card attach` runs),
+ * changes the state and writes it before the lock is let go. So two processes never
+ * undo each other's counter changes, and each attempt is on disk before its compare.
  */
 export function openCardFile(path: string, options: OpenCardOptions = {}): VirtualCard {
   removeStaleTempFiles(path);
-  let seen = fileSignature(path);
-  let data = readCardFile(path);
+  let { data, signature: seen } = readCardFileVersion(path);
   let stream = options.random || !data.replay ? null : replayStream(data.replay);
   const random: RandomSource | undefined = options.random ?? (stream ? (length) => stream!.random(length) : undefined);
   return VirtualCard.fromState(data.card, {
     ...(random ? { random } : {}),
+    transaction: (body) => withCardLock(path, body),
     persist: (state) => {
       const replay = stream ? { seed: stream.seed, drawn: stream.drawn() } : data.replay;
-      writeCardFile(path, { card: state, replay });
-      seen = fileSignature(path);
+      try {
+        // The signature of what we wrote, taken from our own file before the rename: a
+        // later stat could see another writer's file and take it as already loaded.
+        seen = writeCardFileVersion(path, { card: state, replay }, true);
+      } catch (err) {
+        seen = 'unknown'; // not written: the next operation starts again from the file
+        throw err;
+      }
       options.afterPersist?.(state);
     },
     refresh: () => {
-      const now = fileSignature(path);
-      if (now === seen) return null;
-      data = readCardFile(path);
-      seen = now;
+      if (fileSignature(path) === seen) return null;
+      ({ data, signature: seen } = readCardFileVersion(path));
       if (!options.random) stream = data.replay ? replayStream(data.replay) : null;
       return data.card;
     },
@@ -88,10 +92,18 @@ export function openCardFile(path: string, options: OpenCardOptions = {}): Virtu
 }
 
 /** Identifies one version of the file: every atomic write makes a new inode. */
+function signatureOf(s: { ino: bigint; size: bigint; mtimeNs: bigint }): string {
+  return `${s.ino}:${s.size}:${s.mtimeNs}`;
+}
+
 function fileSignature(path: string): string {
   try {
-    const s = statSync(path, { bigint: true });
-    return `${s.ino}:${s.size}:${s.mtimeNs}`;
+    const fd = openSync(path, 'r');
+    try {
+      return signatureOf(fstatSync(fd, { bigint: true }));
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return 'missing';
   }
@@ -105,7 +117,10 @@ export function createCardFile(path: string, options: CreateCardFileOptions): Vi
   const random = stream?.random ?? cardOptions.random;
   const card = VirtualCard.create(cardOptions, random ? { random } : {});
   const replay = stream ? { seed: stream.seed, drawn: stream.drawn() } : null;
-  writeCardFile(path, { card: card.snapshot(), replay }, { overwrite });
+  const write = () => writeCardFile(path, { card: card.snapshot(), replay }, { overwrite });
+  // Replacing a card another process may be using: not in the middle of its operation.
+  if (overwrite) withCardLock(path, write);
+  else write();
   // The returned card is the file's, as openCardFile gives it (seeded cards continue their stream).
   return openCardFile(path, {
     ...(stream === null && cardOptions.random ? { random: cardOptions.random } : {}),
@@ -115,9 +130,21 @@ export function createCardFile(path: string, options: CreateCardFileOptions): Vi
 
 /** Reads and validates a card file; every problem is one line naming the file and the field. */
 export function readCardFile(path: string): CardFileData {
+  return readCardFileVersion(path).data;
+}
+
+/** The file's data and the signature of the very version read (one open file: no race between them). */
+function readCardFileVersion(path: string): { data: CardFileData; signature: string } {
   let text: string;
+  let signature: string;
   try {
-    text = readFileSync(path, 'utf8');
+    const fd = openSync(path, 'r');
+    try {
+      signature = signatureOf(fstatSync(fd, { bigint: true }));
+      text = readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new InputError(`card file ${path} does not exist (create one with \`cmcard card new\`)`);
@@ -130,7 +157,7 @@ export function readCardFile(path: string): CardFileData {
   } catch (err) {
     throw new InputError(`card file ${path} is not JSON: ${oneLine(err)}`);
   }
-  return parseCardFile(json, `card file ${path}`);
+  return { data: parseCardFile(json, `card file ${path}`), signature };
 }
 
 /** Validates parsed card-file JSON; `label` starts every error message. */
@@ -159,7 +186,10 @@ export function parseCardFile(json: unknown, label = 'card file'): CardFileData 
   };
   const hexField = (k: string, what: string, ok: (bytes: number) => boolean): string => {
     const v = str(k);
-    if (!/^[0-9a-f]*$/.test(v) || v.length % 2 !== 0) fail(`card.${k}`, `must be lower-case hex, got ${JSON.stringify(abbreviate(v))}`);
+    // Never echo the value: card.adminKey is a secret.
+    const bad = v.search(/[^0-9a-f]/);
+    if (bad >= 0) fail(`card.${k}`, `must be lower-case hex: character ${bad + 1} of ${v.length} is not`);
+    if (v.length % 2 !== 0) fail(`card.${k}`, `must be lower-case hex with an even number of digits, got ${v.length}`);
     if (!ok(v.length / 2)) fail(`card.${k}`, `must be ${what}, got ${v.length / 2} bytes`);
     return v;
   };
@@ -172,13 +202,13 @@ export function parseCardFile(json: unknown, label = 'card file'): CardFileData 
   if (atrBad) fail('card.atr', atrBad);
   const serial = str('serial');
   const adminKey = hexField('adminKey', '24 bytes (3-key 3DES) or 16 bytes (2-key)', (n) => n === 24 || n === 16);
-  const adminTriesLimit = int('adminTriesLimit', 1, 15, true);
+  const adminTriesLimit = int('adminTriesLimit', 1, MAX_TRIES, true);
   const adminTriesLeft = int('adminTriesLeft', 0, adminTriesLimit ?? 0, adminTriesLimit === null);
   if ((adminTriesLimit === null) !== (adminTriesLeft === null)) fail('card.adminTriesLeft', 'must be null exactly when adminTriesLimit is null');
   const pin = str('pin');
-  const pinBytes = Buffer.byteLength(pin, 'utf8');
-  if (pinBytes < PIN_MIN || pinBytes > PIN_MAX) fail('card.pin', `must be ${PIN_MIN} to ${PIN_MAX} bytes, got ${pinBytes}`);
-  const pinTriesLimit = int('pinTriesLimit', 1, 15) as number;
+  const pinBad = pinProblem(pin, 'card.pin');
+  if (pinBad) throw new InputError(`${label}: ${pinBad}`);
+  const pinTriesLimit = int('pinTriesLimit', 1, MAX_TRIES) as number;
   const pinTriesLeft = int('pinTriesLeft', 0, pinTriesLimit) as number;
   const pendingChallenge = c.pendingChallenge === null
     ? null
@@ -211,10 +241,15 @@ export function serializeCardFile(data: CardFileData): string {
  * the folder so the rename itself survives power loss.
  */
 export function writeCardFile(path: string, data: CardFileData, options: { overwrite?: boolean } = {}): void {
-  const overwrite = options.overwrite ?? true;
+  writeCardFileVersion(path, data, options.overwrite ?? true);
+}
+
+/** writeCardFile, returning the signature of the file it wrote. */
+function writeCardFileVersion(path: string, data: CardFileData, overwrite: boolean): string {
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${tmpCounter++}.tmp`);
+  const tmp = tempPathFor(path);
   let fd: number;
+  let signature: string;
   try {
     fd = openSync(tmp, 'wx', 0o600);
   } catch (err) {
@@ -224,6 +259,8 @@ export function writeCardFile(path: string, data: CardFileData, options: { overw
     try {
       writeSync(fd, serializeCardFile(data));
       fsyncSync(fd);
+      // rename and link keep the inode, size and mtime: this is the signature the file will have.
+      signature = signatureOf(fstatSync(fd, { bigint: true }));
     } finally {
       closeSync(fd);
     }
@@ -246,9 +283,8 @@ export function writeCardFile(path: string, data: CardFileData, options: { overw
     throw new InputError(`card file ${path} cannot be written: ${oneLine(err)}`);
   }
   syncDir(dir);
+  return signature;
 }
-
-let tmpCounter = 0;
 
 /**
  * Deletes temp files that writers killed mid-write left beside the card file (their
@@ -265,17 +301,8 @@ export function removeStaleTempFiles(path: string): void {
   for (const name of names) {
     if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
     const pid = Number(name.slice(prefix.length).split('.')[0]);
-    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || isAlive(pid)) continue;
+    if (!Number.isInteger(pid) || pid <= 0 || isAlive(pid)) continue;
     try { unlinkSync(join(dirname(path), name)); } catch { /* another process cleaned it */ }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
   }
 }
 
@@ -314,7 +341,4 @@ function typeName(v: unknown): string {
 }
 function oneLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
-}
-function abbreviate(s: string): string {
-  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
 }

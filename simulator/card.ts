@@ -73,6 +73,12 @@ export interface CardRuntime {
    * state replaces the card's, and authentications drop, as after a card reset.
    */
   refresh?: () => CardState | null;
+  /**
+   * Runs one whole operation (refresh, change, every persist) as a unit: a store shared
+   * with other processes holds its lock for the call, so no other writer lands between
+   * this operation's read and its write. Called once per public operation, never nested.
+   */
+  transaction?: <T>(body: () => T) => T;
 }
 
 /** A GIDS ATR with a valid TCK byte (DOMAIN.md section 4). */
@@ -81,6 +87,8 @@ export const DEFAULT_ADMIN_TRIES = 5;
 export const DEFAULT_PIN_TRIES = 3;
 export const PIN_MIN = 4;
 export const PIN_MAX = 127;
+/** Most tries a counter can have: the retry count must fit the x of status word 63Cx. */
+export const MAX_TRIES = 15;
 /** Largest challenge a card hands out: the GIDS mutual flow uses 16, PIV at most 16. */
 export const MAX_CHALLENGE = 64;
 
@@ -91,6 +99,8 @@ export class VirtualCard {
   readonly #random: RandomSource;
   readonly #persist: (state: Readonly<CardState>) => void;
   readonly #refresh: (() => CardState | null) | undefined;
+  readonly #transaction: <T>(body: () => T) => T;
+  #inOperation = false;
   #adminAuthenticated = false;
   #userAuthenticated = false;
 
@@ -99,6 +109,24 @@ export class VirtualCard {
     this.#random = runtime.random ?? systemRandom;
     this.#persist = runtime.persist ?? (() => {});
     this.#refresh = runtime.refresh;
+    this.#transaction = runtime.transaction ?? ((body) => body());
+  }
+
+  /**
+   * One operation as a unit: inside the store's transaction, first pick up what others
+   * wrote, then run. Operations built from others (unblock, change PIN) stay one unit.
+   */
+  #atomic<T>(body: () => T): T {
+    if (this.#inOperation) return body();
+    this.#inOperation = true;
+    try {
+      return this.#transaction(() => {
+        this.#sync();
+        return body();
+      });
+    } finally {
+      this.#inOperation = false;
+    }
   }
 
   /** Picks up a state another holder of the store wrote since our last look. */
@@ -121,10 +149,7 @@ export class VirtualCard {
     checkLimit(pinTries, 'PIN tries');
     const random = runtime.random ?? options.random ?? systemRandom;
     const idBytes = options.cardId ? parseGuid(options.cardId) : uuidV4(random);
-    const atrBytes = parseHex(options.atr ?? DEFAULT_ATR, 'ATR');
-    const atrBad = atrProblem(atrBytes);
-    if (atrBad) throw new InputError(`ATR ${atrBad}`);
-    const atr = toHex(atrBytes);
+    const atr = toHex(parseAtr(options.atr ?? DEFAULT_ATR));
     const state: CardState = {
       version: 1,
       cardId: formatGuid(idBytes),
@@ -164,14 +189,14 @@ export class VirtualCard {
 
   /** A fresh challenge of `length` bytes (8 by default); it replaces any pending one. */
   getChallenge(length = BLOCK): Buffer {
-    if (!Number.isInteger(length) || length < BLOCK || length % BLOCK !== 0 || length > MAX_CHALLENGE) {
-      throw new InputError(`challenge length must be a multiple of 8 from 8 to ${MAX_CHALLENGE}, got ${length}`);
-    }
-    this.#sync();
-    const challenge = this.#random(length);
-    this.#state.pendingChallenge = toHex(challenge);
-    this.#persist(this.#state);
-    return challenge;
+    const bad = challengeLengthProblem(length);
+    if (bad) throw new InputError(bad);
+    return this.#atomic(() => {
+      const challenge = this.#random(length);
+      this.#state.pendingChallenge = toHex(challenge);
+      this.#persist(this.#state);
+      return challenge;
+    });
   }
 
   /**
@@ -193,78 +218,101 @@ export class VirtualCard {
   unblockPin(response: Uint8Array, newPin: string): CardResult {
     const bad = pinProblem(newPin, 'new PIN');
     if (bad) return invalidParameter(bad);
-    const auth = this.authenticateAdmin(response);
-    if (!auth.ok) return auth;
-    const result = this.resetPin(newPin);
-    this.#adminAuthenticated = false;
-    return result.ok ? success('PIN unblocked and set', this.#state.pinTriesLeft) : result;
+    return this.#atomic(() => {
+      const auth = this.authenticateAdmin(response);
+      if (!auth.ok) return auth;
+      const result = this.resetPin(newPin);
+      this.#adminAuthenticated = false;
+      return result.ok ? success('PIN unblocked and set', this.#state.pinTriesLeft) : result;
+    });
   }
 
   /** RESET RETRY COUNTER after admin authentication: new PIN, counter back to its limit. */
   resetPin(newPin: string): CardResult {
-    this.#sync();
-    if (!this.#adminAuthenticated) return notAuthenticated('admin');
-    const bad = pinProblem(newPin, 'new PIN');
-    if (bad) return invalidParameter(bad);
-    this.#state.pin = newPin;
-    this.#state.pinTriesLeft = this.#state.pinTriesLimit;
-    this.#persist(this.#state);
-    this.#userAuthenticated = false;
-    return success('PIN set, retry counter reset', this.#state.pinTriesLeft);
+    return this.#atomic(() => {
+      if (!this.#adminAuthenticated) return notAuthenticated('admin');
+      const bad = pinProblem(newPin, 'new PIN');
+      if (bad) return invalidParameter(bad);
+      this.#state.pin = newPin;
+      this.#state.pinTriesLeft = this.#state.pinTriesLimit;
+      this.#persist(this.#state);
+      this.#userAuthenticated = false;
+      return success('PIN set, retry counter reset', this.#state.pinTriesLeft);
+    });
   }
 
   /** VERIFY of the user PIN: decrement first, compare, restore on success. */
   verifyPin(pin: string): CardResult {
-    this.#sync();
-    this.#userAuthenticated = false;
-    if (this.#state.pinTriesLeft === 0) return blockedPin();
-    this.#state.pinTriesLeft -= 1;
-    this.#persist(this.#state);
-    if (!pinEquals(this.#state.pin, pin)) {
-      const left = this.#state.pinTriesLeft;
-      if (left === 0) return { ...blockedPin(), message: 'wrong PIN; PIN is blocked' };
-      return { ok: false, scard: 'SCARD_W_WRONG_CHV', sw: 0x63c0 | Math.min(left, 15), attemptsRemaining: left, message: `wrong PIN, ${left} attempt(s) left` };
-    }
-    this.#state.pinTriesLeft = this.#state.pinTriesLimit;
-    this.#persist(this.#state);
-    this.#userAuthenticated = true;
-    return success('PIN verified', this.#state.pinTriesLeft);
+    return this.#atomic(() => {
+      this.#userAuthenticated = false;
+      if (this.#state.pinTriesLeft === 0) return blockedPin();
+      this.#state.pinTriesLeft -= 1;
+      this.#persist(this.#state);
+      if (!pinEquals(this.#state.pin, pin)) {
+        const left = this.#state.pinTriesLeft;
+        if (left === 0) return { ...blockedPin(), message: 'wrong PIN; PIN is blocked' };
+        return { ok: false, scard: 'SCARD_W_WRONG_CHV', sw: 0x63c0 | Math.min(left, 15), attemptsRemaining: left, message: `wrong PIN, ${left} attempt(s) left` };
+      }
+      this.#state.pinTriesLeft = this.#state.pinTriesLimit;
+      this.#persist(this.#state);
+      this.#userAuthenticated = true;
+      return success('PIN verified', this.#state.pinTriesLeft);
+    });
   }
 
-  /** CHANGE REFERENCE DATA for the user PIN: the old PIN must verify. */
+  /**
+   * CHANGE REFERENCE DATA for the user PIN: the old PIN must verify. The attempt is
+   * counted before the new PIN is looked at, so a malformed new PIN tells nothing for free.
+   */
   changePin(oldPin: string, newPin: string): CardResult {
-    const bad = pinProblem(newPin, 'new PIN');
-    if (bad) return invalidParameter(bad);
-    const verified = this.verifyPin(oldPin);
-    if (!verified.ok) return verified;
-    this.#state.pin = newPin;
-    this.#persist(this.#state);
-    return success('PIN changed', this.#state.pinTriesLeft);
+    return this.#atomic(() => {
+      const verified = this.verifyPin(oldPin);
+      if (!verified.ok) return verified;
+      const bad = pinProblem(newPin, 'new PIN');
+      if (bad) return invalidParameter(bad);
+      this.#state.pin = newPin;
+      this.#persist(this.#state);
+      return success('PIN changed', this.#state.pinTriesLeft);
+    });
+  }
+
+  /**
+   * CHANGE REFERENCE DATA as GIDS carries it: old and new PIN joined with no separator.
+   * The card splits at its own PIN's length (kept inside the card); any non-empty data
+   * costs an attempt, so the answer never reveals that length.
+   */
+  changePinJoined(data: Uint8Array): CardResult {
+    return this.#atomic(() => {
+      const bytes = Buffer.from(data);
+      const stored = Buffer.byteLength(this.#state.pin, 'utf8');
+      return this.changePin(bytes.subarray(0, stored).toString('utf8'), bytes.subarray(stored).toString('utf8'));
+    });
   }
 
   /** Uses up the PIN's tries, as a user typing wrong PINs would (for tests and demos). */
   blockPin(): CardResult {
-    this.#sync();
-    this.#userAuthenticated = false;
-    this.#state.pinTriesLeft = 0;
-    this.#persist(this.#state);
-    return blockedPin();
+    return this.#atomic(() => {
+      this.#userAuthenticated = false;
+      this.#state.pinTriesLeft = 0;
+      this.#persist(this.#state);
+      return blockedPin();
+    });
   }
 
   /** Replaces the admin key; only after admin authentication (the enrollment flow). */
   changeAdminKey(newKey: Uint8Array): CardResult {
-    this.#sync();
-    if (!this.#adminAuthenticated) return notAuthenticated('admin');
-    if (newKey.length !== 24 && newKey.length !== 16) return invalidParameter(`new admin key must be 24 or 16 bytes, got ${newKey.length}`);
-    this.#state.adminKey = toHex(newKey);
-    this.#persist(this.#state);
-    return success('admin key changed', this.#state.adminTriesLeft);
+    return this.#atomic(() => {
+      if (!this.#adminAuthenticated) return notAuthenticated('admin');
+      if (newKey.length !== 24 && newKey.length !== 16) return invalidParameter(`new admin key must be 24 or 16 bytes, got ${newKey.length}`);
+      this.#state.adminKey = toHex(newKey);
+      this.#persist(this.#state);
+      return success('admin key changed', this.#state.adminTriesLeft);
+    });
   }
 
   /** Lends the admin key to a protocol layer that builds cryptograms (GIDS mutual auth's C2). */
   withAdminKey<T>(use: (key: Buffer) => T): T {
-    this.#sync();
-    return use(this.#adminKey());
+    return this.#atomic(() => use(this.#adminKey()));
   }
 
   /**
@@ -285,7 +333,10 @@ export class VirtualCard {
    * success restores the counter. `wrong` shapes the failure for the flow at hand.
    */
   #attemptAdmin(check: (key: Buffer, challenge: Buffer) => boolean, wrong: (left: number | null) => CardResult, blockedMessage: string): CardResult {
-    this.#sync();
+    return this.#atomic(() => this.#attemptAdminNow(check, wrong, blockedMessage));
+  }
+
+  #attemptAdminNow(check: (key: Buffer, challenge: Buffer) => boolean, wrong: (left: number | null) => CardResult, blockedMessage: string): CardResult {
     this.#adminAuthenticated = false;
     if (this.#state.adminTriesLeft === 0) return blockedAdmin();
     const pending = this.#state.pendingChallenge;
@@ -313,17 +364,30 @@ export class VirtualCard {
 
   /** Power off or reset: authentications and the pending challenge are gone. */
   reset(): void {
-    this.#sync();
     this.logout();
-    if (this.#state.pendingChallenge !== null) {
-      this.#state.pendingChallenge = null;
-      this.#persist(this.#state);
-    }
+    // Read first, lock only to write: a reader powers cards on and off often.
+    this.#sync();
+    if (this.#state.pendingChallenge === null) return;
+    this.#atomic(() => {
+      this.logout();
+      if (this.#state.pendingChallenge !== null) {
+        this.#state.pendingChallenge = null;
+        this.#persist(this.#state);
+      }
+    });
   }
 
   #adminKey(): Buffer {
     return Buffer.from(this.#state.adminKey, 'hex');
   }
+}
+
+/** An ATR in hex (as card files and the CM API carry it), checked as a card would: throws InputError naming the problem. */
+export function parseAtr(text: string, what = 'ATR'): Buffer {
+  const bytes = parseHex(text, what);
+  const bad = atrProblem(bytes);
+  if (bad) throw new InputError(`${what} ${bad}`);
+  return bytes;
 }
 
 /**
@@ -397,7 +461,22 @@ function checkPin(pin: string, what: string): void {
   if (problem) throw new InputError(problem);
 }
 function checkLimit(n: number, what: string): void {
-  if (!Number.isInteger(n) || n < 1 || n > 15) throw new InputError(`${what} must be a whole number from 1 to 15, got ${n}`);
+  const problem = triesProblem(n, what);
+  if (problem) throw new InputError(problem);
+}
+
+/** Why `n` cannot be a retry limit (a whole number from 1 to MAX_TRIES), or null when it can. */
+export function triesProblem(n: number, what = 'tries'): string | null {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_TRIES) return `${what} must be a whole number from 1 to ${MAX_TRIES}, got ${n}`;
+  return null;
+}
+
+/** Why `length` cannot be a challenge length (a multiple of 8 from 8 to MAX_CHALLENGE), or null. */
+export function challengeLengthProblem(length: number, what = 'challenge length'): string | null {
+  if (!Number.isInteger(length) || length < BLOCK || length % BLOCK !== 0 || length > MAX_CHALLENGE) {
+    return `${what} must be a multiple of 8 from 8 to ${MAX_CHALLENGE}, got ${length}`;
+  }
+  return null;
 }
 
 /** Constant time whatever the lengths: compare digests, not the PINs. */

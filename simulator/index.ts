@@ -7,6 +7,7 @@ export * from './random.js';
 export * from './errors.js';
 export * from './card.js';
 export * from './card-file.js';
+export { withCardLock, lockPathFor } from './card-lock.js';
 export * from './apdu.js';
 export * from './gids.js';
 export * from './vpcd.js';

@@ -1,12 +1,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   createCardFile, openCardFile, parseCardFile, readCardFile, serializeCardFile, writeCardFile,
 } from '../../simulator/card-file.js';
+import { lockPathFor, withCardLock } from '../../simulator/card-lock.js';
 import { VirtualCard } from '../../simulator/card.js';
 import { InputError } from '../../simulator/errors.js';
 import { seededRandom } from '../../simulator/random.js';
@@ -216,52 +218,218 @@ describe('anti-tearing: a process killed mid-operation', () => {
     expect(readCardFile(path).card.pinTriesLeft).toBe(2);
   });
 
-  it('killed during a loop of writes, the file is always a whole old or new state', async () => {
-    const path = newFile({ adminTries: null });
-    // Each write changes the pending challenge or the PIN counter; the child says when it has written.
-    const writeLoop = `
-      import { openCardFile } from ${JSON.stringify(DIST_CARD_FILE)};
-      const card = openCardFile(process.argv[1]);
-      for (let i = 0; ; i++) {
-        if (i === 3) console.log('writing');
-        card.getChallenge(i % 2 ? 8 : 64);
-        // A kill can leave the PIN blocked (see below); keep writing through the admin path then.
-        if (card.pinBlocked) card.authenticateAdmin(Buffer.alloc(8));
-        else card.verifyPin(i % 3 ? '1234' : '0000');
+  /**
+   * A child that runs a fixed sequence of card operations and dies by SIGKILL at an exact
+   * point of its K-th card-file write: before writing the temp file ('write'), halfway
+   * through writing it ('half'), before its fsync ('fsync'), before the rename ('rename'),
+   * or just after the write is reported ('after'). The points are set by wrapping node:fs
+   * in the child, so where the kill lands does not depend on timing. The child prints
+   * each operation it starts and each state the card wrote (afterPersist).
+   */
+  const killAtWrite = `
+    import { createRequire, syncBuiltinESMExports } from 'node:module';
+    const fs = createRequire(import.meta.url)('node:fs');
+    const [path, killAt, phase] = process.argv.slice(1);
+    const die = () => process.kill(process.pid, 'SIGKILL');
+    let writes = 0;
+    let cardFd = -1;
+    const { writeSync, fsyncSync, renameSync } = fs;
+    fs.writeSync = (fd, data, ...rest) => {
+      if (typeof data === 'string' && data.startsWith('{\\n  "format"')) {
+        writes += 1;
+        cardFd = fd;
+        if (writes === Number(killAt)) {
+          if (phase === 'write') die();
+          if (phase === 'half') { writeSync(fd, data.slice(0, data.length >> 1)); fsyncSync(fd); die(); }
+        }
       }
-    `;
-    const seen = new Set<string>();
-    for (let round = 0; round < 8; round++) {
-      const r = await runChild(writeLoop, [path], (text, kill) => {
-        // Kill at a different point of the loop each round: after 0..7 extra ms of writes.
-        if (text.includes('writing')) setTimeout(kill, round);
-      });
-      expect(r.signal).toBe('SIGKILL');
-      const data = readCardFile(path); // throws on a torn or partial file
-      expect(data.card).toMatchObject({ cardId: CARDID, adminKey: KEY.toString('hex'), pin: '1234' });
-      // Counter-first can leave 0 here (killed between decrement and restore with one try
-      // left): the kill costs the try, as on a real card; it never gains one.
-      expect(data.card.pinTriesLeft).toBeGreaterThanOrEqual(0);
-      expect(data.card.pinTriesLeft).toBeLessThanOrEqual(3);
-      seen.add(data.card.pendingChallenge ?? 'none');
+      return writeSync(fd, data, ...rest);
+    };
+    fs.fsyncSync = (fd) => {
+      if (fd === cardFd && writes === Number(killAt) && phase === 'fsync') die();
+      return fsyncSync(fd);
+    };
+    fs.renameSync = (from, to) => {
+      if (to === path && writes === Number(killAt) && phase === 'rename') die();
+      return renameSync(from, to);
+    };
+    syncBuiltinESMExports();
+    const { openCardFile } = await import(${JSON.stringify(DIST_CARD_FILE)});
+    const card = openCardFile(path, {
+      afterPersist: (state) => {
+        console.log('state ' + JSON.stringify(state));
+        if (writes === Number(killAt) && phase === 'after') die();
+      },
+    });
+    for (let i = 0; i < 50; i++) {
+      console.log('op challenge');
+      card.getChallenge(i % 2 ? 8 : 64);
+      const pin = i % 3 ? '1234' : '0000';
+      console.log(pin === '1234' ? 'op verify-right' : 'op verify-wrong');
+      card.verifyPin(pin);
     }
-    // The file did change between kills: the loop really was writing.
-    expect(seen.size).toBeGreaterThan(1);
-    // Temp files the killed writers left behind are swept by the next open.
+    console.log('not killed');
+  `;
+  const phases = ['write', 'half', 'fsync', 'rename', 'after'] as const;
+
+  it('killed at any point of any write, the file is the last state the card reported written, and a kill never gives a try back', async () => {
+    const path = newFile({ adminTries: null, pinTries: 5 });
     const temps = () => readdirSync(scratch).filter((f) => f.startsWith(`.${basename(path)}.`) && f.endsWith('.tmp'));
-    writeFileSync(join(scratch, `.${basename(path)}.999999999.0.tmp`), 'left by a dead writer');
+    let previous = readCardFile(path).card;
+    let restoreKills = 0;
+    // The sequence writes: 1 challenge, 2 wrong PIN, 3 challenge, 4+5 right PIN (decrement,
+    // restore), 6 challenge, 7+8 right PIN, 9 challenge, 10 wrong PIN, 11 challenge, 12+13
+    // right PIN: K = 5, 8 and 13 hit a restore write (with phases 'write', 'rename', 'rename').
+    for (let k = 1; k <= 13; k++) {
+      const phase = phases[k % phases.length]!;
+      const r = await runChild(killAtWrite, [path, String(k), phase]);
+      expect(r.signal, `${k}/${phase}: ${r.stderr}`).toBe('SIGKILL');
+      const lines = r.stdout.trim().split('\n');
+      const states = lines.filter((l) => l.startsWith('state ')).map((l) => JSON.parse(l.slice(6)));
+      // The kill landed where it was aimed: after the K-th write was reported, or before it committed.
+      expect(states).toHaveLength(phase === 'after' ? k : k - 1);
+      const onDisk = readCardFile(path).card; // throws on a torn or partial file
+      expect(onDisk).toEqual(states.at(-1) ?? previous);
+
+      const lastOp = lines.filter((l) => l.startsWith('op ')).at(-1);
+      const sinceOp = lines.slice(lines.lastIndexOf(lastOp!) + 1).filter((l) => l.startsWith('state ')).length;
+      if (lastOp === 'op verify-right' && sinceOp === 1 && phase !== 'after') {
+        // Killed in the write that would restore the counter after the right PIN: the try is spent.
+        const before = lines.slice(0, lines.lastIndexOf(lastOp)).filter((l) => l.startsWith('state ')).at(-1);
+        const triesBefore = before ? JSON.parse(before.slice(6)).pinTriesLeft : previous.pinTriesLeft;
+        expect(onDisk.pinTriesLeft).toBe(triesBefore - 1);
+        restoreKills += 1;
+      }
+      if (phase === 'rename') {
+        // Up to the rename the old file is whole and the new state waits, whole, in a temp file.
+        const [temp] = temps();
+        const pending = readCardFile(join(scratch, temp!)).card;
+        expect(pending).not.toEqual(onDisk);
+        expect(pending).toMatchObject({ cardId: CARDID, adminKey: KEY.toString('hex') });
+      }
+      // Each round starts with full tries, so no round meets a blocked PIN (which would write less).
+      writeCardFile(path, { card: { ...onDisk, pinTriesLeft: onDisk.pinTriesLimit }, replay: null });
+      previous = readCardFile(path).card;
+    }
+    expect(restoreKills).toBe(3);
+    // The killed children left temp files and a lock owned by a dead process: the next
+    // open sweeps the temp files, and the next operation takes the stale lock over.
     expect(temps().length).toBeGreaterThan(0);
-    openCardFile(path);
+    const card = openCardFile(path);
     expect(temps()).toEqual([]);
+    expect(card.verifyPin('1234')).toMatchObject({ ok: true, attemptsRemaining: 5 });
+  }, 60_000);
+});
+
+describe('several processes on one card file', () => {
+  /** A child that opens the card, says "ready", and makes one wrong PIN attempt when told to. */
+  const oneWrongPin = `
+    import { openCardFile } from ${JSON.stringify(DIST_CARD_FILE)};
+    const card = openCardFile(process.argv[1]);
+    console.log('ready');
+    process.stdin.once('data', () => {
+      console.log('sw ' + card.verifyPin('0000').sw.toString(16));
+      process.exit(0);
+    });
+  `;
+
+  /** Starts `n` children on one card file, lets them all read it, then sets them off together. */
+  async function wrongPinsAtOnce(path: string, n: number): Promise<string[]> {
+    const children = Array.from({ length: n }, () => spawn(process.execPath, ['--input-type=module', '-e', oneWrongPin, path], { stdio: ['pipe', 'pipe', 'pipe'] }));
+    const outputs = children.map((child) => {
+      let text = '';
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000); // a bound, not an assertion
+      child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+      const ready = new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => {
+        text += d.toString();
+        if (text.includes('ready')) resolve();
+      }));
+      const done = new Promise<string>((resolve) => child.on('close', () => {
+        clearTimeout(timer);
+        resolve(text);
+      }));
+      return { ready, done };
+    });
+    // Every child has read the file before any of them starts its attempt.
+    await Promise.all(outputs.map((o) => o.ready));
+    for (const child of children) child.stdin.end('go\n');
+    return Promise.all(outputs.map((o) => o.done));
+  }
+
+  it('N processes each making one wrong PIN attempt at the same moment cost exactly N tries', async () => {
+    const n = 7;
+    // A few rounds: without the lock, one round loses an attempt most of the time, not always.
+    for (let round = 0; round < 4; round++) {
+      const path = newFile({ pinTries: 15 });
+      const texts = await wrongPinsAtOnce(path, n);
+      const sws = texts.map((t) => /sw (\w+)/.exec(t)?.[1] ?? t).sort();
+      // Each attempt saw the ones before it: 14, 13, ... tries left, each reported once.
+      expect(sws).toEqual(Array.from({ length: n }, (_, i) => (0x63c0 | (14 - i)).toString(16)).sort());
+      expect(readCardFile(path).card.pinTriesLeft).toBe(15 - n);
+    }
+  }, 120_000);
+
+  it('a lock held by a live process is waited for, with a bound, then named in a one-line error', () => {
+    const path = newFile();
+    // This very process holds it (as another thread would): alive, so never taken over.
+    writeFileSync(lockPathFor(path), `${process.pid} held-elsewhere\n`);
+    try {
+      expect(() => withCardLock(path, () => 'ran', 30)).toThrow(/card file .* is busy: process \d+ has held .*\.lock for 30 ms/);
+      expect(readFileSync(lockPathFor(path), 'utf8')).toContain('held-elsewhere'); // not removed
+    } finally {
+      rmSync(lockPathFor(path));
+    }
+    expect(withCardLock(path, () => 'ran')).toBe('ran');
+    expect(existsSync(lockPathFor(path))).toBe(false);
+  });
+
+  it('worker threads of one process writing one card file never pick the same temp file name', async () => {
+    const path = newFile();
+    const data = readCardFile(path);
+    const code = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      import(workerData.module).then(({ writeCardFile }) => {
+        let failures = 0;
+        for (let i = 0; i < 150; i++) {
+          try { writeCardFile(workerData.path, workerData.data); } catch (err) { failures += 1; parentPort.postMessage(String(err.message)); }
+        }
+        parentPort.postMessage({ failures });
+      });
+    `;
+    const run = () => new Promise<{ failures: number; errors: string[] }>((resolve, reject) => {
+      const errors: string[] = [];
+      const worker = new Worker(code, { eval: true, workerData: { module: DIST_CARD_FILE, path, data } });
+      worker.on('message', (m: unknown) => (typeof m === 'string' ? errors.push(m) : resolve({ ...(m as { failures: number }), errors })));
+      worker.on('error', reject);
+    });
+    const results = await Promise.all([run(), run(), run()]);
+    expect(results.flatMap((r) => r.errors)).toEqual([]);
+    expect(results.map((r) => r.failures)).toEqual([0, 0, 0]);
+    expect(readCardFile(path)).toEqual(data);
+  }, 60_000);
+});
+
+describe('card file errors never show the admin key', () => {
+  it('a key with a bad digit is named by position, not shown', () => {
+    const base = newFile();
+    const key = KEY.toString('hex');
+    const path = withField(base, (d) => { d.card.adminKey = `${key.slice(0, 40)}X${key.slice(41)}`; });
+    expect(() => readCardFile(path)).toThrow(/card\.adminKey must be lower-case hex: character 41 of 48 is not/);
+    try {
+      readCardFile(path);
+    } catch (err) {
+      for (let at = 0; at + 8 <= key.length; at += 4) expect((err as Error).message).not.toContain(key.slice(at, at + 8));
+    }
   });
 });
 
 describe('writeCardFile', () => {
-  it('writes whole documents only: the old file stays readable until the rename', () => {
+  it('replaces the whole document, mode 0600, and leaves no temp file', () => {
     const path = newFile();
     const data = readCardFile(path);
     writeCardFile(path, { ...data, card: { ...data.card, pinTriesLeft: 1 } });
-    expect(readCardFile(path).card.pinTriesLeft).toBe(1);
+    expect(readCardFile(path)).toEqual({ ...data, card: { ...data.card, pinTriesLeft: 1 } });
     expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(readdirSync(scratch).filter((f) => f.startsWith(`.${basename(path)}.`))).toEqual([]);
   });
 });
