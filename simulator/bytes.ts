@@ -19,7 +19,9 @@ export function parseBytes(input: string, what = 'value'): Buffer {
 export function parseHex(input: string, what = 'value'): Buffer {
   const compact = input.replace(/[\s:-]/g, '');
   if (compact.length === 0) throw new InputError(`${what} is empty`);
-  if (!/^[0-9a-fA-F]*$/.test(compact)) throw new InputError(`${what} is not hex: ${JSON.stringify(abbreviate(input))}`);
+  // The value may be a key: name the first bad character's place, never echo the value.
+  const bad = compact.search(/[^0-9a-fA-F]/);
+  if (bad >= 0) throw new InputError(`${what} is not hex: character ${bad + 1} of ${compact.length} is not a hex digit`);
   if (compact.length % 2 !== 0) throw new InputError(`${what} has an odd number of hex digits (${compact.length})`);
   return Buffer.from(compact, 'hex');
 }
@@ -28,8 +30,15 @@ export function parseHex(input: string, what = 'value'): Buffer {
 export function parseBase64(input: string, what = 'value'): Buffer {
   const compact = input.replace(/\s/g, '');
   if (compact.length === 0) throw new InputError(`${what} is empty`);
-  if (!isBase64(compact)) throw new InputError(`${what} is neither hex nor base64: ${JSON.stringify(abbreviate(input))}`);
+  if (!isBase64(compact)) throw new InputError(`${what} is neither hex nor base64${base64Problem(compact)}`);
   return Buffer.from(compact.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+}
+
+/** Where base64 text goes wrong, without echoing it (it may be a key). */
+function base64Problem(text: string): string {
+  const bad = text.search(/[^A-Za-z0-9+/_=-]/);
+  if (bad >= 0) return `: character ${bad + 1} of ${text.length} is not a base64 character`;
+  return `: ${text.length} characters is not a whole base64 length, or the = padding is misplaced`;
 }
 
 /** True for standard or URL-safe base64 with correct (or omitted) padding. */
@@ -55,15 +64,20 @@ export function toWindowsDisplay(bytes: Uint8Array): string {
   return toHex(bytes).toUpperCase().replace(/(.{4})(?=.)/g, '$1 ');
 }
 
-/** A GUID string (braces optional) to its 16 bytes, in the order the text shows them. */
+/** The one GUID pattern: `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hex digits of any case. */
+const GUID = /^([0-9a-fA-F]{8})-([0-9a-fA-F]{4})-([0-9a-fA-F]{4})-([0-9a-fA-F]{4})-([0-9a-fA-F]{12})$/;
+
+/** A GUID string (braces optional, as Windows prints them) to its 16 bytes, in the order the text shows them. */
 export function parseGuid(input: string, what = 'cardid'): Buffer {
-  const m = /^\{?([0-9a-fA-F]{8})-([0-9a-fA-F]{4})-([0-9a-fA-F]{4})-([0-9a-fA-F]{4})-([0-9a-fA-F]{12})\}?$/.exec(input.trim());
+  const text = input.trim();
+  const m = GUID.exec(text.startsWith('{') && text.endsWith('}') ? text.slice(1, -1) : text);
   if (!m) throw new InputError(`${what} is not a GUID: ${JSON.stringify(abbreviate(input))}`);
   return Buffer.from(m.slice(1).join(''), 'hex');
 }
 
+/** True for the bare GUID form (no braces, no spaces): what URLs and card files carry. */
 export function isGuid(input: string): boolean {
-  return /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(input);
+  return GUID.test(input);
 }
 
 /** 16 bytes to the lower-case GUID text `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`. */
@@ -73,6 +87,7 @@ export function formatGuid(bytes: Uint8Array): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-function abbreviate(s: string): string {
-  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+/** Shortens a value for an error message (never use it on a secret: it still shows 37 characters). */
+export function abbreviate(s: string, max = 40): string {
+  return s.length > max ? `${s.slice(0, max - 3)}...` : s;
 }
