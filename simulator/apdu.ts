@@ -1,5 +1,5 @@
 import { parseGuid, toHex } from './bytes.js';
-import type { CardResult, VirtualCard } from './card.js';
+import { MAX_CHALLENGE, type CardResult, type VirtualCard } from './card.js';
 import {
   ADMIN_KEY_REF, APPLET_EFID, USER_PIN_REF, cardCryptogram, checkHostCryptogram, encodeTlv,
   isGidsAid, parseKeyImport, readDataObject, readSingleTlv, readTlvs, selectFci,
@@ -95,6 +95,11 @@ export interface ApduFrontEndOptions {
   transcriptLimit?: number;
   /** Called after every exchange with its masked form (the `--trace` output). */
   onExchange?: (exchange: ApduExchange) => void;
+  /**
+   * Called when a command failed inside the card (say, its file was deleted or the disk
+   * is full); the command is still answered 6F00. A host can detach the card then.
+   */
+  onError?: (error: unknown) => void;
 }
 
 const INS_NAMES: Readonly<Record<number, string>> = {
@@ -116,6 +121,7 @@ export class ApduFrontEnd {
   readonly #random: RandomSource;
   readonly #limit: number;
   readonly #onExchange: ((exchange: ApduExchange) => void) | undefined;
+  readonly #onError: ((error: unknown) => void) | undefined;
   readonly #transcript: ApduExchange[] = [];
   #count = 0;
   #selected = false;
@@ -127,6 +133,7 @@ export class ApduFrontEnd {
     this.#random = options.random ?? systemRandom;
     this.#limit = Math.max(0, options.transcriptLimit ?? 1000);
     this.#onExchange = options.onExchange;
+    this.#onError = options.onError;
   }
 
   get card(): VirtualCard { return this.#card; }
@@ -146,14 +153,18 @@ export class ApduFrontEnd {
   transmit(command: Uint8Array): Buffer {
     const parsed = parseCommandApdu(command);
     let reply: Reply;
+    let failure: { error: unknown } | null = null;
     try {
       reply = parsed ? this.#dispatch(parsed) : { sw: SW.WRONG_LENGTH };
-    } catch {
-      // A bug must not take the reader down: answer like a card that hit an internal error.
+    } catch (err) {
+      // A bug or a lost card file must not take the reader down: answer like a card that
+      // hit an internal error, and tell the host.
       reply = { sw: SW.NO_PRECISE_DIAGNOSIS };
+      failure = { error: err };
     }
     const response = Buffer.concat([reply.data ?? Buffer.alloc(0), Buffer.from([reply.sw >> 8, reply.sw & 0xff])]);
     this.#record(command, parsed, response, reply.sw);
+    if (failure) this.#onError?.(failure.error);
     return response;
   }
 
@@ -214,8 +225,10 @@ export class ApduFrontEnd {
     if (apdu.data.length !== 0 || apdu.le === null) return { sw: SW.WRONG_LENGTH };
     // Le 00 (256) asks for "the card's size": one 3DES block.
     const length = apdu.le === 256 || apdu.le === 65536 ? 8 : apdu.le;
-    if (length % 8 !== 0 || length > 64) return { sw: SW.WRONG_LENGTH };
+    if (length % 8 !== 0 || length > MAX_CHALLENGE) return { sw: SW.WRONG_LENGTH };
     this.#mutualR1 = null;
+    // As GENERAL AUTHENTICATE: a blocked admin key gets no challenge, and nothing is left pending.
+    if (this.#card.adminBlocked) return { sw: SW.AUTH_METHOD_BLOCKED };
     return { data: this.#card.getChallenge(length), sw: SW.OK };
   }
 
@@ -335,14 +348,10 @@ export class ApduFrontEnd {
     if (p1 !== 0x00) return { sw: SW.WRONG_P1P2 };
     if (p2 !== USER_PIN_REF) return { sw: SW.REFERENCED_DATA_NOT_FOUND };
     if (data.length === 0) return { sw: SW.WRONG_LENGTH };
-    // GIDS PINs are not padded, so the card splits at its own PIN's length: an old PIN of
-    // another length is wrong anyway, and is counted as a wrong PIN.
-    const stored = Buffer.byteLength(this.#card.snapshot().pin, 'utf8');
-    // No room for a new PIN: refused as bad data before any PIN is compared or counted.
-    if (data.length <= stored) return { sw: SW.WRONG_DATA };
-    const oldPin = data.subarray(0, stored).toString('utf8');
-    const newPin = data.subarray(stored).toString('utf8');
-    return { sw: this.#card.changePin(oldPin, newPin).sw };
+    // GIDS PINs are not padded, so the card splits at its own PIN's length. Every
+    // non-empty command is counted as an attempt, whatever its length: refusing short
+    // data for free would tell the caller how long the PIN is.
+    return { sw: this.#card.changePinJoined(data).sw };
   }
 
   // GET DATA: P1 P2 the file, data 5C <DO id>.

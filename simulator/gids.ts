@@ -221,5 +221,8 @@ export function parseKeyImport(data: Uint8Array): KeyImport {
   const keyTlv = parts?.find((t) => t.tag === 0x87);
   if (!keyTlv) return { ok: false, sw: 0x6a80 };
   if (keyTlv.value.length !== 24 && keyTlv.value.length !== 16) return { ok: false, sw: 0x6a80 };
+  // The 88 (KCV) object is not checked on purpose: OpenSC's gids-tool always sends the
+  // fixed `88 03 B0 73 DC` (the KCV of 0102..08 x 3, DOMAIN.md section 5) whatever the new
+  // key, and real GIDS cards accept it; refusing a mismatch would break `gids-tool -C`.
   return { ok: true, keyRef: ref.value[0]!, key: keyTlv.value };
 }

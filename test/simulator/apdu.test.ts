@@ -49,8 +49,9 @@ function rrcApdu(pin: string): string {
   const d = Buffer.from(pin, 'utf8').toString('hex');
   return `002c0280${lc(d)}${d}`;
 }
-function putKeyApdu(key: Buffer): string {
-  return `00db3fff267024840180a51f8718${key.toString('hex')}8803b073dc`;
+/** PUT DATA 3FFF of a 3-key admin key, with the fixed KCV bytes OpenSC's gids-tool sends. */
+function putKeyApdu(key: Buffer, kcv = 'b073dc'): string {
+  return `00db3fff267024840180a51f8718${key.toString('hex')}8803${kcv}`;
 }
 
 /** 3DES-ECB by Node's crypto directly, independent of simulator/tdes.ts. */
@@ -193,8 +194,9 @@ describe('admin authentication, external flow (what a CM server response serves)
     // No challenge is handed out for a blocked key, in either flow, and none is left pending.
     expect(tx(fe, GA_GET_CHALLENGE)).toEqual({ data: '', sw: 0x6983 });
     expect(tx(fe, `00870000147c128110${'11'.repeat(16)}00`)).toEqual({ data: '', sw: 0x6983 });
+    // GET CHALLENGE agrees with GENERAL AUTHENTICATE: 6983 and nothing pending.
+    expect(tx(fe, '0084000008')).toEqual({ data: '', sw: 0x6983 });
     expect(fe.card.hasPendingChallenge).toBe(false);
-    tx(fe, '0084000008');
     expect(tx(fe, `0082008008${KAT_RESPONSE}`).sw).toBe(0x6983);
   });
 
@@ -377,9 +379,23 @@ describe('VERIFY, RESET RETRY COUNTER, CHANGE REFERENCE DATA', () => {
     expect(tx(fe, verifyApdu('87654321')).sw).toBe(0x9000);
     const wrong = Buffer.from('0000abcdefgh').toString('hex');
     expect(tx(fe, `00240080${lc(wrong)}${wrong}`).sw).toBe(0x63c2);
-    const noNew = Buffer.from('8765').toString('hex');
-    expect(tx(fe, `00240080${lc(noNew)}${noNew}`).sw).toBe(0x6a80);
     expect(fe.card.pinTriesLeft).toBe(2);
+  });
+
+  it('CHANGE REFERENCE DATA counts every attempt, short or long, so its answer never tells the PIN length', () => {
+    const fe = frontEnd();
+    const stored = Buffer.byteLength(PIN, 'utf8');
+    // Wrong data no longer than the PIN and longer than it: both cost a try, both answer 63Cx.
+    const short = Buffer.from('9'.repeat(stored - 1)).toString('hex');
+    expect(tx(fe, `00240080${lc(short)}${short}`).sw).toBe(0x63c2);
+    const long = Buffer.from('9'.repeat(stored + 4)).toString('hex');
+    expect(tx(fe, `00240080${lc(long)}${long}`).sw).toBe(0x63c1);
+    expect(fe.card.pinTriesLeft).toBe(1);
+    // The right old PIN with no room for a new one: 6A80, the try given back, the PIN kept.
+    const noNew = Buffer.from(PIN).toString('hex');
+    expect(tx(fe, `00240080${lc(noNew)}${noNew}`).sw).toBe(0x6a80);
+    expect(fe.card.pinTriesLeft).toBe(3);
+    expect(tx(fe, verifyApdu(PIN)).sw).toBe(0x9000);
   });
 });
 
@@ -405,6 +421,16 @@ describe('PUT DATA: admin key import', () => {
     expect(tx(fe, otherRef).sw).toBe(0x6a88);
     expect(tx(fe, '00dba01008df2205000000000000').sw).toBe(0x6985);
     expect(fe.card.snapshot().adminKey).toBe(KEY.toString('hex'));
+  });
+
+  it('takes the key whatever its KCV bytes say, as gids-tool sends a fixed KCV for every key', () => {
+    const fe = frontEnd();
+    expect(externalAuth(fe, KEY)).toBe(0x9000);
+    const realKcv = ecb(NEW_KEY, Buffer.alloc(8)).subarray(0, 3).toString('hex');
+    expect(realKcv).not.toBe('b073dc');
+    expect(tx(fe, putKeyApdu(NEW_KEY)).sw).toBe(0x9000);
+    expect(fe.card.snapshot().adminKey).toBe(NEW_KEY.toString('hex'));
+    expect(tx(fe, putKeyApdu(KEY, realKcv)).sw).toBe(0x9000); // a true KCV of another key is no error either
   });
 });
 
