@@ -42,6 +42,22 @@ export function tdesEncrypt(key: Uint8Array, data: Uint8Array): Buffer {
   return Buffer.concat([c.update(data), c.final()]);
 }
 
+/**
+ * 3DES-ECB encryption with one kept cipher context (for a server answering many
+ * challenges under one key). ECB carries no state from block to block, so whole blocks fed
+ * to `update()` of a kept context (never `final()`) give exactly what tdesEncrypt gives,
+ * without creating an OpenSSL context per call. Throws InputError on a bad key or data.
+ */
+export function ecbEncryptor(key: Uint8Array): (data: Uint8Array) => Buffer {
+  checkAdminKey(key);
+  const cipher = createCipheriv(algorithm(key), key, null);
+  cipher.setAutoPadding(false);
+  return (data) => {
+    checkBlocks(data, 'challenge');
+    return cipher.update(data);
+  };
+}
+
 export function tdesDecrypt(key: Uint8Array, data: Uint8Array): Buffer {
   checkAdminKey(key);
   checkBlocks(data, 'data');

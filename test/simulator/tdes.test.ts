@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { constantTimeEqual, expandKey, hasOddParity, keyCheckValue, tdesDecrypt, tdesEncrypt } from '../../simulator/tdes.js';
+import { InputError } from '../../simulator/errors.js';
+import { constantTimeEqual, ecbEncryptor, expandKey, hasOddParity, keyCheckValue, tdesDecrypt, tdesEncrypt } from '../../simulator/tdes.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s/g, ''), 'hex');
 const b64 = (s: string) => Buffer.from(s, 'base64');
@@ -14,6 +15,22 @@ describe('3DES-EDE ECB known answers', () => {
   ];
   it.each(domain)('%s', (_name, key, challenge, response) => {
     expect(tdesEncrypt(key, challenge).toString('hex')).toBe(response.toString('hex'));
+  });
+
+  it.each(domain)('%s, through a kept ecbEncryptor context used again and again', (_name, key, challenge, response) => {
+    const encrypt = ecbEncryptor(key);
+    for (let i = 0; i < 3; i++) expect(encrypt(challenge).toString('hex')).toBe(response.toString('hex'));
+    // Two blocks in one call: block by block, as ECB is.
+    expect(encrypt(Buffer.concat([challenge, challenge])).toString('hex')).toBe(response.toString('hex').repeat(2));
+  });
+
+  it('ecbEncryptor refuses what tdesEncrypt refuses, with an InputError', () => {
+    expect(() => ecbEncryptor(hex('0102030405060708'))).toThrow(InputError);
+    const encrypt = ecbEncryptor(Buffer.alloc(24));
+    expect(() => encrypt(hex('01020304050607'))).toThrow(InputError);
+    expect(() => encrypt(Buffer.alloc(0))).toThrow(/got 0 bytes/);
+    // A refused call leaves the context as it was.
+    expect(encrypt(hex('a892d75601617c5d')).toString('hex')).toBe('1951ec3ef81bbabb');
   });
 
   // NIST SP 800-67 Rev. 2, appendix example (3-key TDEA, ECB): "The qufck brown fox jump".
