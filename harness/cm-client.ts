@@ -9,7 +9,6 @@ import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { isBase64, toBase64 } from '../simulator/bytes.js';
 import { InputError } from '../simulator/errors.js';
-import type { HarnessConfig } from './config.js';
 import type { RecordedExchange } from './events.js';
 import { REDACTED, Redactor } from './redact.js';
 
@@ -38,23 +37,6 @@ export interface CmClientOptions {
   onExchange?: (exchange: RecordedExchange) => void;
   /** Masks credentials in what `onExchange` sees; default: the values of `headers`, plus header names. */
   redactor?: Redactor;
-}
-
-/** The client a harness config describes; its redactor knows every configured credential. */
-export function clientOptionsFor(config: HarnessConfig): CmClientOptions {
-  return {
-    server: config.server,
-    basePath: config.basePath,
-    headers: config.headers,
-    timeoutMs: config.timeoutMs,
-    ...(config.tls ? { tls: config.tls } : {}),
-    redactor: redactorFor(config),
-  };
-}
-
-/** Masks the config's headers and forbiddenHeaders values (SPEC.md section 6) wherever they appear. */
-export function redactorFor(config: Pick<HarnessConfig, 'headers' | 'forbiddenHeaders'>): Redactor {
-  return Redactor.forHeaders(config.headers, config.forbiddenHeaders);
 }
 
 export interface CmResponse {
@@ -416,19 +398,30 @@ export function idFromUri(body: string): string {
   return decodeURIComponent(id);
 }
 
-function parseOrigin(server: string): string {
+/**
+ * A server URL as the harness takes it: an http(s) origin, no path, query or credentials.
+ * `problem` completes a sentence about the value (`server is not a URL: ...`), for the
+ * config loader and the client alike.
+ */
+export function checkOrigin(server: string): { origin: string; problem?: undefined } | { origin?: undefined; problem: string } {
   let url: URL;
   try {
     url = new URL(server);
   } catch {
-    throw new InputError(`server is not a URL: ${JSON.stringify(server)}`);
+    return { problem: `is not a URL: ${JSON.stringify(server)}` };
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError(`server must be http:// or https://, got ${JSON.stringify(server)}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { problem: `must start with http:// or https://, got ${JSON.stringify(server)}` };
+  if (url.username || url.password) return { problem: 'must not carry credentials; put them in headers' };
   if (url.pathname !== '/' || url.search || url.hash) {
-    throw new InputError(`server must be an origin like https://cm.contoso.com (the path goes in basePath), got ${JSON.stringify(server)}`);
+    return { problem: `must be an origin like https://cm.contoso.com (put the path in basePath), got ${JSON.stringify(server)}` };
   }
-  if (url.username || url.password) throw new InputError('server URL must not carry credentials; use headers');
-  return url.origin;
+  return { origin: url.origin };
+}
+
+function parseOrigin(server: string): string {
+  const checked = checkOrigin(server);
+  if (checked.problem !== undefined) throw new InputError(`server ${checked.problem}`);
+  return checked.origin;
 }
 
 function normaliseBasePath(basePath: string): string {

@@ -8,19 +8,20 @@ import { dirname, resolve } from 'node:path';
 import { isGuid, parseHex } from '../simulator/bytes.js';
 import { InputError } from '../simulator/errors.js';
 import { checkAdminKey } from '../simulator/tdes.js';
+import { EXAMPLE, EXAMPLE_CARD } from '../contracts/fixtures.js';
+import { checkOrigin, DEFAULT_BASE_PATH, DEFAULT_TIMEOUT_MS } from './cm-client.js';
 
-export const DEFAULT_BASE_PATH = '/CertificateManagement/api/v1.0';
-export const DEFAULT_TIMEOUT_MS = 5000;
+export { DEFAULT_BASE_PATH, DEFAULT_TIMEOUT_MS };
 
-/** The documented example (DOMAIN.md section 2): a card equal to it enables `example.documented`. */
+/** The documented example (DOMAIN.md section 2), as the pact pins it: a card equal to it enables `example.documented`. */
 export const DOCUMENTED_EXAMPLE = {
-  reqid: 'a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099',
-  scid: '17cf063d-e337-4aa9-a822-346554ddd3c9',
-  cardid: 'bc88f13f-83ba-4037-8262-46eba1291c6e',
-  adminKeyHex: '00'.repeat(24),
-  diversifiedKeyBase64: 'mBVA+HopB/gc+6FuKsQqx+OX01hK1WQI',
-  challengeBase64: '1hFD+cz/0so=',
-  responseBase64: 'F0Zudm4wPLY=',
+  reqid: EXAMPLE_CARD.reqid,
+  scid: EXAMPLE_CARD.scid,
+  cardid: EXAMPLE_CARD.cardid,
+  adminKeyHex: EXAMPLE_CARD.adminKey,
+  diversifiedKeyBase64: EXAMPLE.diversifiedKey,
+  challengeBase64: EXAMPLE.challenge,
+  responseBase64: EXAMPLE.response,
 } as const;
 
 export interface CardConfig {
@@ -189,16 +190,8 @@ function expandEnv(value: unknown, path: string, env: NodeJS.ProcessEnv, fail: F
 
 function parseServer(value: unknown, path: string, fail: Fail): string {
   if (typeof value !== 'string') return fail(path, `must be a URL string, got ${show(value)}`);
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return fail(path, `is not a URL: ${JSON.stringify(value)}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(path, `must start with http:// or https://, got ${JSON.stringify(value)}`);
-  if (url.username || url.password) fail(path, 'must not carry credentials; put them in headers');
-  if (url.pathname !== '/' || url.search || url.hash) fail(path, `must be an origin like https://cm.contoso.com (put the path in basePath), got ${JSON.stringify(value)}`);
-  return url.origin;
+  const checked = checkOrigin(value);
+  return checked.problem !== undefined ? fail(path, checked.problem) : checked.origin;
 }
 
 function parseBasePath(value: unknown, fail: Fail): string {

@@ -7,7 +7,8 @@
 import { performance } from 'node:perf_hooks';
 import { VirtualCard } from '../simulator/card.js';
 import { CATALOGUE, CaseFailure, type CaseContext, type ConformanceCase, type Need, type Verdict } from './cases/index.js';
-import { clientOptionsFor, CmClient, CmTransportError, fetchDiversifiedKey, redactorFor } from './cm-client.js';
+import { CmClient, CmTransportError, fetchDiversifiedKey } from './cm-client.js';
+import { clientOptionsFor, redactorFor } from './config-client.js';
 import { multiplex } from './reporters/multiplexer.js';
 import { isDocumentedExample, type CardConfig, type HarnessConfig } from './config.js';
 import type { CaseInfo, CaseResult, Outcome, RecordedExchange, Reporter, RunReport, RunSummary } from './events.js';

@@ -1,6 +1,7 @@
 import { toBase64 } from '../../simulator/bytes.js';
 import { tdesEncrypt } from '../../simulator/tdes.js';
 import type { RequestOverrides } from '../cm-client.js';
+import { isSuccess } from './helpers.js';
 import { bodySnippet } from './judge.js';
 import type { CaseContext, ConformanceCase, Verdict } from './types.js';
 
@@ -47,7 +48,7 @@ export const diversifiedKeyAuth: ConformanceCase = {
     const seen: string[] = [];
     for (const [who, o] of callers) {
       const res = await ctx.client.diversifiedKey(ids, o);
-      if (res.status >= 200 && res.status <= 299 && res.body.trim().length > 0) ctx.fail(`${who} got ${res.status} with a body: the admin key is handed out without authorization`);
+      if (isSuccess(res.status) && res.body.trim().length > 0) ctx.fail(`${who} got ${res.status} with a body: the admin key is handed out without authorization`);
       seen.push(`${who}: ${res.status}`);
     }
     return ctx.pass(seen.join(', ') + (ctx.config.forbiddenHeaders ? '' : ' (no forbiddenHeaders configured: only anonymous checked)'));

@@ -52,13 +52,21 @@ export function unknownGuid(): string {
   return randomUUID();
 }
 
+/** A 2xx status. */
 export function isSuccess(status: number): boolean {
   return status >= 200 && status <= 299;
 }
 
-/** `card name: problem`, or null when every check passed. */
-export function firstProblem(problems: Array<string | null>): string | null {
-  const found = problems.filter((p): p is string => p !== null);
-  if (found.length === 0) return null;
-  return found.length === 1 ? found[0]! : `${found[0]} (and ${found.length - 1} more)`;
+/** Asks each card once (default key, diversified=false unless told) and collects the problems. */
+export async function askAll(ctx: CaseContext, cards: CardConfig[], o: AskOptions = {}): Promise<{ problems: string[] }> {
+  const problems: string[] = [];
+  for (const card of cards) {
+    const { problem } = await ask(ctx, card, card.adminKey, { diversified: false, others: otherKeysFor(card, 'default'), ...o });
+    if (problem) problems.push(`card ${card.name}: ${problem}`);
+  }
+  return { problems };
+}
+
+export function describeCards(cards: CardConfig[]): string {
+  return cards.map((c) => c.name).join(', ');
 }

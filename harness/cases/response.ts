@@ -1,6 +1,6 @@
-import { isBase64, toBase64 } from '../../simulator/bytes.js';
-import { askAll, describeCards } from './response-support.js';
-import { ask, otherKeysFor } from './helpers.js';
+import { toBase64 } from '../../simulator/bytes.js';
+import { isPaddedBase64 } from '../cm-client.js';
+import { ask, askAll, describeCards, otherKeysFor } from './helpers.js';
 import { bodySnippet, isSelfInverse } from './judge.js';
 import type { ConformanceCase } from './types.js';
 
@@ -74,7 +74,7 @@ export const responseFormat: ConformanceCase = {
     }
     if (typeof value !== 'string') ctx.fail(`body is JSON but not a string${bodySnippet(res.body)}`);
     const text = value as string;
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0 || !isBase64(text)) ctx.fail(`body is a string but not standard padded base64: ${JSON.stringify(text)}`);
+    if (!isPaddedBase64(text)) ctx.fail(`body is a string but not standard padded base64: ${JSON.stringify(text)}`);
     const bytes = Buffer.from(text, 'base64');
     if (bytes.length !== challenge.length) {
       const hexHint = /^[0-9a-fA-F]+$/.test(text) && text.length === challenge.length * 2 ? ' (it looks like hex, not base64)' : '';

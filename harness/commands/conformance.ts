@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../simulator/errors.js';
 import { CATALOGUE } from '../cases/index.js';
 import { EXIT } from '../cli-support.js';
-import { clientOptionsFor } from '../cm-client.js';
+import { clientOptionsFor } from '../config-client.js';
 import { ensureReachable } from '../reachable.js';
 import { createReporter, parseReportSpec, prepareReportFiles } from '../reporters/index.js';
 import { exitCodeFor, runConformance, selectCases } from '../runner.js';

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { InputError } from '../../simulator/errors.js';
 import { EXIT, ExitError } from '../cli-support.js';
-import { clientOptionsFor, CmFormatError, CmTransportError } from '../cm-client.js';
+import { CmFormatError, CmTransportError } from '../cm-client.js';
+import { clientOptionsFor } from '../config-client.js';
 import { MAX_CONCURRENCY, type StopRule } from '../load/engine.js';
 import { renderLoadReport } from '../load/report.js';
 import { runLoadSession, type LoadOutcome } from '../load/session.js';

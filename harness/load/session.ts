@@ -1,4 +1,5 @@
-import { clientOptionsFor, CmClient, CmFormatError, fetchDiversifiedKey } from '../cm-client.js';
+import { CmClient, CmFormatError, fetchDiversifiedKey } from '../cm-client.js';
+import { clientOptionsFor } from '../config-client.js';
 import type { CardConfig, HarnessConfig } from '../config.js';
 import { InputError } from '../../simulator/errors.js';
 import { LoadRun, type LoadStats, type StopRule } from './engine.js';

@@ -1,17 +1,12 @@
-import type { Level, Outcome, Reporter, RunReport, RunSummary } from '../events.js';
+import type { Level, Outcome, RecordedExchange, Reporter, RunReport, RunSummary } from '../events.js';
 import { redactReport } from './redact.js';
 import { writeReportFile } from './write-file.js';
 
 /** The JSON report of SPEC.md section 6, described by report.schema.json next to this file. */
 export const REPORT_SCHEMA_ID = 'cmcard/conformance-report@1';
 
-export interface JsonExchange {
-  request: { method: string; url: string; headers: Record<string, string>; body?: string };
-  response?: { status: number; headers: Record<string, string>; body: string };
-  /** Why no response came (timeout, refused, ...). */
-  error?: string;
-  durationMs: number;
-}
+/** An exchange in the report: the recorded one, its keys in the order of the spec (`error` says why no response came). */
+export type JsonExchange = RecordedExchange;
 
 export interface JsonCase {
   id: string;

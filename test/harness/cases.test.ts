@@ -8,7 +8,7 @@ import { diagnose, isSelfInverse, judgeResponse } from '../../harness/cases/judg
 import type { CmResponse } from '../../harness/cm-client.js';
 import type { HarnessConfig } from '../../harness/config.js';
 import type { Reporter } from '../../harness/events.js';
-import { clientOptionsFor } from '../../harness/cm-client.js';
+import { clientOptionsFor } from '../../harness/config-client.js';
 import { ensureReachable, ServerUnreachableError } from '../../harness/reachable.js';
 import { exitCodeFor, runConformance } from '../../harness/runner.js';
 import { BROKEN_SERVER_CARDS, startBrokenServer } from './support/broken-server.js';

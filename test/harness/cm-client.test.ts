@@ -7,7 +7,9 @@ import { resolve } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { classify, CmClient, CmFormatError, CmTransportError, decodeBase64Body, idFromUri, type CmResponse } from '../../harness/cm-client.js';
+import { checkOrigin, classify, CmClient, CmFormatError, CmTransportError, decodeBase64Body, idFromUri, type CmResponse } from '../../harness/cm-client.js';
+import { DOCUMENTED_EXAMPLE, parseConfig } from '../../harness/config.js';
+import { VERSION } from '../../harness/version.js';
 import type { RecordedExchange } from '../../harness/events.js';
 import { InputError } from '../../simulator/errors.js';
 
@@ -409,5 +411,29 @@ describe('idFromUri', () => {
     expect(() => idFromUri('{"Uuid":"x"}')).toThrow(CmFormatError);
     expect(() => idFromUri('""')).toThrow(/not a URI/);
     expect(() => idFromUri('"abc')).toThrow(/not a JSON string/);
+  });
+});
+
+describe('one server URL rule for the config file and the client', () => {
+  it.each(['cm.contoso.com', 'ftp://cm', 'https://u:p@cm.contoso.com', 'https://cm.contoso.com/CertificateManagement', 'https://cm.contoso.com/?a=b'])(
+    '%s is refused by both with the same words',
+    (server) => {
+      const { problem } = checkOrigin(server);
+      expect(problem).toBeTruthy();
+      expect(() => new CmClient({ server })).toThrow(new InputError(`server ${problem}`));
+      expect(() => parseConfig({ server, cards: [] }, 'cm.json')).toThrow(new InputError(`cm.json: server ${problem}`));
+    },
+  );
+
+  it('both keep the origin of a good URL', () => {
+    expect(checkOrigin('https://CM.contoso.com:8443/')).toEqual({ origin: 'https://cm.contoso.com:8443' });
+    expect(parseConfig({ server: 'https://CM.contoso.com:8443', cards: [{ reqid: DOCUMENTED_EXAMPLE.reqid, scid: DOCUMENTED_EXAMPLE.scid, cardid: DOCUMENTED_EXAMPLE.cardid, adminKey: DOCUMENTED_EXAMPLE.adminKeyHex }] }, 'cm.json').server).toBe('https://cm.contoso.com:8443');
+  });
+});
+
+describe('the cmcard version', () => {
+  it('is the package version, read once for every command', () => {
+    const pkg = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+    expect(VERSION).toBe(pkg.version);
   });
 });

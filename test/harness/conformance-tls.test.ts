@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientOptionsFor } from '../../harness/cm-client.js';
+import { clientOptionsFor } from '../../harness/config-client.js';
 import { loadConfig } from '../../harness/config.js';
 import { ensureReachable, ServerUnreachableError } from '../../harness/reachable.js';
 import { runConformance } from '../../harness/runner.js';
