@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { parseBytes, parseHex, toBase64, toHex, toWindowsDisplay } from '../../simulator/bytes.js';
 import { createCardFile, openCardFile } from '../../simulator/card-file.js';
-import { describeResult, pinProblem, type CardResult } from '../../simulator/card.js';
+import { MAX_CHALLENGE, MAX_TRIES, challengeLengthProblem, describeResult, pinProblem, triesProblem, type CardResult } from '../../simulator/card.js';
 import { InputError } from '../../simulator/errors.js';
 import { checkAdminKey, keyCheckValue } from '../../simulator/tdes.js';
 import { EXIT, ExitError } from '../cli-support.js';
@@ -27,8 +27,8 @@ export function registerCard(program: Command): void {
     .requiredOption('--pin <pin>', 'the user PIN (4 to 127 bytes)')
     .option('--cardid <guid>', 'the card id (default: random, or derived from --seed)')
     .option('--atr <hex>', 'the ATR (default: a GIDS ATR); its TCK byte is checked')
-    .option('--admin-tries <n|unlimited>', 'wrong admin responses before the admin key blocks (1-15 or unlimited)', '5')
-    .option('--pin-tries <n>', 'wrong PINs before the PIN blocks (1-15)', '3')
+    .option('--admin-tries <n|unlimited>', `wrong admin responses before the admin key blocks (1-${MAX_TRIES} or unlimited)`, '5')
+    .option('--pin-tries <n>', `wrong PINs before the PIN blocks (1-${MAX_TRIES})`, '3')
     .option('--seed <text>', 'deterministic mode: challenges (and the card id) replay from this seed')
     .option('--force', 'replace an existing card file')
     .action((opts: { state: string; adminKey: string; pin: string; cardid?: string; atr?: string; adminTries: string; pinTries: string; seed?: string; force?: boolean }) => {
@@ -92,12 +92,16 @@ export function registerCard(program: Command): void {
     .command('challenge')
     .description('issue a new challenge (replaces a pending one), as the Windows unblock screen shows it and in base64')
     .addOption(stateOption())
-    .option('--length <n>', 'challenge bytes, a multiple of 8 from 8 to 64', '8')
+    .option('--length <n>', `challenge bytes, a multiple of 8 from 8 to ${MAX_CHALLENGE}`, '8')
     .option('--json', 'one JSON object')
     .action((opts: { state: string; length: string; json?: boolean }) => {
       const length = parseWhole(opts.length, '--length');
-      if (length < 8 || length > 64 || length % 8 !== 0) throw new InputError(`--length must be a multiple of 8 from 8 to 64, got ${length}`);
-      const challenge = openCardFile(opts.state).getChallenge(length);
+      const bad = challengeLengthProblem(length, '--length');
+      if (bad) throw new InputError(bad);
+      const c = openCardFile(opts.state);
+      // As the card's GET CHALLENGE: a blocked admin key gets no challenge (nothing could answer it).
+      if (c.adminBlocked) throw new ExitError('admin key is blocked: no challenge issued (SCARD_W_CHV_BLOCKED, SW 6983)', EXIT.FAILED);
+      const challenge = c.getChallenge(length);
       if (opts.json) {
         out(JSON.stringify({ windows: toWindowsDisplay(challenge), base64: toBase64(challenge), hex: toHex(challenge) }));
         return;
@@ -165,7 +169,8 @@ function parseWhole(text: string, flag: string): number {
 
 function parseCount(text: string, flag: string): number {
   const n = parseWhole(text, flag);
-  if (n < 1 || n > 15) throw new InputError(`${flag} must be from 1 to 15, got ${n}`);
+  const bad = triesProblem(n, flag);
+  if (bad) throw new InputError(bad);
   return n;
 }
 

@@ -90,6 +90,30 @@ describe('cmcard card: a blocked PIN unblocked with the help desk', () => {
     const wrong = await runCli(['card', 'unblock', '--state', state, '--response', 'AAAAAAAAAAA=', '--new-pin', '5678']);
     expect(wrong.code).toBe(1);
     expectOneLine(wrong.stderr, /wrong admin response, 2 admin attempt\(s\) left \(SCARD_W_WRONG_CHV, SW 63C2\)/);
+  }, 60_000);
+
+  it('a blocked admin key gets no challenge, as on the card (6983), and nothing is left pending', async () => {
+    const state = await newCard(['--admin-tries', '1']);
+    await ok(['card', 'challenge', '--state', state]);
+    const wrong = await runCli(['card', 'unblock', '--state', state, '--response', 'AAAAAAAAAAA=', '--new-pin', '5678']);
+    expect(wrong.stderr).toMatch(/SW 6983/);
+    const refused = await runCli(['card', 'challenge', '--state', state]);
+    expect(refused.code).toBe(1);
+    expectOneLine(refused.stderr, /admin key is blocked: no challenge issued \(SCARD_W_CHV_BLOCKED, SW 6983\)/);
+    expect(JSON.parse(await ok(['card', 'status', '--state', state, '--json'])).pendingChallenge).toBeNull();
+  }, 60_000);
+
+  it('a mistyped key is never echoed: not by card new, not by response', async () => {
+    const typo = `${KEY.slice(0, 30)}!${KEY.slice(31)}`;
+    const runs = await Promise.all([
+      runCli(['card', 'new', '--state', fresh(), '--admin-key', typo, '--pin', '1234']),
+      runCli(['response', '--key', typo, '--challenge', '1603ebdf1c8a2e72']),
+    ]);
+    for (const r of runs) {
+      expect(r.code).toBe(2);
+      expectOneLine(r.stderr, /character 31 of 48 is not/);
+      for (let at = 0; at + 8 <= KEY.length; at += 4) expect(r.stderr).not.toContain(KEY.slice(at, at + 8));
+    }
   });
 });
 
@@ -141,7 +165,7 @@ describe('cmcard card: bad input exits 2 with one line and changes nothing', () 
     [['--admin-key', KEY, '--pin', '12'], /--pin must be 4 to 127 bytes/],
     [['--admin-key', KEY, '--pin', '1234', '--cardid', 'nope'], /cardid is not a GUID/],
     [['--admin-key', KEY, '--pin', '1234', '--atr', '3b8d0180fba000000397425446590301c9'], /ATR has a wrong TCK byte C9/],
-    [['--admin-key', KEY, '--pin', '1234', '--admin-tries', '0'], /--admin-tries must be from 1 to 15/],
+    [['--admin-key', KEY, '--pin', '1234', '--admin-tries', '0'], /--admin-tries must be a whole number from 1 to 15, got 0/],
     [['--admin-key', KEY, '--pin', '1234', '--pin-tries', 'three'], /--pin-tries must be a whole number/],
   ])('new %j', async (args, message) => {
     const state = fresh();
