@@ -30,6 +30,8 @@ export type VpcdEvent =
   | { type: 'disconnected'; reason: string }
   | { type: 'retry'; delayMs: number; reason: string }
   | { type: 'control'; control: 'power-off' | 'power-on' | 'reset' | 'get-atr' | 'unknown'; byte: number }
+  /** The card itself failed (say, its file was deleted, or the disk is full): the client detaches. */
+  | { type: 'card-error'; message: string }
   | { type: 'closed' };
 
 export interface BackoffOptions {
@@ -183,8 +185,29 @@ export class VpcdClient {
     }
     this.#socket = null;
     this.#connected = false;
-    this.#card.powerOff();
+    this.#cardCall(() => this.#card.powerOff());
     this.#onEvent({ type: 'closed' });
+  }
+
+  /**
+   * Detaches because the card failed: one 'card-error' event (with the error's first
+   * line), then close(). A card whose file is gone cannot answer anything truthfully.
+   */
+  fail(error: unknown): void {
+    if (this.#closing) return;
+    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+    this.#onEvent({ type: 'card-error', message });
+    void this.close();
+  }
+
+  /** Runs a call into the card; a throw detaches (see fail) instead of escaping an event handler. */
+  #cardCall<T>(call: () => T): T | undefined {
+    try {
+      return call();
+    } catch (err) {
+      this.fail(err);
+      return undefined;
+    }
   }
 
   #connect(): void {
@@ -203,7 +226,10 @@ export class VpcdClient {
       for (const resolve of this.#waiters.splice(0)) resolve();
     });
     socket.on('data', (chunk: Buffer) => {
-      for (const frame of decoder.push(chunk)) this.#handle(socket, frame);
+      for (const frame of decoder.push(chunk)) {
+        if (this.#closing) return;
+        this.#cardCall(() => this.#handle(socket, frame));
+      }
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       failure = err.code ?? err.message;
@@ -215,7 +241,8 @@ export class VpcdClient {
       this.#connected = false;
       if (this.#closing) return;
       // A card pulled from the reader loses power: rights and the pending challenge go.
-      this.#card.powerOff();
+      this.#cardCall(() => this.#card.powerOff());
+      if (this.#closing) return;
       if (wasConnected) this.#onEvent({ type: 'disconnected', reason: failure });
       this.#failures += 1;
       const delayMs = backoffDelay(this.#failures, this.#backoff);

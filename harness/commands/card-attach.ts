@@ -3,6 +3,7 @@ import { ApduFrontEnd, type ApduExchange } from '../../simulator/apdu.js';
 import { openCardFile } from '../../simulator/card-file.js';
 import { formatSw } from '../../simulator/card.js';
 import { VpcdClient, parseVpcdAddress, VPCD_DEFAULT_HOST, VPCD_DEFAULT_PORT, type VpcdEvent } from '../../simulator/vpcd.js';
+import { EXIT, ExitError } from '../cli-support.js';
 
 /**
  * `cmcard card attach --state FILE [--vpcd HOST:PORT] [--trace]`: puts the card in
@@ -20,17 +21,35 @@ export function registerCardAttach(card: Command): void {
     .action(async (opts: { state: string; vpcd: string; trace?: boolean }) => {
       const { host, port } = parseVpcdAddress(opts.vpcd);
       const cardFile = openCardFile(opts.state);
+      // The card failing (its file deleted or corrupted, a full disk) ends the attach: exit 1, one line.
+      let cardError: string | null = null;
+      let stopForError: () => void = () => {};
+      const stopped = new Promise<void>((resolve) => (stopForError = resolve));
+      let client: VpcdClient | null = null;
       const frontEnd = new ApduFrontEnd(cardFile, {
         transcriptLimit: 0,
         ...(opts.trace ? { onExchange: printExchange } : {}),
+        // After the answer (6F00) has gone out: this runs inside the reader's data handler.
+        onError: (err) => setImmediate(() => client?.fail(err)),
       });
       const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-      const client = new VpcdClient({ host, port, card: frontEnd, onEvent: eventPrinter(where, opts.trace === true) });
+      const printEvent = eventPrinter(where, opts.trace === true);
+      client = new VpcdClient({
+        host, port, card: frontEnd,
+        onEvent: (event) => {
+          if (event.type === 'card-error') {
+            cardError = event.message;
+            stopForError();
+          }
+          printEvent(event);
+        },
+      });
       out(`attaching card ${cardFile.cardId} (${opts.state}) to the vpcd reader at ${where}; stop with Ctrl-C`);
       client.start();
-      await untilSignal();
+      await Promise.race([untilSignal(), stopped]);
       await client.close();
       out('detached: the card left the reader');
+      if (cardError !== null) throw new ExitError(`the card failed, so it left the reader: ${cardError}`, EXIT.FAILED);
     });
 }
 

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -27,14 +27,18 @@ describe('cmcard card attach', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function attach(args: string[]): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  function attach(args: string[]): { child: ChildProcess; output: () => string; stderr: () => string; exited: Promise<number | null> } {
     const child = spawn(process.execPath, [BIN, 'card', 'attach', '--state', state, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let text = '';
+    let errors = '';
     child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => {
+      text += d.toString();
+      errors += d.toString();
+    });
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    return { child, output: () => text, exited };
+    return { child, output: () => text, stderr: () => errors, exited };
   }
 
   it('answers the reader, writes every counter change to the card file, and detaches on SIGTERM', async () => {
@@ -79,6 +83,34 @@ describe('cmcard card attach', () => {
       run.child.kill('SIGINT');
       expect(await withTimeout(run.exited, 10_000, 'attach to exit')).toBe(0);
       expect(run.output().match(/waiting for vpcd/g)?.length).toBe(1);
+    } finally {
+      await vpcd.close();
+    }
+  });
+
+  it.each([
+    ['deleted', () => rmSync(state), 'VERIFY', /card file .*card\.json does not exist/],
+    ['corrupted', () => writeFileSync(state, '{"format": "cmcard/card", '), 'GET ATR', /card file .*card\.json is not JSON/],
+  ])('the card file %s while attached: the card answers no more, says why in one line, and exits 1', async (_name, spoil, what, reason) => {
+    const vpcd = await FakeVpcd.start();
+    try {
+      const run = attach(['--vpcd', `127.0.0.1:${vpcd.port}`]);
+      const conn = await vpcd.connection(1, 15_000);
+      expect((await conn.apdu(SELECT)).sw).toBe(0x9000);
+      spoil();
+      if (what === 'VERIFY') {
+        // The command in flight gets a status word (6F00, "no precise diagnosis"), not silence.
+        expect((await conn.apdu('002000800439393939')).sw).toBe(0x6f00);
+      } else {
+        conn.send(Buffer.from([0x04]));
+      }
+      expect(await withTimeout(run.exited, 10_000, 'attach to exit')).toBe(1);
+      await withTimeout(conn.closed, 5000, 'the connection to close');
+      const errorLines = run.stderr().trimEnd().split('\n');
+      expect(errorLines).toHaveLength(1);
+      expect(errorLines[0]).toMatch(/^cmcard: the card failed, so it left the reader: /);
+      expect(errorLines[0]).toMatch(reason);
+      expect(run.output()).toContain('detached');
     } finally {
       await vpcd.close();
     }

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApduFrontEnd } from '../../simulator/apdu.js';
 import { VirtualCard } from '../../simulator/card.js';
 import { InputError } from '../../simulator/errors.js';
@@ -174,11 +174,68 @@ describe('VpcdClient against a fake vpcd', () => {
     await withTimeout(conn.closed, 5000, 'the socket to close');
     expect(conn.ended).toBe(true);
     expect(events.at(-1)).toEqual({ type: 'closed' });
-    const connectingBefore = events.filter((e) => e.type === 'connecting').length;
-    // Several backoff periods (10-40 ms) pass: a client that still reconnected would show it.
-    await new Promise((r) => setTimeout(r, 200));
-    expect(events.filter((e) => e.type === 'connecting').length).toBe(connectingBefore);
+    // close() resolves after the socket's close handler ran, and that handler reports a
+    // reconnect ('retry') at the moment it schedules one: none may have been reported.
+    expect(events.map((e) => e.type)).toEqual(['connecting', 'connected', 'closed']);
     expect(server!.connections.length).toBe(1);
+  });
+
+  it('close() during a backoff wait cancels the pending reconnect', async () => {
+    const probe = await FakeVpcd.start();
+    const port = probe.port;
+    await probe.close();
+    // Only the client's timers are faked; the refused connection itself is real.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const events: VpcdEvent[] = [];
+      let retried: () => void = () => {};
+      const firstRetry = new Promise<void>((resolve) => (retried = resolve));
+      const client = new VpcdClient({ host: '127.0.0.1', port, card: frontEnd(), backoff: { initialMs: 10 }, onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'retry') retried();
+      } });
+      client.start();
+      await firstRetry;
+      expect(vi.getTimerCount()).toBe(1); // the reconnect, waiting
+      await client.close();
+      expect(vi.getTimerCount()).toBe(0);
+      vi.runAllTimers();
+      expect(events.filter((e) => e.type === 'connecting')).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a card that fails (its file gone) detaches: one card-error event, closed, no reconnect, nothing thrown', async () => {
+    const server = await FakeVpcd.start();
+    cleanup.push(() => server.close());
+    const events: VpcdEvent[] = [];
+    const fe = frontEnd();
+    let atrCalls = 0;
+    // A front end whose card file was deleted: reading the ATR throws, as openCardFile's card does.
+    const failing = {
+      get atr(): Buffer { atrCalls += 1; throw new InputError('card file /x/card.json does not exist'); },
+      powerOn: () => fe.powerOn(),
+      powerOff: () => fe.powerOff(),
+      reset: () => fe.reset(),
+      transmit: (c: Uint8Array) => fe.transmit(c),
+    };
+    let onClosed: () => void = () => {};
+    const closed = new Promise<void>((resolve) => (onClosed = resolve));
+    const client = new VpcdClient({ host: '127.0.0.1', port: server.port, card: failing, backoff: { initialMs: 10 }, onEvent: (e) => {
+      events.push(e);
+      if (e.type === 'closed') onClosed();
+    } });
+    cleanup.push(() => client.close());
+    client.start();
+    const conn = await server.connection(1);
+    conn.send(Buffer.from([0x04]));
+    await withTimeout(closed, 5000, 'the client to detach');
+    expect(atrCalls).toBe(1);
+    expect(events.filter((e) => e.type === 'card-error')).toEqual([{ type: 'card-error', message: 'card file /x/card.json does not exist' }]);
+    expect(events.map((e) => e.type)).not.toContain('retry');
+    await withTimeout(conn.closed, 5000, 'the socket to close');
+    expect(client.connected).toBe(false);
   });
 });
 
