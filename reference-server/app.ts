@@ -6,7 +6,7 @@ import { requireRole, type Authenticator, type Principal } from './auth.js';
 import { HttpError, badRequest } from './http-error.js';
 import type { AuditTarget, Call, Method, Reply, Route } from './route-types.js';
 import { BASE_PATH, PROVIDER_STATES_PATH } from './paths.js';
-import type { AuditOutcome, Store } from './store.js';
+import type { AuditEntry, AuditOutcome, Store } from './store.js';
 import { canonicalGuid } from './validate.js';
 
 /** Longest request target we read (path and query). Anything longer is refused with 400. */
@@ -83,16 +83,11 @@ export function createApp(options: AppOptions) {
     };
   }
 
-  /** Writes the route's audit row now; an AuditWriteError when it cannot be written. */
-  function writeAudit(route: Route, principal: Principal | null, target: AuditTarget, status: number, correlationId: string, detail: string | null): void {
-    try {
-      options.store.appendAudit({
-        principal: principal?.name ?? null, action: route.audit!, reqid: target.reqid ?? null, scid: target.scid ?? null,
-        cardid: target.cardid ?? null, status, outcome: outcomeOf(status), correlationId, detail: detail ?? target.detail ?? null,
-      });
-    } catch (err) {
-      throw new AuditWriteError(err);
-    }
+  function auditEntry(route: Route, principal: Principal | null, target: AuditTarget, status: number, correlationId: string, detail: string | null): AuditEntry {
+    return {
+      principal: principal?.name ?? null, action: route.audit!, reqid: target.reqid ?? null, scid: target.scid ?? null,
+      cardid: target.cardid ?? null, status, outcome: outcomeOf(status), correlationId, detail: detail ?? target.detail ?? null,
+    };
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
@@ -101,35 +96,37 @@ export function createApp(options: AppOptions) {
     let principal: Principal | null = null;
     const target: AuditTarget = {};
     /**
-     * Sends the reply; on an audited route only once its audit row is written. A row that
-     * cannot be written turns the reply into a 500, so nothing is handed out unrecorded.
+     * Sends the reply; on an audited route only once its audit row is committed (group
+     * commit, see Store.commitAudit). A row that cannot be written turns the reply into a
+     * 500, so nothing is handed out unrecorded.
      */
     const finish = (reply: Reply, detail: string | null = null): void => {
-      if (route?.audit) {
-        try {
-          writeAudit(route, principal, target, reply.status, correlationId, detail);
-        } catch (err) {
-          reply = errorReply(err, correlationId);
-        }
-      }
-      send(res, correlationId, reply);
+      if (!route?.audit) return send(res, correlationId, reply);
+      options.store.commitAudit(auditEntry(route, principal, target, reply.status, correlationId, detail), (err) => {
+        send(res, correlationId, err ? errorReply(new AuditWriteError(err), correlationId) : reply);
+      });
     };
     const fail = (err: unknown): void => {
       const reply = errorReply(err, correlationId);
       finish(reply, err instanceof HttpError ? err.message : 'internal error');
     };
     /**
-     * Runs the handler. On an audited route its writes and its audit row commit together,
-     * before anything is sent; a handler that throws has its writes rolled back and its
+     * Runs the handler. GET handlers only read, so their row joins the group commit. Other
+     * audited handlers write: their writes and their row commit together in one transaction
+     * before anything is sent, and one that throws has its writes rolled back and its
      * refusal audited on its own.
      */
     const run = (current: Route, call: Call): void => {
-      if (!current.audit) return finish(current.handle(call));
+      if (!current.audit || current.method === 'GET') return finish(current.handle(call));
       let reply: Reply;
       try {
         reply = options.store.transaction(() => {
           const r = current.handle(call);
-          writeAudit(current, principal, target, r.status, correlationId, null);
+          try {
+            options.store.appendAudit(auditEntry(current, principal, target, r.status, correlationId, null));
+          } catch (err) {
+            throw new AuditWriteError(err);
+          }
           return r;
         });
       } catch (err) {

@@ -42,7 +42,10 @@ export interface Route {
   role: Role | 'any';
   /** What the role check says the caller may not do, e.g. "obtain admin responses". */
   what: string;
-  /** Set on routes whose every call goes to the audit table (the name of the action). */
+  /**
+   * Set on routes whose every call goes to the audit table (the name of the action). An
+   * audited GET handler must not write: its row is committed after it, with others.
+   */
   audit?: string;
   /** Whether the route takes a JSON body. */
   body?: boolean;
