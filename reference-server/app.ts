@@ -2,6 +2,7 @@ import FindMyWay from 'find-my-way';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { abbreviate } from '../simulator/bytes.js';
 import { requireRole, type Authenticator, type Principal } from './auth.js';
 import { HttpError, badRequest } from './http-error.js';
 import type { AuditTarget, Call, Method, Reply, Route } from './route-types.js';
@@ -148,7 +149,7 @@ export function createApp(options: AppOptions) {
         if (allowed.length > 0) {
           throw new HttpError(405, `method ${method} is not allowed here (allowed: ${allowed.join(', ')})`, { Allow: allowed.join(', ') });
         }
-        throw new HttpError(404, `no such endpoint: ${method} ${abbreviate(path)}`);
+        throw new HttpError(404, `no such endpoint: ${method} ${abbreviate(path, 80)}`);
       }
       route = found.store.route;
       if (route === null) {
@@ -247,7 +248,7 @@ function readBody(req: IncomingMessage, done: (err: HttpError | null, body?: unk
     const text = Buffer.concat(chunks).toString('utf8');
     if (text.trim() === '') return done(null, undefined);
     if (type !== undefined && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
-      return done(new HttpError(415, `the request body must be JSON (Content-Type: application/json), got ${JSON.stringify(abbreviate(type))}`));
+      return done(new HttpError(415, `the request body must be JSON (Content-Type: application/json), got ${JSON.stringify(abbreviate(type, 80))}`));
     }
     try {
       done(null, JSON.parse(text));
@@ -272,8 +273,4 @@ function outcomeOf(status: number): AuditOutcome {
   if (status === 404) return 'not-found';
   if (status >= 500) return 'error';
   return 'rejected';
-}
-
-function abbreviate(s: string): string {
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { isGuid, parseHex } from '../simulator/bytes.js';
-import { atrProblem, DEFAULT_ATR } from '../simulator/card.js';
+import { isGuid } from '../simulator/bytes.js';
+import { DEFAULT_ATR, parseAtr } from '../simulator/card.js';
 import { InputError } from '../simulator/errors.js';
 import { CLOSED_STATUSES, REQUEST_STATUS, REQUEST_TYPES, ROLES, SMARTCARD_STATUSES, type RequestTypeName, type Role, type SmartcardStatus } from './model.js';
 import { diversifiedKeyOf } from './keys.js';
@@ -254,14 +254,12 @@ export function validateSeed(json: unknown, source = 'seed'): SeedData {
   };
   // The card's own ATR check (structure and TCK), so the server never holds an ATR the card refuses.
   const atr = (v: unknown, key: string): string => {
-    let bytes: Buffer;
+    const text = str(v, key);
     try {
-      bytes = parseHex(str(v, key), key);
+      return parseAtr(text, key).toString('hex');
     } catch (err) {
       throw err instanceof InputError ? new InputError(`${source}: ${err.message}`) : err;
     }
-    const problem = atrProblem(bytes);
-    return problem ? fail(key, problem) : bytes.toString('hex');
   };
   const bool = (v: unknown, key: string): boolean => (typeof v === 'boolean' ? v : fail(key, 'must be true or false'));
 

@@ -1,6 +1,5 @@
-import { formatGuid, isBase64, isGuid, parseBase64, parseGuid, parseHex } from '../simulator/bytes.js';
-import { atrProblem, MAX_CHALLENGE } from '../simulator/card.js';
-import { BLOCK } from '../simulator/tdes.js';
+import { abbreviate, formatGuid, isBase64, isGuid, parseBase64, parseGuid } from '../simulator/bytes.js';
+import { challengeLengthProblem, parseAtr } from '../simulator/card.js';
 import { InputError } from '../simulator/errors.js';
 import { badRequest } from './http-error.js';
 
@@ -36,31 +35,27 @@ export function booleanParam(value: string | undefined, name: string): boolean {
   throw badRequest(`${name} must be true or false, got ${quote(value)}`);
 }
 
-/** A base64 challenge of one or more 8-byte blocks, at most MAX_CHALLENGE bytes (what a card hands out). */
+/** A base64 challenge of one or more 8-byte blocks, at most as long as a card hands out (the card's own rule). */
 export function challengeParam(value: string | undefined, name = 'challenge'): Buffer {
   if (value === undefined || value === '') throw badRequest(`${name} is required (base64 of 8*k bytes)`);
   // An unencoded '+' arrives as a space after form decoding; base64 has no spaces, so put it back.
   const text = value.replace(/ /g, '+');
   if (!isBase64(text)) throw badRequest(`${name} is not base64: ${quote(value)}`);
   const bytes = parseBase64(text, name);
-  if (bytes.length === 0 || bytes.length % BLOCK !== 0) throw badRequest(`${name} must be one or more 8-byte blocks, got ${bytes.length} bytes`);
-  if (bytes.length > MAX_CHALLENGE) throw badRequest(`${name} is too long: ${bytes.length} bytes, at most ${MAX_CHALLENGE}`);
+  const problem = challengeLengthProblem(bytes.length, `${name} length in bytes`);
+  if (problem) throw badRequest(problem);
   return bytes;
 }
 
 /** An ATR in hex, checked as the virtual card checks one (structure and TCK); lower case without separators. */
 export function atrParam(value: string | undefined, name = 'atr'): string | undefined {
   if (value === undefined) return undefined;
-  let bytes: Buffer;
   try {
-    bytes = parseHex(value, name);
+    return parseAtr(value, name).toString('hex');
   } catch (err) {
     if (err instanceof InputError) throw badRequest(err.message);
     throw err;
   }
-  const problem = atrProblem(bytes);
-  if (problem) throw badRequest(`${name} ${problem}`);
-  return bytes.toString('hex');
 }
 
 /**
@@ -113,6 +108,5 @@ export function stringField(fields: Map<string, unknown>, name: string, required
 
 /** A value for an error message: quoted, control characters escaped, long values cut. */
 export function quote(value: string): string {
-  const cut = value.length > 60 ? `${value.slice(0, 57)}...` : value;
-  return JSON.stringify(cut);
+  return JSON.stringify(abbreviate(value, 60));
 }
