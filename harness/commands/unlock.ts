@@ -10,6 +10,7 @@ import { ensureReachable } from '../reachable.js';
 import { makeContext } from '../runner.js';
 import { resolveTarget } from '../target.js';
 import { playUnlock } from '../unlock-flow.js';
+import { Redactor } from '../redact.js';
 
 interface UnlockFlags {
   server?: string;
@@ -28,9 +29,11 @@ export function registerUnlock(program: Command): void {
     .addHelpText('after', '\nExit codes: 0 the card unblocked, 1 it did not, 2 usage or config error, 3 server unreachable.')
     .action(async (flags: UnlockFlags) => {
       const target = await resolveTarget(flags);
-      const out = (line: string): void => void process.stdout.write(`${line}\n`);
+      const { config } = target;
+      // Steps quote the server's bodies: a server that echoes credentials must not print them.
+      const redactor = Redactor.forHeaders(config.headers, config.forbiddenHeaders);
+      const out = (line: string): void => void process.stdout.write(`${redactor.text(line)}\n`);
       try {
-        const { config } = target;
         const card = flags.card === undefined ? config.cards[0]! : config.cards.find((c) => c.name === flags.card);
         if (!card) throw new InputError(`--card '${flags.card}' is not in ${config.source}; cards: ${config.cards.map((c) => c.name).join(', ')}`);
         await ensureReachable(clientOptionsFor(config));
@@ -51,7 +54,7 @@ export function registerUnlock(program: Command): void {
             otherKeys: otherKeysFor(card, dkey ? 'diversified' : 'default', dkey),
             onStep: (s) => out(`${++n}. ${s.title}: ${s.detail}`),
           });
-          if (!result.ok) throw new ExitError(`unlock failed: ${result.failure}`, EXIT.FAILED);
+          if (!result.ok) throw new ExitError(redactor.text(`unlock failed: ${result.failure}`), EXIT.FAILED);
           out('unlock OK: the card accepted the server response and the new PIN verifies');
         } catch (err) {
           if (err instanceof CmTransportError) throw new ExitError(`unlock failed: no answer: ${err.message}`, EXIT.FAILED);

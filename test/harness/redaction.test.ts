@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -97,6 +99,38 @@ describe('diversified keys stay out of messages and stderr', () => {
       for (const key of keys) expect(r.stdout + r.stderr).not.toContain(key);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('cmcard unlock against a server that echoes credentials', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cmcard-unlock-echo-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('prints its steps with every configured credential masked', async () => {
+    const secret = 'cm-auth-secret-1618';
+    // Every request gets a 404 whose short body quotes the credential header, so the
+    // "server response" step (which quotes the body) would show it.
+    const server = createServer((req, res) => {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ Message: `no such card for ${String(req.headers['x-cm-auth'])}` }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const c = BROKEN_SERVER_CARDS[0]!;
+      const path = join(dir, 'echo.json');
+      writeFileSync(path, JSON.stringify({
+        server: `http://127.0.0.1:${port}`,
+        headers: { 'X-CM-Auth': secret },
+        cards: [{ name: c.name, reqid: c.reqid, scid: c.scid, cardid: c.cardid, adminKey: c.adminKey.toString('hex') }],
+      }));
+      const r = await runCli(['unlock', '--config', path], { timeoutMs: 30_000 });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/server response: HTTP 404 .*no such card for \[redacted\]/);
+      expect(r.stdout + r.stderr).not.toContain(secret);
+    } finally {
+      server.close();
     }
   });
 });
