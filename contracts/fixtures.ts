@@ -16,7 +16,7 @@ export interface CardFixture {
   atr?: string;
 }
 
-export const BASE_PATH = '/CertificateManagement/api/v1.0';
+export { CM_BASE_PATH as BASE_PATH } from '../simulator/cm-api.js';
 /** The documented example request spells the path in lower case (DOMAIN.md section 2). */
 export const LOWER_CASE_BASE_PATH = '/certificatemanagement/api/v1.0';
 

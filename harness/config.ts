@@ -9,7 +9,8 @@ import { isGuid, parseHex } from '../simulator/bytes.js';
 import { InputError } from '../simulator/errors.js';
 import { checkAdminKey } from '../simulator/tdes.js';
 import { EXAMPLE, EXAMPLE_CARD } from '../contracts/fixtures.js';
-import { checkOrigin, DEFAULT_BASE_PATH, DEFAULT_TIMEOUT_MS } from './cm-client.js';
+import { checkOrigin } from './wire/origin.js';
+import { DEFAULT_BASE_PATH, DEFAULT_TIMEOUT_MS } from './wire/cm-client.js';
 
 export { DEFAULT_BASE_PATH, DEFAULT_TIMEOUT_MS };
 

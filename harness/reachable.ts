@@ -5,12 +5,8 @@
  * or not speaking HTTP is unreachable.
  */
 import { EXIT, ExitError } from './cli-support.js';
-import { CmClient, CmTransportError, type CmClientOptions } from './cm-client.js';
-
-/** True when a transport failure of this kind means no HTTP answer came (CmTransportError kinds and load mode's). */
-export function meansNoAnswer(kind: string): boolean {
-  return kind !== 'too-large';
-}
+import { CmClient, type CmClientOptions } from './wire/cm-client.js';
+import { meansNoAnswer, TransportError } from './wire/transport-error.js';
 
 export class ServerUnreachableError extends ExitError {
   constructor(message: string) {
@@ -24,10 +20,10 @@ export async function ensureReachable(options: CmClientOptions): Promise<void> {
   try {
     await client.raw('GET', options.basePath || '/');
   } catch (err) {
-    if (err instanceof CmTransportError && meansNoAnswer(err.kind)) {
+    if (err instanceof TransportError && meansNoAnswer(err.kind)) {
       throw new ServerUnreachableError(`server unreachable (${err.kind}): ${err.message}`);
     }
-    if (!(err instanceof CmTransportError)) throw err;
+    if (!(err instanceof TransportError)) throw err;
   } finally {
     client.close();
   }

@@ -7,8 +7,10 @@
 import { performance } from 'node:perf_hooks';
 import { VirtualCard } from '../simulator/card.js';
 import { CATALOGUE, CaseFailure, type CaseContext, type ConformanceCase, type Need, type Verdict } from './cases/index.js';
-import { CmClient, CmTransportError, fetchDiversifiedKey } from './cm-client.js';
+import { CmClient, fetchDiversifiedKey } from './wire/cm-client.js';
+import { TransportError } from './wire/transport-error.js';
 import { clientOptionsFor, redactorFor } from './config-client.js';
+import type { Redactor } from './redact.js';
 import { multiplex } from './reporters/multiplexer.js';
 import { isDocumentedExample, type CardConfig, type HarnessConfig } from './config.js';
 import type { CaseInfo, CaseResult, Outcome, RecordedExchange, Reporter, RunReport, RunSummary } from './events.js';
@@ -33,6 +35,8 @@ export async function runConformance(o: RunOptions): Promise<RunReport> {
   // A reporter that throws is named once on stderr and dropped; the run goes on.
   const reporter = multiplex([{ name: 'a reporter', reporter: o.reporter ?? {} }]);
   const cases = selectCases(o.cases ?? CATALOGUE, o.grep);
+  // One redactor for the run: keys fetched by one case stay masked in every later one.
+  const redactor = redactorFor(o.config);
   const caseTimeoutMs = o.caseTimeoutMs ?? Math.max(30_000, o.config.timeoutMs * 6);
   const started = performance.now();
   const info = {
@@ -45,7 +49,7 @@ export async function runConformance(o: RunOptions): Promise<RunReport> {
   const results: CaseResult[] = [];
   for (const c of cases) {
     reporter.onCaseStart?.(caseInfo(c));
-    const result = await runCase(c, o.config, caseTimeoutMs, (ex) => reporter.onExchange?.(c.id, ex));
+    const result = await runCase(c, o.config, redactor, caseTimeoutMs, (ex) => reporter.onExchange?.(c.id, ex));
     results.push(result);
     reporter.onCaseEnd?.(result);
   }
@@ -76,11 +80,10 @@ const NEED_REASONS: Record<Need, (config: HarnessConfig) => string | null> = {
   lifecycle: (cfg) => (cfg.lifecycle ? null : 'lifecycle is false in the config'),
 };
 
-async function runCase(c: ConformanceCase, config: HarnessConfig, timeoutMs: number, emit: (ex: RecordedExchange) => void): Promise<CaseResult> {
+async function runCase(c: ConformanceCase, config: HarnessConfig, redactor: Redactor, timeoutMs: number, emit: (ex: RecordedExchange) => void): Promise<CaseResult> {
   const exchanges: RecordedExchange[] = [];
   const started = performance.now();
   let open = true;
-  const redactor = redactorFor(config);
   const finish = (outcome: Outcome, message: string): CaseResult => {
     open = false;
     // A server may echo a credential into a body the message quotes.
@@ -91,7 +94,7 @@ async function runCase(c: ConformanceCase, config: HarnessConfig, timeoutMs: num
     if (reason) return finish('skipped', reason);
   }
   const client = new CmClient({
-    ...clientOptionsFor(config),
+    ...clientOptionsFor(config, redactor),
     onExchange: (ex) => {
       // A case abandoned on timeout may still finish requests: they no longer belong to the report.
       if (!open) return;
@@ -99,7 +102,7 @@ async function runCase(c: ConformanceCase, config: HarnessConfig, timeoutMs: num
       emit(ex);
     },
   });
-  const ctx = makeContext(config, client);
+  const ctx = makeContext(config, client, redactor);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new CaseTimeout(`the case did not finish within ${timeoutMs} ms`)), timeoutMs);
@@ -110,7 +113,7 @@ async function runCase(c: ConformanceCase, config: HarnessConfig, timeoutMs: num
     return finish(verdict.outcome, verdict.message);
   } catch (err) {
     if (err instanceof CaseFailure || err instanceof CaseTimeout) return finish(failedOutcome(c), err.message);
-    if (err instanceof CmTransportError) return finish(failedOutcome(c), `no answer: ${err.message}`);
+    if (err instanceof TransportError) return finish(failedOutcome(c), `no answer: ${err.message}`);
     const message = err instanceof Error ? err.message : String(err);
     return finish(failedOutcome(c), `harness error (please report it): ${message.split('\n')[0]}`);
   } finally {
@@ -125,7 +128,7 @@ function failedOutcome(c: ConformanceCase): Outcome {
   return c.level === 'MUST' ? 'failed' : 'warning';
 }
 
-export function makeContext(config: HarnessConfig, client: CmClient): CaseContext {
+export function makeContext(config: HarnessConfig, client: CmClient, redactor: Redactor): CaseContext {
   return {
     config,
     client,
@@ -135,6 +138,7 @@ export function makeContext(config: HarnessConfig, client: CmClient): CaseContex
       if (!card.diversifiedKey) return { reason: 'no diversifiedKey configured' };
       if (card.diversifiedKey !== 'server') return { key: card.diversifiedKey };
       const fetched = await fetchDiversifiedKey(client, card);
+      if (fetched.key) redactor.addKeys([fetched.key]);
       return fetched.key ? { key: fetched.key } : { reason: `diversifiedKey is "server" but ${fetched.reason}` };
     },
     pass: (message): Verdict => ({ outcome: 'passed', message }),

@@ -7,7 +7,8 @@
  */
 import type { VirtualCard } from '../simulator/card.js';
 import { toBase64, toWindowsDisplay } from '../simulator/bytes.js';
-import { idFromUri, type CmClient } from './cm-client.js';
+import { idFromUri } from './wire/decode.js';
+import { type CmClient } from './wire/cm-client.js';
 import type { CardConfig } from './config.js';
 import { oneLine } from './one-line.js';
 import { isSuccess } from './cases/helpers.js';

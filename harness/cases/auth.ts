@@ -1,6 +1,6 @@
 import { toBase64 } from '../../simulator/bytes.js';
 import { tdesEncrypt } from '../../simulator/tdes.js';
-import type { RequestOverrides } from '../cm-client.js';
+import type { RequestOverrides } from '../wire/cm-client.js';
 import { isSuccess } from './helpers.js';
 import { bodySnippet } from './judge.js';
 import type { CaseContext, ConformanceCase, Verdict } from './types.js';

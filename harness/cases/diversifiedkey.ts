@@ -1,5 +1,5 @@
 import { constantTimeEqual } from '../../simulator/tdes.js';
-import { fetchDiversifiedKey } from '../cm-client.js';
+import { fetchDiversifiedKey } from '../wire/cm-client.js';
 import { ask, otherKeysFor } from './helpers.js';
 import type { ConformanceCase } from './types.js';
 

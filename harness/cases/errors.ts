@@ -1,5 +1,5 @@
 import { toBase64 } from '../../simulator/bytes.js';
-import type { CmResponse } from '../cm-client.js';
+import type { CmResponse } from '../wire/cm-client.js';
 import { unknownGuid } from './helpers.js';
 import { bodySnippet } from './judge.js';
 import type { CaseContext, ConformanceCase } from './types.js';

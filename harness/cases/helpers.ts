@@ -1,6 +1,6 @@
 /** Small steps most cases share: ask the server for a card's response and judge it. */
 import { randomUUID } from 'node:crypto';
-import type { CmResponse, RequestOverrides } from '../cm-client.js';
+import type { CmResponse, RequestOverrides } from '../wire/cm-client.js';
 import type { CardConfig } from '../config.js';
 import { judgeResponse, type OtherKey } from './judge.js';
 import type { CaseContext } from './types.js';

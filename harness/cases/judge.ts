@@ -4,7 +4,8 @@
  */
 import type { VirtualCard } from '../../simulator/card.js';
 import { tdesDecrypt, tdesEncrypt } from '../../simulator/tdes.js';
-import { CmFormatError, decodeBase64Body, type CmResponse } from '../cm-client.js';
+import { CmFormatError, decodeBase64Body } from '../wire/decode.js';
+import { type CmResponse } from '../wire/cm-client.js';
 import { oneLine } from '../one-line.js';
 
 export interface OtherKey {

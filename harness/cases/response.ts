@@ -1,5 +1,5 @@
 import { toBase64 } from '../../simulator/bytes.js';
-import { isPaddedBase64 } from '../cm-client.js';
+import { isPaddedBase64 } from '../wire/decode.js';
 import { ask, askAll, describeCards, otherKeysFor } from './helpers.js';
 import { bodySnippet, isSelfInverse } from './judge.js';
 import type { ConformanceCase } from './types.js';

@@ -4,7 +4,7 @@
  * for this case, and judges responses with virtual cards from simulator/.
  */
 import type { VirtualCard } from '../../simulator/card.js';
-import type { CmClient } from '../cm-client.js';
+import type { CmClient } from '../wire/cm-client.js';
 import type { CardConfig, HarnessConfig } from '../config.js';
 import type { Level } from '../events.js';
 

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { InputError } from '../../simulator/errors.js';
 import { EXIT, ExitError } from '../cli-support.js';
-import { CmFormatError, CmTransportError } from '../cm-client.js';
+import { CmFormatError } from '../wire/decode.js';
+import { TransportError } from '../wire/transport-error.js';
 import { clientOptionsFor } from '../config-client.js';
 import { MAX_CONCURRENCY, type StopRule } from '../load/engine.js';
 import { renderLoadReport } from '../load/report.js';
@@ -101,7 +102,7 @@ async function loadCommand(flags: LoadFlags): Promise<number> {
       ...(tty ? { onProgress: (stats, elapsedMs) => process.stderr.write(`\r\x1b[2K${formatProgress(stats, elapsedMs)}`), progressEveryMs: 500 } : {}),
     });
   } catch (err) {
-    if (err instanceof CmTransportError) throw new ServerUnreachableError(`server unreachable (${err.kind}): ${err.message}`);
+    if (err instanceof TransportError) throw new ServerUnreachableError(`server unreachable (${err.kind}): ${err.message}`);
     if (err instanceof CmFormatError) throw new ExitError(`the server's diversified key: ${err.message}`, EXIT.FAILED);
     throw err;
   } finally {

@@ -2,15 +2,15 @@ import type { Command } from 'commander';
 import { InputError } from '../../simulator/errors.js';
 import { EXIT, ExitError } from '../cli-support.js';
 import { otherKeysFor } from '../cases/helpers.js';
-import { CmClient, CmTransportError } from '../cm-client.js';
-import { clientOptionsFor } from '../config-client.js';
+import { CmClient } from '../wire/cm-client.js';
+import { TransportError } from '../wire/transport-error.js';
+import { clientOptionsFor, redactorFor } from '../config-client.js';
 import type { RecordedExchange } from '../events.js';
 import { oneLine } from '../one-line.js';
 import { ensureReachable } from '../reachable.js';
 import { makeContext } from '../runner.js';
 import { resolveTarget } from '../target.js';
 import { playUnlock } from '../unlock-flow.js';
-import { Redactor } from '../redact.js';
 
 interface UnlockFlags {
   server?: string;
@@ -31,15 +31,15 @@ export function registerUnlock(program: Command): void {
       const target = await resolveTarget(flags);
       const { config } = target;
       // Steps quote the server's bodies: a server that echoes credentials must not print them.
-      const redactor = Redactor.forHeaders(config.headers, config.forbiddenHeaders);
+      const redactor = redactorFor(config);
       const out = (line: string): void => void process.stdout.write(`${redactor.text(line)}\n`);
       try {
         const card = flags.card === undefined ? config.cards[0]! : config.cards.find((c) => c.name === flags.card);
         if (!card) throw new InputError(`--card '${flags.card}' is not in ${config.source}; cards: ${config.cards.map((c) => c.name).join(', ')}`);
-        await ensureReachable(clientOptionsFor(config));
-        const client = new CmClient({ ...clientOptionsFor(config), onExchange: (ex) => printExchange(out, ex) });
+        await ensureReachable(clientOptionsFor(config, redactor));
+        const client = new CmClient({ ...clientOptionsFor(config, redactor), onExchange: (ex) => printExchange(out, ex) });
         try {
-          const ctx = makeContext(config, client);
+          const ctx = makeContext(config, client, redactor);
           out(`unlock of card ${card.name} (reqid ${card.reqid}, scid ${card.scid}) on ${config.server}`);
           const { key: dkey, reason } = await ctx.diversifiedKey(card);
           if (card.diversifiedKey && !dkey) out(`  (no diversified key: ${reason}; using the default key)`);
@@ -57,7 +57,7 @@ export function registerUnlock(program: Command): void {
           if (!result.ok) throw new ExitError(redactor.text(`unlock failed: ${result.failure}`), EXIT.FAILED);
           out('unlock OK: the card accepted the server response and the new PIN verifies');
         } catch (err) {
-          if (err instanceof CmTransportError) throw new ExitError(`unlock failed: no answer: ${err.message}`, EXIT.FAILED);
+          if (err instanceof TransportError) throw new ExitError(`unlock failed: no answer: ${err.message}`, EXIT.FAILED);
           throw err;
         } finally {
           client.close();

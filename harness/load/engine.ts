@@ -1,12 +1,14 @@
 import { VirtualCard } from '../../simulator/card.js';
 import { systemRandom, type RandomSource } from '../../simulator/random.js';
-import { meansNoAnswer } from '../reachable.js';
+import { decodeCryptogram } from '../wire/decode.js';
+import type { Reply } from '../wire/load-transport.js';
+import { meansNoAnswer, TransportError } from '../wire/transport-error.js';
 import { LatencyHistogram } from './histogram.js';
 
 /**
  * The load loop, free of HTTP: N workers, each with its own virtual cards, repeat
  * card challenge -> `send` -> the card judges the answer. The transport is injected
- * (harness/load/http-transport.ts in the CLI, a fake in unit tests), so the counting
+ * (harness/wire/load-transport.ts in the CLI, a fake in unit tests), so the counting
  * rules live here alone.
  *
  * Counting rules (one exchange = one challenge sent):
@@ -16,20 +18,6 @@ import { LatencyHistogram } from './histogram.js';
  *   body that is not a JSON string of base64 of the challenge's length is one too, since
  *   the card cannot accept it either (also counted apart as `malformedBodies`).
  */
-
-/** What a transport returns for one request. */
-export interface Reply {
-  status: number;
-  body: string;
-}
-
-/** A transport failure: no HTTP response came. `kind` names why (refused, timeout, ...). */
-export class TransportFailure extends Error {
-  override readonly name = 'TransportFailure';
-  constructor(message: string, readonly kind: string) {
-    super(message);
-  }
-}
 
 export interface LoadCardSpec {
   /** The key the card holds: the server must answer with it. */
@@ -43,7 +31,7 @@ export interface LoadPlan {
   cards: LoadCardSpec[];
   concurrency: number;
   stop: StopRule;
-  /** Sends the challenge for card `cardIndex` (an index into `cards`); throws TransportFailure. */
+  /** Sends the challenge for card `cardIndex` (an index into `cards`); throws TransportError. */
   send: (cardIndex: number, challenge: Buffer) => Promise<Reply>;
   /** Milliseconds, monotonic. Default performance.now. */
   now?: () => number;
@@ -157,11 +145,11 @@ export class LoadRun {
       } catch (err) {
         s.exchanges += 1;
         s.errors += 1;
-        const kind = err instanceof TransportFailure ? err.kind : 'other';
+        const kind = err instanceof TransportError ? err.kind : 'protocol';
         s.transportErrors[kind] = (s.transportErrors[kind] ?? 0) + 1;
-        s.firstTransportError ??= err instanceof Error ? err.message : String(err);
+        s.firstTransportError ??= err instanceof TransportError ? `${err.kind}: ${err.message}` : err instanceof Error ? err.message : String(err);
         // Nothing answered at all yet: after one no-answer failure per worker, the server is
-        // unreachable (the same rule as harness/reachable.ts: a too-large body was an answer).
+        // unreachable (meansNoAnswer: a too-large body was an answer).
         if (meansNoAnswer(kind)) this.#noAnswers += 1;
         if (this.#responses === 0 && this.#noAnswers >= Math.min(this.#plan.concurrency, this.#limit)) {
           s.unreachable = true;
@@ -196,21 +184,6 @@ export function runLoad(plan: LoadPlan): Promise<LoadStats> {
   return new LoadRun(plan).run();
 }
 
-/**
- * The cryptogram in a 200 body: a JSON string holding standard base64 of exactly `length`
- * bytes; null when the body is anything else. Hand-rolled rather than JSON.parse because
- * it runs once per exchange and the only legal JSON here is a quoted base64 string.
- */
-export function decodeCryptogram(body: string, length: number): Buffer | null {
-  const text = body.trim();
-  const expectedChars = 4 * Math.ceil(length / 3);
-  if (text.length !== expectedChars + 2 || text.charCodeAt(0) !== 34 || text.charCodeAt(text.length - 1) !== 34) return null;
-  const b64 = text.slice(1, -1);
-  if (!BASE64.test(b64)) return null;
-  const bytes = Buffer.from(b64, 'base64');
-  return bytes.length === length ? bytes : null;
-}
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**
  * Which cards worker w of n plays: with more workers than cards, several workers play

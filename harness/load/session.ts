@@ -1,9 +1,10 @@
-import { CmClient, CmFormatError, fetchDiversifiedKey } from '../cm-client.js';
+import { CmClient, fetchDiversifiedKey } from '../wire/cm-client.js';
+import { CmFormatError } from '../wire/decode.js';
+import { createLoadTransport } from '../wire/load-transport.js';
 import { clientOptionsFor } from '../config-client.js';
 import type { CardConfig, HarnessConfig } from '../config.js';
 import { InputError } from '../../simulator/errors.js';
 import { LoadRun, type LoadStats, type StopRule } from './engine.js';
-import { createHttpTransport } from './http-transport.js';
 import { judge, summarize, type LoadSummary, type Verdict } from './summary.js';
 
 /**
@@ -48,7 +49,7 @@ interface KeyedCard {
 export async function runLoadSession(o: LoadSessionOptions): Promise<LoadOutcome> {
   const { config } = o;
   const keyed = o.diversified ? await diversifiedCards(config) : config.cards.map((card) => ({ card, key: card.adminKey }));
-  const transport = createHttpTransport({
+  const transport = createLoadTransport({
     server: config.server,
     basePath: config.basePath,
     headers: config.headers,

@@ -25,7 +25,8 @@ import {
 import { cm, cmPact, guid, PACT_FILE_NAME } from '../../contracts/interactions.js';
 import { committedPactPath, normalisePact, readPact } from '../../contracts/pact-file.js';
 import { cardWithKey, cardWithoutKey, request, smartCard } from '../../contracts/states.js';
-import { CmClient, decodeBase64Body, idFromUri, type CmResponse } from '../../harness/cm-client.js';
+import { CmClient, type CmResponse } from '../../harness/wire/cm-client.js';
+import { decodeBase64Body, idFromUri } from '../../harness/wire/decode.js';
 import { runInteraction } from './support/run-interaction.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'cmcard-pact-'));

@@ -11,7 +11,8 @@ import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLE, EXAMPLE_CARD, KEYLESS_CARD, LOWER_CASE_BASE_PATH, NON_WEAK_CARD } from '../../contracts/fixtures.js';
 import { cardWithoutKey } from '../../contracts/states.js';
-import { CmClient, idFromUri, type CmResponse } from '../../harness/cm-client.js';
+import { CmClient, type CmResponse } from '../../harness/wire/cm-client.js';
+import { idFromUri } from '../../harness/wire/decode.js';
 import type { RecordedExchange } from '../../harness/events.js';
 import { applyProviderState, BASE_PATH, EXAMPLE as SEED_EXAMPLE, startReferenceServer, type RunningServer } from '../../reference-server/index.js';
 

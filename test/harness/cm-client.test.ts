@@ -7,7 +7,10 @@ import { resolve } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { checkOrigin, classify, CmClient, CmFormatError, CmTransportError, decodeBase64Body, idFromUri, type CmResponse } from '../../harness/cm-client.js';
+import { checkOrigin } from '../../harness/wire/origin.js';
+import { classify, TransportError } from '../../harness/wire/transport-error.js';
+import { CmClient, type CmResponse } from '../../harness/wire/cm-client.js';
+import { CmFormatError, decodeBase64Body, idFromUri } from '../../harness/wire/decode.js';
 import { DOCUMENTED_EXAMPLE, parseConfig } from '../../harness/config.js';
 import { VERSION } from '../../harness/version.js';
 import type { RecordedExchange } from '../../harness/events.js';
@@ -43,14 +46,14 @@ function captureGet(
   return { seen, scope };
 }
 
-async function transportError(p: Promise<unknown>): Promise<CmTransportError> {
+async function transportError(p: Promise<unknown>): Promise<TransportError> {
   try {
     await p;
   } catch (err) {
-    if (err instanceof CmTransportError) return err;
+    if (err instanceof TransportError) return err;
     throw err;
   }
-  throw new Error('expected a CmTransportError, the request succeeded');
+  throw new Error('expected a TransportError, the request succeeded');
 }
 
 function client(extra: Partial<ConstructorParameters<typeof CmClient>[0]> = {}): CmClient {
@@ -302,7 +305,7 @@ describe('transport failures', () => {
     expect(sent).toBeLessThan(limit);
   });
 
-  it('maps a connection closed before any answer to a protocol error', async () => {
+  it('maps a connection closed before any answer to a reset', async () => {
     const server = http.createServer((req) => req.socket.destroy());
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -310,7 +313,7 @@ describe('transport failures', () => {
     const err = await transportError(c.profileTemplates());
     c.close();
     await new Promise((r) => server.close(r));
-    expect(err.kind).toBe('protocol');
+    expect(err.kind).toBe('reset');
   });
 
   // DNS and routing failures cannot be provoked on loopback: check the mapping of their error codes.
@@ -323,7 +326,10 @@ describe('transport failures', () => {
     ['ETIMEDOUT', 'timeout'],
     ['DEPTH_ZERO_SELF_SIGNED_CERT', 'tls'],
     ['ERR_TLS_CERT_ALTNAME_INVALID', 'tls'],
-    ['ECONNRESET', 'protocol'],
+    ['ECONNRESET', 'reset'],
+    ['UND_ERR_SOCKET', 'reset'],
+    ['UND_ERR_HEADERS_TIMEOUT', 'timeout'],
+    ['UND_ERR_RES_EXCEEDED_MAX_SIZE', 'too-large'],
     ['HPE_INVALID_CONSTANT', 'protocol'],
   ])('maps error code %s to %s', (code, kind) => {
     const err = Object.assign(new Error(`boom ${code}`), { code });

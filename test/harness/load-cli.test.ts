@@ -85,7 +85,7 @@ describe('cmcard load (the built bin)', () => {
     const dropping = await startDroppingServer();
     const r = await runCli(['load', '--server', dropping.url, '--concurrency', '2', '--duration', '30', '--json']);
     await dropping.close();
-    expect(r.stderr).toMatch(/^cmcard: server unreachable \(protocol\): .*ECONNRESET/);
+    expect(r.stderr).toMatch(/^cmcard: server unreachable \(reset\): .*ECONNRESET/);
     expect(r.code).toBe(3);
     // --json still ends with one JSON line, so a script reading the last line gets the counts.
     expect(r.stdout.trim().split('\n')).toHaveLength(1);

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { cardsOf, decodeCryptogram, pooledRandom, runLoad, TransportFailure, type LoadPlan, type Reply } from '../../harness/load/engine.js';
+import { cardsOf, pooledRandom, runLoad, type LoadPlan } from '../../harness/load/engine.js';
+import { decodeCryptogram } from '../../harness/wire/decode.js';
+import type { Reply } from '../../harness/wire/load-transport.js';
+import { TransportError } from '../../harness/wire/transport-error.js';
 import { judge, summarize } from '../../harness/load/summary.js';
 import { seededRandom } from '../../simulator/random.js';
 import { tdesEncrypt } from '../../simulator/tdes.js';
@@ -16,7 +19,7 @@ function mixSend(o: { wrongEvery?: number; statusEvery?: number; failEvery?: num
     calls += 1;
     const n = calls;
     await new Promise((r) => setImmediate(r)); // interleave the workers
-    if (o.failEvery && n % o.failEvery === 0) throw new TransportFailure('reset: socket hang up', 'reset');
+    if (o.failEvery && n % o.failEvery === 0) throw new TransportError('reset', 'socket hang up');
     if (o.statusEvery && n % o.statusEvery === 0) return { status: 500, body: '{"Message":"x"}' };
     oks += 1;
     const r = tdesEncrypt(o.key ?? KEY, challenge);
@@ -93,7 +96,7 @@ describe('load engine: counting', () => {
     let calls = 0;
     const send = async (): Promise<Reply> => {
       calls += 1;
-      throw new TransportFailure('refused: connect ECONNREFUSED 127.0.0.1:9', 'refused');
+      throw new TransportError('refused', 'connect ECONNREFUSED 127.0.0.1:9');
     };
     const stats = await runLoad({ cards: [CARD], concurrency: 4, stop: { durationMs: 60_000 }, send });
     expect(stats.unreachable).toBe(true);
@@ -104,7 +107,7 @@ describe('load engine: counting', () => {
 
   it('a body over the size cap is an answer, not unreachable (the rule of harness/reachable.ts)', async () => {
     const send = async (): Promise<Reply> => {
-      throw new TransportFailure('too-large: body over the cap', 'too-large');
+      throw new TransportError('too-large', 'body over the cap');
     };
     const stats = await runLoad({ cards: [CARD], concurrency: 2, stop: { exchanges: 6 }, send });
     expect(stats).toMatchObject({ unreachable: false, exchanges: 6, errors: 6, transportErrors: { 'too-large': 6 } });
@@ -114,7 +117,7 @@ describe('load engine: counting', () => {
     let calls = 0;
     const send = async (_c: number, challenge: Buffer): Promise<Reply> => {
       calls += 1;
-      if (calls > 1) throw new TransportFailure('refused', 'refused');
+      if (calls > 1) throw new TransportError('refused', 'refused');
       return { status: 200, body: JSON.stringify(tdesEncrypt(KEY, challenge).toString('base64')) };
     };
     const stats = await runLoad({ cards: [CARD], concurrency: 1, stop: { exchanges: 10 }, send });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type HarnessConfig } from '../../harness/config.js';
-import { createHttpTransport } from '../../harness/load/http-transport.js';
+import { createLoadTransport } from '../../harness/wire/load-transport.js';
 import { runLoadSession } from '../../harness/load/session.js';
 import { closedPort, LOAD_CARDS, LOAD_KEY, startLoadServer, type LoadServer, type LoadServerOptions } from './support/load-server.js';
 
@@ -135,7 +135,7 @@ describe('http transport', () => {
     });
     await new Promise<void>((r) => spy.listen(0, '127.0.0.1', r));
     const port = (spy.address() as { port: number }).port;
-    const t = createHttpTransport({
+    const t = createLoadTransport({
       server: `http://127.0.0.1:${port}`, basePath: '/CertificateManagement/api/v1.0', timeoutMs: 1000, concurrency: 1, diversified: false,
       targets: [{ reqid: 'a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099', scid: '17cf063d-e337-4aa9-a822-346554ddd3c9', cardid: 'bc88f13f-83ba-4037-8262-46eba1291c6e', atr: '3b8d' }],
     });
@@ -155,7 +155,7 @@ describe('http transport', () => {
     });
     await new Promise<void>((r) => spy.listen(0, '127.0.0.1', r));
     const port = (spy.address() as { port: number }).port;
-    const t = createHttpTransport({ server: `http://127.0.0.1:${port}`, basePath: '/b', timeoutMs: 1000, concurrency: 3, diversified: true, targets: [LOAD_CARDS[0]!] });
+    const t = createLoadTransport({ server: `http://127.0.0.1:${port}`, basePath: '/b', timeoutMs: 1000, concurrency: 3, diversified: true, targets: [LOAD_CARDS[0]!] });
     const jobs: Promise<unknown>[] = [];
     for (let w = 0; w < 3; w++) jobs.push((async () => { for (let i = 0; i < 20; i++) await t.send(0, Buffer.alloc(8)); })());
     await Promise.all(jobs);
