@@ -1,7 +1,10 @@
 /**
- * The import direction of SPEC.md section 1, checked by test/architecture/layers.test.ts.
+ * The import direction of the parts (ARCHITECTURE.md), checked by test/architecture/layers.test.ts.
  * harness -> simulator, contracts, reference-server; reference-server -> simulator;
  * contracts -> simulator; simulator -> nothing of ours; nothing outside test/ -> harness.
+ * Inside the harness, floors from the bottom up: wire (HTTP, credentials, decoders, the
+ * redaction policy) < config < cases (and the cryptogram judge, the unlock flow) <
+ * runner, load engine < reporters (events only) < commands < cli.ts.
  */
 module.exports = {
   forbidden: [
@@ -32,6 +35,41 @@ module.exports = {
       severity: 'error',
       from: { path: '^(simulator|contracts|reference-server|bench)/' },
       to: { path: '^harness/' },
+    },
+    {
+      name: 'harness-wire-is-the-floor',
+      comment: 'harness/wire/ speaks HTTP and attaches credentials: it knows no config, case, runner, reporter or command',
+      severity: 'error',
+      from: { path: '^harness/wire/' },
+      to: { path: '^harness/', pathNot: '^harness/(wire/|redact\\.ts$|events\\.ts$|one-line\\.ts$)' },
+    },
+    {
+      name: 'cases-below-the-runner',
+      comment: 'cases, the cryptogram judge and the unlock flow are below the runner, the load engine, reporters and commands',
+      severity: 'error',
+      from: { path: '^harness/(cases/|unlock-flow\\.ts$)' },
+      to: { path: '^harness/(runner\\.ts$|load/|reporters/|commands/|cli|target\\.ts$|embedded\\.ts$)' },
+    },
+    {
+      name: 'runner-and-load-know-no-commands-or-reporters',
+      comment: 'the runner and the load engine emit events; commands choose the reporters',
+      severity: 'error',
+      from: { path: '^harness/(runner\\.ts$|load/)' },
+      to: { path: '^harness/(commands/|reporters/|cli)' },
+    },
+    {
+      name: 'reporters-know-events-not-cases',
+      comment: 'a reporter renders events (harness/events.ts); it knows no case, runner, client or command',
+      severity: 'error',
+      from: { path: '^harness/reporters/' },
+      to: { path: '^harness/(cases/|runner\\.ts$|commands/|load/(engine|http)|wire/(?!endpoints\\.ts$)|config|cli|target\\.ts$)' },
+    },
+    {
+      name: 'only-the-cli-imports-commands',
+      comment: 'commands are thin leaves: only cli.ts registers them',
+      severity: 'error',
+      from: { path: '^harness/', pathNot: '^harness/(cli\\.ts$|commands/)' },
+      to: { path: '^harness/commands/' },
     },
     {
       name: 'no-circular',

@@ -5,14 +5,14 @@
  * all (harness/reachable.ts).
  */
 import { performance } from 'node:perf_hooks';
-import { VirtualCard } from '../simulator/card.js';
-import { CATALOGUE, CaseFailure, type CaseContext, type ConformanceCase, type Need, type Verdict } from './cases/index.js';
-import { CmClient, fetchDiversifiedKey } from './wire/cm-client.js';
+import { makeContext } from './cases/context.js';
+import { multiplex } from './event-multiplexer.js';
+import { CATALOGUE, CaseFailure, type ConformanceCase, type Need } from './cases/index.js';
+import { CmClient } from './wire/cm-client.js';
 import { TransportError } from './wire/transport-error.js';
 import { clientOptionsFor, redactorFor } from './config-client.js';
 import type { Redactor } from './redact.js';
-import { multiplex } from './reporters/multiplexer.js';
-import { isDocumentedExample, type CardConfig, type HarnessConfig } from './config.js';
+import { isDocumentedExample, type HarnessConfig } from './config.js';
 import type { CaseInfo, CaseResult, Outcome, RecordedExchange, Reporter, RunReport, RunSummary } from './events.js';
 
 export interface RunOptions {
@@ -126,25 +126,4 @@ class CaseTimeout extends Error {}
 
 function failedOutcome(c: ConformanceCase): Outcome {
   return c.level === 'MUST' ? 'failed' : 'warning';
-}
-
-export function makeContext(config: HarnessConfig, client: CmClient, redactor: Redactor): CaseContext {
-  return {
-    config,
-    client,
-    virtualCard: (card: CardConfig, key: Buffer, options = {}) =>
-      VirtualCard.create({ adminKey: key, pin: options.pin ?? '1234', cardId: card.cardid, ...(card.atr ? { atr: card.atr } : {}) }),
-    async diversifiedKey(card) {
-      if (!card.diversifiedKey) return { reason: 'no diversifiedKey configured' };
-      if (card.diversifiedKey !== 'server') return { key: card.diversifiedKey };
-      const fetched = await fetchDiversifiedKey(client, card);
-      if (fetched.key) redactor.addKeys([fetched.key]);
-      return fetched.key ? { key: fetched.key } : { reason: `diversifiedKey is "server" but ${fetched.reason}` };
-    },
-    pass: (message): Verdict => ({ outcome: 'passed', message }),
-    skip: (message): Verdict => ({ outcome: 'skipped', message }),
-    fail: (message): never => {
-      throw new CaseFailure(message);
-    },
-  };
 }

@@ -12,7 +12,7 @@ import { type CmClient } from './wire/cm-client.js';
 import type { CardConfig } from './config.js';
 import { oneLine } from './one-line.js';
 import { isSuccess } from './cases/helpers.js';
-import { bodySnippet, judgeResponse, type OtherKey } from './cases/judge.js';
+import { bodySnippet, judgeResponse, type OtherKey } from './cases/cryptogram.js';
 
 export interface UnlockStep {
   title: string;

@@ -2,7 +2,7 @@ import { toBase64 } from '../../simulator/bytes.js';
 import { tdesEncrypt } from '../../simulator/tdes.js';
 import type { RequestOverrides } from '../wire/cm-client.js';
 import { isSuccess } from './helpers.js';
-import { bodySnippet } from './judge.js';
+import { bodySnippet } from './cryptogram.js';
 import type { CaseContext, ConformanceCase, Verdict } from './types.js';
 
 /** The caller must be refused with 401/403, and the body must not carry the response anyway. */
@@ -34,23 +34,3 @@ export const authAnonymous: ConformanceCase = {
   run: (ctx) => expectRefused(ctx, 'an anonymous caller', { headers: null }),
 };
 
-export const diversifiedKeyAuth: ConformanceCase = {
-  id: 'diversifiedkey.auth',
-  title: 'The diversifiedkey endpoint gives anonymous and forbidden callers no key',
-  level: 'MUST',
-  async run(ctx) {
-    const card = ctx.config.cards[0]!;
-    const ids = { reqid: card.reqid, scid: card.scid, cardid: card.cardid };
-    const own = await ctx.client.diversifiedKey(ids);
-    if (own.status === 404 || own.status === 405) return ctx.skip(`the diversifiedkey endpoint answers ${own.status} (absent)`);
-    const callers: Array<[string, RequestOverrides]> = [['an anonymous caller', { headers: null }]];
-    if (ctx.config.forbiddenHeaders) callers.push(['the forbidden caller', { headers: ctx.config.forbiddenHeaders }]);
-    const seen: string[] = [];
-    for (const [who, o] of callers) {
-      const res = await ctx.client.diversifiedKey(ids, o);
-      if (isSuccess(res.status) && res.body.trim().length > 0) ctx.fail(`${who} got ${res.status} with a body: the admin key is handed out without authorization`);
-      seen.push(`${who}: ${res.status}`);
-    }
-    return ctx.pass(seen.join(', ') + (ctx.config.forbiddenHeaders ? '' : ' (no forbiddenHeaders configured: only anonymous checked)'));
-  },
-};

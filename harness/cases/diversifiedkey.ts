@@ -1,6 +1,7 @@
 import { constantTimeEqual } from '../../simulator/tdes.js';
 import { fetchDiversifiedKey } from '../wire/cm-client.js';
-import { ask, otherKeysFor } from './helpers.js';
+import type { RequestOverrides } from '../wire/cm-client.js';
+import { ask, isSuccess, otherKeysFor } from './helpers.js';
 import type { ConformanceCase } from './types.js';
 
 export const diversifiedKeyConsistent: ConformanceCase = {
@@ -27,5 +28,26 @@ export const diversifiedKeyConsistent: ConformanceCase = {
       done.push(card.name);
     }
     return ctx.pass(`cards ${done.join(', ')}: 24-byte key${done.length > 1 ? 's' : ''} as configured, matching diversified=True responses`);
+  },
+};
+
+export const diversifiedKeyAuth: ConformanceCase = {
+  id: 'diversifiedkey.auth',
+  title: 'The diversifiedkey endpoint gives anonymous and forbidden callers no key',
+  level: 'MUST',
+  async run(ctx) {
+    const card = ctx.config.cards[0]!;
+    const ids = { reqid: card.reqid, scid: card.scid, cardid: card.cardid };
+    const own = await ctx.client.diversifiedKey(ids);
+    if (own.status === 404 || own.status === 405) return ctx.skip(`the diversifiedkey endpoint answers ${own.status} (absent)`);
+    const callers: Array<[string, RequestOverrides]> = [['an anonymous caller', { headers: null }]];
+    if (ctx.config.forbiddenHeaders) callers.push(['the forbidden caller', { headers: ctx.config.forbiddenHeaders }]);
+    const seen: string[] = [];
+    for (const [who, o] of callers) {
+      const res = await ctx.client.diversifiedKey(ids, o);
+      if (isSuccess(res.status) && res.body.trim().length > 0) ctx.fail(`${who} got ${res.status} with a body: the admin key is handed out without authorization`);
+      seen.push(`${who}: ${res.status}`);
+    }
+    return ctx.pass(seen.join(', ') + (ctx.config.forbiddenHeaders ? '' : ' (no forbiddenHeaders configured: only anonymous checked)'));
   },
 };

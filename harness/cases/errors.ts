@@ -1,33 +1,9 @@
-import { toBase64 } from '../../simulator/bytes.js';
 import type { CmResponse } from '../wire/cm-client.js';
 import { unknownGuid } from './helpers.js';
-import { bodySnippet } from './judge.js';
+import { MALFORMED } from './input.js';
+import { bodySnippet } from './cryptogram.js';
 import type { CaseContext, ConformanceCase } from './types.js';
 
-const MALFORMED: Array<[string, string]> = [
-  ['a non-base64 challenge', 'not*base64!'],
-  ['an empty challenge', ''],
-  ['a 7-byte challenge', toBase64(Buffer.from('01020304050607', 'hex'))],
-  ['a 9-byte challenge', toBase64(Buffer.from('010203040506070809', 'hex'))],
-];
-
-export const inputMalformedChallenge: ConformanceCase = {
-  id: 'input.malformed-challenge',
-  title: 'Non-base64, empty, 7-byte and 9-byte challenges get 4xx, not 5xx or 200',
-  level: 'SHOULD',
-  async run(ctx) {
-    const card = ctx.config.cards[0]!;
-    const problems: string[] = [];
-    const seen: string[] = [];
-    for (const [label, challenge] of MALFORMED) {
-      const res = await ctx.client.authenticationResponse({ reqid: card.reqid, scid: card.scid, cardid: card.cardid, challenge, diversified: false });
-      seen.push(`${label}: ${res.status}`);
-      if (res.status < 400 || res.status > 499) problems.push(`${label} got ${res.status}${bodySnippet(res.body)}, expected 4xx`);
-    }
-    if (problems.length) ctx.fail(problems.join('; '));
-    return ctx.pass(seen.join(', '));
-  },
-};
 
 /** Requests a server must refuse, for the checks on error bodies. */
 async function errorResponses(ctx: CaseContext): Promise<Array<[string, CmResponse]>> {
@@ -100,19 +76,3 @@ export const errorsJsonBody: ConformanceCase = {
   },
 };
 
-export const methodNotAllowed: ConformanceCase = {
-  id: 'method.not-allowed',
-  title: 'POST, PUT and DELETE on the endpoint get no 200',
-  level: 'MAY',
-  async run(ctx) {
-    const card = ctx.config.cards[0]!;
-    const seen: string[] = [];
-    for (const method of ['POST', 'PUT', 'DELETE']) {
-      const challenge = ctx.virtualCard(card, card.adminKey).getChallenge();
-      const res = await ctx.client.authenticationResponse({ reqid: card.reqid, scid: card.scid, cardid: card.cardid, challenge, diversified: false }, { method });
-      if (res.status === 200) ctx.fail(`${method} answered 200${bodySnippet(res.body)}`);
-      seen.push(`${method}: ${res.status}`);
-    }
-    return ctx.pass(seen.join(', '));
-  },
-};

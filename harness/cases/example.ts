@@ -1,5 +1,5 @@
 import { DOCUMENTED_EXAMPLE as E, isDocumentedExample } from '../config.js';
-import { bodySnippet } from './judge.js';
+import { bodySnippet } from './cryptogram.js';
 import type { ConformanceCase } from './types.js';
 
 /** The request of the MIM documentation, sent exactly as printed there (lower-case path, encoded query). */

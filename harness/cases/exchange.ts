@@ -1,6 +1,6 @@
 import { playUnlock } from '../unlock-flow.js';
 import { otherKeysFor } from './helpers.js';
-import { judgeResponse } from './judge.js';
+import { judgeResponse } from './cryptogram.js';
 import type { ConformanceCase } from './types.js';
 
 export const exchangeUnlock: ConformanceCase = {

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CmResponse, RequestOverrides } from '../wire/cm-client.js';
 import type { CardConfig } from '../config.js';
-import { judgeResponse, type OtherKey } from './judge.js';
+import { judgeResponse, type OtherKey } from './cryptogram.js';
 import type { CaseContext } from './types.js';
 
 export interface AskOptions {

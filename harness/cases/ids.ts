@@ -1,6 +1,6 @@
 import type { CardConfig } from '../config.js';
 import { unknownGuid } from './helpers.js';
-import { bodySnippet } from './judge.js';
+import { bodySnippet } from './cryptogram.js';
 import type { CaseContext, ConformanceCase } from './types.js';
 
 /** Asks with the given ids (a card's key and challenge) and says what happened if the answer is 200. */

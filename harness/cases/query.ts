@@ -1,49 +1,8 @@
 import { toBase64 } from '../../simulator/bytes.js';
 import type { CardConfig } from '../config.js';
 import { ask, otherKeysFor } from './helpers.js';
-import { bodySnippet, judgeResponse } from './judge.js';
+import { bodySnippet, judgeResponse } from './cryptogram.js';
 import type { CaseContext, ConformanceCase } from './types.js';
-
-/** `/CertificateManagement` -> `/cErTiFiCaTeMaNaGeMeNt`: neither the documented spelling nor lower case. */
-function alternateCase(text: string): string {
-  let upper = false;
-  return text.replace(/[a-z]/gi, (ch) => ((upper = !upper) ? ch.toLowerCase() : ch.toUpperCase()));
-}
-
-/** Sends the card's request under a given path spelling (raw: the client would not vary the segments). */
-async function askWithPath(ctx: CaseContext, card: CardConfig, spell: (segment: string) => string): Promise<string | null> {
-  const vc = ctx.virtualCard(card, card.adminKey);
-  const challenge = vc.getChallenge();
-  const path =
-    `${spell(ctx.config.basePath)}/${spell('requests')}/${card.reqid}/${spell('smartcards')}/${card.scid}/${spell('authenticationresponse')}` +
-    `?cardid=${card.cardid}&challenge=${encodeURIComponent(toBase64(challenge))}&diversified=False`;
-  const res = await ctx.client.raw('GET', path);
-  const problem = judgeResponse(vc, card.adminKey, challenge, res, otherKeysFor(card, 'default'));
-  return problem ? `${path.split('?')[0]}: ${problem}` : null;
-}
-
-const PASCAL: Record<string, string> = { requests: 'Requests', smartcards: 'SmartCards', authenticationresponse: 'AuthenticationResponse' };
-
-export const pathCaseInsensitive: ConformanceCase = {
-  id: 'path.case-insensitive',
-  title: 'Lower-case and mixed-case base paths work',
-  level: 'MUST',
-  async run(ctx) {
-    const card = ctx.config.cards[0]!;
-    const variants: Array<[string, (s: string) => string]> = [
-      ['lower case', (s) => s.toLowerCase()],
-      ['mixed case', alternateCase],
-      ['PascalCase segments', (s) => PASCAL[s] ?? s],
-    ];
-    const problems: string[] = [];
-    for (const [label, spell] of variants) {
-      const problem = await askWithPath(ctx, card, spell);
-      if (problem) problems.push(`${label}: ${problem}`);
-    }
-    if (problems.length) ctx.fail(problems.join('; '));
-    return ctx.pass(`${variants.map((v) => v[0]).join(', ')}: all answered correctly`);
-  },
-};
 
 export const queryBooleanSpelling: ConformanceCase = {
   id: 'query.boolean-spelling',
@@ -107,26 +66,6 @@ export const queryEncoding: ConformanceCase = {
     }
     if (problems.length) ctx.fail(problems.join('; '));
     return ctx.pass(`answered correctly for ${sent.join(' and ')}`);
-  },
-};
-
-export const paramsRequired: ConformanceCase = {
-  id: 'params.required',
-  title: 'A request without cardid, challenge or diversified gets no 200',
-  level: 'MUST',
-  async run(ctx) {
-    const card = ctx.config.cards[0]!;
-    const challenge = ctx.virtualCard(card, card.adminKey).getChallenge();
-    const full = { reqid: card.reqid, scid: card.scid, cardid: card.cardid, challenge, diversified: false as boolean | undefined };
-    const problems: string[] = [];
-    const statuses: string[] = [];
-    for (const missing of ['cardid', 'challenge', 'diversified'] as const) {
-      const res = await ctx.client.authenticationResponse({ ...full, [missing]: undefined });
-      statuses.push(`no ${missing}: ${res.status}`);
-      if (res.status === 200) problems.push(`without ${missing} the server answered 200${bodySnippet(res.body)}`);
-    }
-    if (problems.length) ctx.fail(problems.join('; '));
-    return ctx.pass(statuses.join(', '));
   },
 };
 

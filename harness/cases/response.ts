@@ -1,7 +1,7 @@
 import { toBase64 } from '../../simulator/bytes.js';
 import { isPaddedBase64 } from '../wire/decode.js';
 import { ask, askAll, describeCards, otherKeysFor } from './helpers.js';
-import { bodySnippet, isSelfInverse } from './judge.js';
+import { bodySnippet, isSelfInverse } from './cryptogram.js';
 import type { ConformanceCase } from './types.js';
 
 const CHALLENGES_PER_CARD = 3;

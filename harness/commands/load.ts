@@ -5,7 +5,7 @@ import { CmFormatError } from '../wire/decode.js';
 import { TransportError } from '../wire/transport-error.js';
 import { clientOptionsFor } from '../config-client.js';
 import { MAX_CONCURRENCY, type StopRule } from '../load/engine.js';
-import { renderLoadReport } from '../load/report.js';
+import { renderLoadReport } from '../reporters/load-report.js';
 import { runLoadSession, type LoadOutcome } from '../load/session.js';
 import { emptySummary, formatProgress, formatSummary } from '../load/summary.js';
 import { ensureReachable, ServerUnreachableError } from '../reachable.js';

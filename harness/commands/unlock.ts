@@ -8,7 +8,7 @@ import { clientOptionsFor, redactorFor } from '../config-client.js';
 import type { RecordedExchange } from '../events.js';
 import { oneLine } from '../one-line.js';
 import { ensureReachable } from '../reachable.js';
-import { makeContext } from '../runner.js';
+import { makeContext } from '../cases/context.js';
 import { resolveTarget } from '../target.js';
 import { playUnlock } from '../unlock-flow.js';
 

@@ -5,7 +5,7 @@ import { clientOptionsFor } from '../config-client.js';
 import type { CardConfig, HarnessConfig } from '../config.js';
 import { InputError } from '../../simulator/errors.js';
 import { LoadRun, type LoadStats, type StopRule } from './engine.js';
-import { judge, summarize, type LoadSummary, type Verdict } from './summary.js';
+import { judgeLoad, summariseLoad, type LoadSummary, type LoadVerdict } from './summary.js';
 
 /**
  * One load run against a configured server: picks the cards and their keys, wires the
@@ -36,7 +36,7 @@ export interface LoadOutcome {
   /** The warm-up's stats, when there was one. */
   warmup: LoadStats | null;
   summary: LoadSummary;
-  verdict: Verdict;
+  verdict: LoadVerdict;
   /** The cards that took part. */
   cards: string[];
 }
@@ -71,15 +71,15 @@ export async function runLoadSession(o: LoadSessionOptions): Promise<LoadOutcome
     if (o.warmupMs && o.warmupMs > 0) {
       warmup = await new LoadRun({ ...plan, stop: { durationMs: o.warmupMs } }).run();
       if (warmup.unreachable || warmup.interrupted) {
-        const summary = summarize(warmup);
-        return { stats: warmup, warmup, summary, verdict: judge(warmup, summary, o.maxErrorRate), cards: keyed.map(({ card }) => card.name) };
+        const summary = summariseLoad(warmup);
+        return { stats: warmup, warmup, summary, verdict: judgeLoad(warmup, summary, o.maxErrorRate), cards: keyed.map(({ card }) => card.name) };
       }
     }
     const run = new LoadRun({ ...plan, stop: o.stop });
     if (o.onProgress) ticker = setInterval(() => o.onProgress!(run.stats, run.elapsed()), o.progressEveryMs ?? 250);
     const stats = await run.run();
-    const summary = summarize(stats);
-    const verdict = judge(stats, summary, o.maxErrorRate);
+    const summary = summariseLoad(stats);
+    const verdict = judgeLoad(stats, summary, o.maxErrorRate);
     return { stats, warmup, summary, verdict: withWarmup(verdict, warmup), cards: keyed.map(({ card }) => card.name) };
   } finally {
     if (ticker) clearInterval(ticker);
@@ -88,7 +88,7 @@ export async function runLoadSession(o: LoadSessionOptions): Promise<LoadOutcome
 }
 
 /** A wrong cryptogram in the warm-up fails the run too: every response is checked. */
-function withWarmup(verdict: Verdict, warmup: LoadStats | null): Verdict {
+function withWarmup(verdict: LoadVerdict, warmup: LoadStats | null): LoadVerdict {
   if (!warmup || warmup.wrongCryptograms === 0 || verdict.exitCode === 3) return verdict;
   const reason = `${warmup.wrongCryptograms} response(s) in the warm-up failed card verification`;
   return { exitCode: 1, reason: verdict.reason ? `${verdict.reason}; ${reason}` : reason };

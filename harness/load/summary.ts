@@ -11,7 +11,7 @@ export interface LoadSummary {
   latencyMs: { p50: number; p90: number; p95: number; p99: number; max: number };
 }
 
-export interface Verdict {
+export interface LoadVerdict {
   /** 0 passed, 1 failed, 3 server unreachable (SPEC.md section 3). */
   exitCode: 0 | 1 | 3;
   /** One line: why it failed; empty when it passed. */
@@ -29,7 +29,7 @@ export function emptySummary(): LoadSummary {
   return { exchanges: 0, durationMs: 0, exchangesPerSecond: 0, wrongCryptograms: 0, errors: 0, statusCodes: {}, latencyMs: { p50: 0, p90: 0, p95: 0, p99: 0, max: 0 } };
 }
 
-export function summarize(stats: LoadStats): LoadSummary {
+export function summariseLoad(stats: LoadStats): LoadSummary {
   const h = stats.latency;
   const durationMs = Math.max(0, Math.round(stats.elapsedMs));
   const statusCodes: Record<string, number> = {};
@@ -60,7 +60,7 @@ export function errorRate(s: Pick<LoadSummary, 'errors' | 'exchanges'>): number 
  * Exit 3 when the server never answered; 1 on any wrong cryptogram or an error rate above
  * `maxErrorRate`; else 0.
  */
-export function judge(stats: LoadStats, summary: LoadSummary, maxErrorRate: number): Verdict {
+export function judgeLoad(stats: LoadStats, summary: LoadSummary, maxErrorRate: number): LoadVerdict {
   if (stats.unreachable) {
     return { exitCode: 3, reason: `server unreachable: ${stats.firstTransportError ?? 'no response'}` };
   }

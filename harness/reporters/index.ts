@@ -7,7 +7,7 @@ import { consoleReporter } from './console.js';
 import { htmlReporter } from './html.js';
 import { jsonReporter } from './json.js';
 import { junitReporter } from './junit.js';
-import { multiplex, type MultiplexedReporter, type NamedReporter } from './multiplexer.js';
+import { multiplex, type MultiplexedReporter, type NamedReporter } from '../event-multiplexer.js';
 
 /** The reporters of `cmcard conformance`: the console plus any `--report FMT:PATH` files. */
 

@@ -17,7 +17,7 @@ async function violations(baseDir: string, paths: string[]): Promise<string[]> {
   return result.output.summary.violations.map((v) => `${v.rule.name}: ${v.from} -> ${v.to}`);
 }
 
-describe('import direction (SPEC.md section 1)', () => {
+describe('import direction (ARCHITECTURE.md)', () => {
   const scratch = mkdtempSync(join(tmpdir(), 'cmcard-layers-'));
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -35,5 +35,35 @@ describe('import direction (SPEC.md section 1)', () => {
     const found = await violations(scratch, ['simulator', 'reference-server', 'harness', 'contracts']);
     expect(found).toContain('simulator-is-the-core: simulator/card.ts -> harness/client.ts');
     expect(found).toContain('reference-server-uses-only-simulator: reference-server/app.ts -> contracts/pact.ts');
+  });
+
+  it('the harness floors catch an import that runs back up, and any cycle', async () => {
+    const tree = mkdtempSync(join(tmpdir(), 'cmcard-floors-'));
+    try {
+      const file = (path: string, text: string): void => {
+        mkdirSync(join(tree, path, '..'), { recursive: true });
+        writeFileSync(join(tree, path), text);
+      };
+      file('harness/config.ts', 'export const c = 1;\n');
+      file('harness/runner.ts', "import { r } from './reporters/json.js';\nexport const run = r;\n");
+      file('harness/reporters/json.ts', "import { k } from '../cases/auth.js';\nexport const r = k;\n");
+      file('harness/cases/auth.ts', "import { run } from '../runner.js';\nexport const k = 1;\nexport const u = run;\n");
+      file('harness/wire/cm-client.ts', "import { c } from '../config.js';\nexport const w = c;\n");
+      file('harness/load/engine.ts', "import { x } from '../commands/load.js';\nexport const e = x;\n");
+      file('harness/commands/load.ts', 'export const x = 1;\n');
+      file('harness/cli.ts', "import { x } from './commands/load.js';\nexport const cli = x;\n");
+      file('harness/target.ts', "import { x } from './commands/load.js';\nexport const t = x;\n");
+      const found = await violations(tree, ['harness']);
+      expect(found).toContain('harness-wire-is-the-floor: harness/wire/cm-client.ts -> harness/config.ts');
+      expect(found).toContain('cases-below-the-runner: harness/cases/auth.ts -> harness/runner.ts');
+      expect(found).toContain('runner-and-load-know-no-commands-or-reporters: harness/runner.ts -> harness/reporters/json.ts');
+      expect(found).toContain('runner-and-load-know-no-commands-or-reporters: harness/load/engine.ts -> harness/commands/load.ts');
+      expect(found).toContain('reporters-know-events-not-cases: harness/reporters/json.ts -> harness/cases/auth.ts');
+      expect(found).toContain('only-the-cli-imports-commands: harness/target.ts -> harness/commands/load.ts');
+      expect(found.some((v) => v.startsWith('no-circular: '))).toBe(true);
+      expect(found).not.toContain('only-the-cli-imports-commands: harness/cli.ts -> harness/commands/load.ts');
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
   });
 });

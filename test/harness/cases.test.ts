@@ -4,7 +4,7 @@ import { VirtualCard } from '../../simulator/card.js';
 import { tdesDecrypt, tdesEncrypt } from '../../simulator/tdes.js';
 import { CATALOGUE, type ConformanceCase } from '../../harness/cases/index.js';
 import { findLeak } from '../../harness/cases/errors.js';
-import { diagnose, isSelfInverse, judgeResponse } from '../../harness/cases/judge.js';
+import { diagnose, isSelfInverse, judgeResponse } from '../../harness/cases/cryptogram.js';
 import type { CmResponse } from '../../harness/wire/cm-client.js';
 import type { HarnessConfig } from '../../harness/config.js';
 import type { Reporter } from '../../harness/events.js';

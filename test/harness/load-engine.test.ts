@@ -3,7 +3,7 @@ import { cardsOf, pooledRandom, runLoad, type LoadPlan } from '../../harness/loa
 import { decodeCryptogram } from '../../harness/wire/decode.js';
 import type { Reply } from '../../harness/wire/load-transport.js';
 import { TransportError } from '../../harness/wire/transport-error.js';
-import { judge, summarize } from '../../harness/load/summary.js';
+import { judgeLoad, summariseLoad } from '../../harness/load/summary.js';
 import { seededRandom } from '../../simulator/random.js';
 import { tdesEncrypt } from '../../simulator/tdes.js';
 
@@ -41,10 +41,10 @@ describe('load engine: counting', () => {
     expect(stats.verified).toBe(540);
     expect(stats.malformedBodies).toBe(0);
     expect(stats.latency.count).toBe(700);
-    const summary = summarize(stats);
+    const summary = summariseLoad(stats);
     expect(summary).toMatchObject({ exchanges: 700, wrongCryptograms: 60, errors: 100, statusCodes: { '200': 600, '500': 100 } });
-    expect(judge(stats, summary, 0.5)).toMatchObject({ exitCode: 1 });
-    expect(judge(stats, summary, 0.5).reason).toMatch(/60 response\(s\) failed card verification/);
+    expect(judgeLoad(stats, summary, 0.5)).toMatchObject({ exitCode: 1 });
+    expect(judgeLoad(stats, summary, 0.5).reason).toMatch(/60 response\(s\) failed card verification/);
   });
 
   it('counts transport failures as errors with no status code', async () => {
@@ -101,7 +101,7 @@ describe('load engine: counting', () => {
     const stats = await runLoad({ cards: [CARD], concurrency: 4, stop: { durationMs: 60_000 }, send });
     expect(stats.unreachable).toBe(true);
     expect(calls).toBeLessThan(8); // about one attempt per worker, not a minute of retries
-    const verdict = judge(stats, summarize(stats), 1);
+    const verdict = judgeLoad(stats, summariseLoad(stats), 1);
     expect(verdict).toEqual({ exitCode: 3, reason: 'server unreachable: refused: connect ECONNREFUSED 127.0.0.1:9' });
   });
 
@@ -122,8 +122,8 @@ describe('load engine: counting', () => {
     };
     const stats = await runLoad({ cards: [CARD], concurrency: 1, stop: { exchanges: 10 }, send });
     expect(stats).toMatchObject({ unreachable: false, exchanges: 10, errors: 9, verified: 1 });
-    expect(judge(stats, summarize(stats), 0)).toMatchObject({ exitCode: 1 });
-    expect(judge(stats, summarize(stats), 0.9)).toMatchObject({ exitCode: 0 });
+    expect(judgeLoad(stats, summariseLoad(stats), 0)).toMatchObject({ exitCode: 1 });
+    expect(judgeLoad(stats, summariseLoad(stats), 0.9)).toMatchObject({ exitCode: 0 });
   });
 
   it('honours a duration bound and stops by itself (loose bound)', async () => {

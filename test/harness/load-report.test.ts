@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { histogramSvg, logBins, renderLoadHtml } from '../../harness/load/html-report.js';
+import { histogramSvg, logBins, renderLoadHtml } from '../../harness/reporters/load-html.js';
 import { LatencyHistogram } from '../../harness/load/histogram.js';
 
 const latency = { p50: 1, p90: 2, p95: 3, p99: 4, max: 5 };

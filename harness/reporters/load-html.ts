@@ -1,6 +1,6 @@
-import { escapeMarkup } from '../reporters/escape.js';
-import type { HistogramBucket } from './histogram.js';
-import type { LoadSummary } from './summary.js';
+import { escapeMarkup } from './escape.js';
+import type { HistogramBucket } from '../load/histogram.js';
+import type { LoadSummary } from '../load/summary.js';
 
 /**
  * The `--report html:PATH` page of a load run: one self-contained file (no scripts, no

@@ -1,4 +1,4 @@
-import type { CaseInfo, CaseResult, RecordedExchange, Reporter, RunInfo, RunReport } from '../events.js';
+import type { CaseInfo, CaseResult, RecordedExchange, Reporter, RunInfo, RunReport } from './events.js';
 
 /** A reporter with a name for the one stderr line that says it broke. */
 export interface NamedReporter {

@@ -1,10 +1,10 @@
-import type { ReportSpec } from '../reporters/index.js';
-import { renderLoadHtml } from './html-report.js';
-import type { LoadOutcome } from './session.js';
+import type { ReportSpec } from './index.js';
+import { renderLoadHtml } from './load-html.js';
+import type { LoadOutcome } from '../load/session.js';
 
 /**
  * The `cmcard load --report FMT:PATH` documents: the formats live here, the command only
- * picks paths. `json` is `cmcard/load-report@1`; `html` is harness/load/html-report.ts.
+ * picks paths. `json` is `cmcard/load-report@1`; `html` is load-html.ts.
  */
 
 export interface LoadRunInfo {

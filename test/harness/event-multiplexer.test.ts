@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Reporter } from '../../../harness/events.js';
-import { multiplex } from '../../../harness/reporters/multiplexer.js';
-import { memoryStream, play, sampleRun } from './fixtures.js';
+import type { Reporter } from '../../harness/events.js';
+import { multiplex } from '../../harness/event-multiplexer.js';
+import { memoryStream, play, sampleRun } from './reporters/fixtures.js';
 
 /** Records every call it receives, in order. */
 function recorder(): { reporter: Reporter; calls: string[] } {
