@@ -150,7 +150,7 @@ export class Redactor {
     const pieces = [...this.secrets, ...this.keyHex];
     let out = text;
     for (const s of pieces) {
-      const min = Math.max(MIN_PIECE, Math.ceil(s.length / 3));
+      const min = MIN_PIECE;
       for (let k = s.length - 1; k >= min; k--) {
         const prefix = s.slice(0, k);
         if (out.includes(prefix + CUT)) out = out.split(prefix + CUT).join(REDACTED + CUT);
