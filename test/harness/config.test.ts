@@ -51,9 +51,9 @@ describe('parseConfig', () => {
   });
 
   it.each([
-    [{ cards: [card(), card({ name: 'b', adminKey: 'abcd' })] }, 'cm.json: cards[1].adminKey must be 48 hex digits'],
+    [{ cards: [card(), card({ name: 'b', adminKey: 'abcd' })] }, 'cm.json: cards[1].adminKey must be 48 or 32 hex digits (or base64 of 24 or 16 bytes), got 4 hex digits'],
     [{ cards: [card(), card({ name: 'b', adminKey: 'zz'.repeat(24) })] }, 'cm.json: cards[1].adminKey is not hex'],
-    [{ cards: [card({ reqid: 'nope' })] }, 'cm.json: cards[0].reqid must be a GUID'],
+    [{ cards: [card({ reqid: 'nope' })] }, 'cm.json: cards[0].reqid is not a GUID like a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099, got "nope"'],
     [{ cards: [card({ scid: undefined })] }, 'cm.json: cards[0].scid is missing'],
     [{ cards: [card({ colour: 'red' })] }, 'cm.json: cards[0].colour is not a known key'],
     [{ Server: 'x' }, 'cm.json: Server is not a known key (did you mean server?)'],
