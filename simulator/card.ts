@@ -210,15 +210,8 @@ export class VirtualCard {
    * out is refused (6700). The one place this rule lives: APDUs and the CLI ask here.
    */
   issueChallenge(length = DEFAULT_CHALLENGE): ChallengeIssued | CardResult {
-    const badLength = challengeLengthProblem(length);
-    if (badLength) return { ok: false, scard: 'SCARD_E_INVALID_PARAMETER', sw: SW.WRONG_LENGTH, message: badLength };
-    return this.#atomic(() => {
-      if (this.#state.adminTriesLeft === 0) return { ...blockedAdmin(), message: 'admin key is blocked: no challenge issued' };
-      const challenge = this.#random(length);
-      this.#state.pendingChallenge = toHex(challenge);
-      this.#persist(this.#state);
-      return { ...success('challenge issued', this.#state.adminTriesLeft), ok: true, challenge };
-    });
+    const answer = this.#challenge(length);
+    return Buffer.isBuffer(answer) ? { ...success('challenge issued', this.#state.adminTriesLeft), ok: true, challenge: answer } : answer;
   }
 
   /**
@@ -226,10 +219,23 @@ export class VirtualCard {
    * card does not hand out, CardRefusedError when the card refuses (admin key blocked).
    */
   getChallenge(length = DEFAULT_CHALLENGE): Buffer {
-    const answer = this.issueChallenge(length);
-    if ('challenge' in answer) return answer.challenge;
+    const answer = this.#challenge(length);
+    if (Buffer.isBuffer(answer)) return answer;
     if (answer.sw === SW.WRONG_LENGTH) throw new InputError(answer.message);
     throw new CardRefusedError(answer);
+  }
+
+  /** The challenge, or the card's refusal (no result object on the hot path: the load engine calls this per request). */
+  #challenge(length: number): Buffer | CardResult {
+    const badLength = challengeLengthProblem(length);
+    if (badLength) return { ok: false, scard: 'SCARD_E_INVALID_PARAMETER', sw: SW.WRONG_LENGTH, message: badLength };
+    return this.#atomic(() => {
+      if (this.#state.adminTriesLeft === 0) return { ...blockedAdmin(), message: 'admin key is blocked: no challenge issued' };
+      const challenge = this.#random(length);
+      this.#state.pendingChallenge = toHex(challenge);
+      this.#persist(this.#state);
+      return challenge;
+    });
   }
 
   /**
