@@ -96,6 +96,7 @@ export const PIN_MIN = 4;
 export const PIN_MAX = 127;
 /** Most tries a counter can have: the retry count must fit the x of status word 63Cx. */
 export const MAX_TRIES = 15;
+
 /** A challenge the card handed out. */
 export interface ChallengeIssued extends CardResult {
   readonly ok: true;
