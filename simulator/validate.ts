@@ -104,7 +104,7 @@ export function readAdminKey(text: string, options: ReadAdminKeyOptions = {}): C
 function readHexKey(text: string, forms: string): Checked<AdminKeyText> {
   const digits = hexDigits(text);
   if (digits === null) return bad(`${hexProblem(text) ?? 'is not hex'}; it must be ${forms}`);
-  if (digits.length !== 48 && digits.length !== 32) return bad(`must be ${forms}, got ${digits.length} hex digits`);
+  if (digits.length % 2 !== 0 || adminKeyLengthProblem(digits.length / 2)) return bad(`must be ${forms}, got ${digits.length} hex digits`);
   return ok({ key: Buffer.from(digits, 'hex'), reading: 'hex' });
 }
 
