@@ -5,9 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isGuid, parseHex } from '../simulator/bytes.js';
 import { InputError } from '../simulator/errors.js';
-import { checkAdminKey } from '../simulator/tdes.js';
+import { readAdminKey, readAtr, readGuid, type Checked } from '../simulator/validate.js';
 import { EXAMPLE, EXAMPLE_CARD } from '../contracts/fixtures.js';
 import { checkOrigin } from './wire/origin.js';
 import { DEFAULT_BASE_PATH, DEFAULT_TIMEOUT_MS } from './wire/cm-client.js';
@@ -88,7 +87,8 @@ export function loadConfig(path: string, overrides: ConfigOverrides = {}): Harne
   return parseConfig(text, path, { ...overrides, baseDir, readFile: (p) => readFileSync(p) });
 }
 
-const TOP_KEYS = ['server', 'basePath', 'headers', 'forbiddenHeaders', 'tls', 'timeoutMs', 'lifecycle', 'cards'] as const;
+/** `$schema` points an editor at schemas/config.schema.json; the loader checks it is a string and ignores it. */
+const TOP_KEYS = ['$schema', 'server', 'basePath', 'headers', 'forbiddenHeaders', 'tls', 'timeoutMs', 'lifecycle', 'cards'] as const;
 const TLS_KEYS = ['ca', 'cert', 'key'] as const;
 const CARD_KEYS = ['name', 'reqid', 'scid', 'cardid', 'atr', 'adminKey', 'diversifiedKey'] as const;
 
@@ -112,6 +112,7 @@ export function parseConfig(json: string | unknown, fileLabel: string, options: 
   const root = expandEnv(raw, '', env, fail);
   if (!isObject(root)) return fail('', 'must hold a JSON object');
   rejectUnknown(root, TOP_KEYS, '', fail);
+  if (root.$schema !== undefined && typeof root.$schema !== 'string') fail('$schema', `must be a string (the schema's path or URL), got ${show(root.$schema)}`);
 
   const serverText = options.server ?? root.server;
   if (serverText === undefined) fail('server', 'is missing (give it in the file or with --server)');
@@ -245,13 +246,13 @@ function parseCard(value: unknown, i: number, fail: Fail): CardConfig {
   const guid = (key: 'reqid' | 'scid' | 'cardid'): string => {
     const v = value[key];
     if (v === undefined) fail(`${at}.${key}`, 'is missing');
-    if (typeof v !== 'string' || !isGuid(v.replace(/^\{(.*)\}$/, '$1'))) fail(`${at}.${key}`, `must be a GUID like a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099, got ${show(v)}`);
-    return (v as string).replace(/^\{(.*)\}$/, '$1').toLowerCase();
+    if (typeof v !== 'string') return fail(`${at}.${key}`, `must be a GUID string, got ${show(v)}`);
+    return checked(readGuid(v), `${at}.${key}`, fail);
   };
   const card: CardConfig = { name, reqid: guid('reqid'), scid: guid('scid'), cardid: guid('cardid'), adminKey: key(value.adminKey, `${at}.adminKey`, fail, true) };
   if (value.atr !== undefined) {
     if (typeof value.atr !== 'string') fail(`${at}.atr`, `must be a hex string, got ${show(value.atr)}`);
-    card.atr = hexOrFail(value.atr as string, `${at}.atr`, fail).toString('hex');
+    card.atr = checked(readAtr(value.atr as string), `${at}.atr`, fail);
   }
   if (value.diversifiedKey !== undefined) {
     card.diversifiedKey = value.diversifiedKey === 'server' ? 'server' : key(value.diversifiedKey, `${at}.diversifiedKey`, fail, false);
@@ -260,26 +261,17 @@ function parseCard(value: unknown, i: number, fail: Fail): CardConfig {
 }
 
 function key(value: unknown, path: string, fail: Fail, required: boolean): Buffer {
-  if (value === undefined && required) fail(path, 'is missing (the 3DES admin key, 48 hex digits)');
-  const hint = path.endsWith('diversifiedKey') ? ' or "server"' : '';
-  if (typeof value !== 'string') return fail(path, `must be 48 hex digits (24 bytes)${hint}, got ${show(value)}`);
-  // A malformed key is likely a mistyped real one: never echo it.
-  if (!/^[0-9a-fA-F\s:-]+$/.test(value)) return fail(path, `is not hex: only 0-9, a-f and spaces are allowed (48 hex digits)${hint}`);
-  const bytes = hexOrFail(value, path, fail);
-  try {
-    return checkAdminKey(bytes);
-  } catch {
-    return fail(path, `must be 48 hex digits (24 bytes, 3-key 3DES) or 32 (2-key)${hint}, got ${bytes.length} bytes`);
-  }
+  if (value === undefined && required) fail(path, 'is missing (the 3DES admin key, 48 or 32 hex digits)');
+  const hint = path.endsWith('diversifiedKey') ? ' (or "server")' : '';
+  if (typeof value !== 'string') return fail(path, `must be 48 or 32 hex digits (or base64 of 24 or 16 bytes)${hint}, got ${show(value)}`);
+  // The kit's problems never echo the key: a malformed key is likely a mistyped real one.
+  const read = readAdminKey(value);
+  return read.ok ? read.value.key : fail(path, `${read.problem}${hint}`);
 }
 
-function hexOrFail(value: string, path: string, fail: Fail): Buffer {
-  try {
-    return parseHex(value, path);
-  } catch (err) {
-    // The InputError names the problem but not the file: restate it with both.
-    return fail(path, `is not hex (${(err as Error).message.replace(`${path} `, '')})`);
-  }
+/** The kit's value, or its problem as this file's one-line error. */
+function checked<T>(result: Checked<T>, path: string, fail: Fail): T {
+  return result.ok ? result.value : fail(path, result.problem);
 }
 
 function rejectUnknown(obj: Record<string, unknown>, allowed: readonly string[], at: string, fail: Fail): void {

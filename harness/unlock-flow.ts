@@ -86,7 +86,7 @@ export async function playUnlock(o: UnlockOptions): Promise<UnlockResult> {
   step('server response', `HTTP ${res.status} ${oneLine(res.body)}`);
 
   // The card checks the response as part of the unblock (CardUnblockPin with challenge/response).
-  const problem = judgeUnblock(card, o.key, challenge, res, o.otherKeys ?? []);
+  const problem = judgeResponse(card, o.key, challenge, res, o.otherKeys ?? [], (response) => card.unblockPin(response, NEW_PIN));
   if (problem) return failed(`${o.diversified ? 'diversified=True' : 'diversified=False'}: ${problem}`);
   step('card verdict', `response accepted, PIN unblocked and replaced`);
 
@@ -102,15 +102,4 @@ export async function playUnlock(o: UnlockOptions): Promise<UnlockResult> {
     step('request completed', `request ${reqid} marked Completed (HTTP ${done.status})`);
   }
   return { ok: true, steps };
-}
-
-/** judgeResponse, then the unblock itself with the accepted bytes. */
-function judgeUnblock(card: VirtualCard, key: Buffer, challenge: Buffer, res: Parameters<typeof judgeResponse>[3], others: OtherKey[]): string | null {
-  // judgeResponse authenticates the card, which consumes the challenge; the unblock then
-  // runs on the authenticated card (RESET RETRY COUNTER after admin authentication).
-  const problem = judgeResponse(card, key, challenge, res, others);
-  if (problem) return problem;
-  const reset = card.resetPin(NEW_PIN);
-  card.logout();
-  return reset.ok ? null : `the card refused the unblock: ${reset.message}`;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { isGuid } from '../simulator/bytes.js';
-import { DEFAULT_ATR, parseAtr } from '../simulator/card.js';
 import { InputError } from '../simulator/errors.js';
+import { GIDS_ATR as DEFAULT_ATR } from '../simulator/gids.js';
+import { readAdminKey, readAtr, readGuid } from '../simulator/validate.js';
 import { CLOSED_STATUSES, REQUEST_STATUS, REQUEST_TYPES, ROLES, SMARTCARD_STATUSES, type RequestTypeName, type Role, type SmartcardStatus } from './model.js';
 import { diversifiedKeyOf } from './keys.js';
 import type { Store } from './store.js';
@@ -39,7 +39,7 @@ export interface SeedSmartcard {
   status?: SmartcardStatus;
   /** false: a card without a Base CSP admin key (authenticationresponse answers 204). Default true. */
   baseCspAdminKey?: boolean;
-  /** An explicitly stored diversified key (48 hex), instead of the derivation. */
+  /** An explicitly stored diversified key (48 or 32 hex digits), instead of the derivation. */
   diversifiedKeyHex?: string;
 }
 
@@ -243,27 +243,26 @@ export function validateSeed(json: unknown, source = 'seed'): SeedData {
   };
   const arr = (v: unknown, key: string): unknown[] => (Array.isArray(v) ? v : fail(key, 'must be an array'));
   const str = (v: unknown, key: string): string => (typeof v === 'string' && v.length > 0 ? v : fail(key, 'must be a non-empty string'));
+  // GUIDs, keys and ATRs follow the validation kit, as the config file, the card file and
+  // the server do: the server never holds a value the card or the harness would refuse.
   const guid = (v: unknown, key: string): string => {
-    const s = str(v, key);
-    return isGuid(s) ? s.toLowerCase() : fail(key, `is not a GUID: ${JSON.stringify(s)}`);
+    const r = readGuid(str(v, key));
+    return r.ok ? r.value : fail(key, r.problem);
   };
-  const hex = (v: unknown, key: string, lengths: number[]): string => {
-    const s = str(v, key).replace(/\s/g, '');
-    if (!/^[0-9a-fA-F]*$/.test(s) || !lengths.includes(s.length)) fail(key, `must be ${lengths.join(' or ')} hex digits`);
-    return s.toLowerCase();
+  // Fields named ...Hex take hex only; the problem never echoes the key.
+  const keyHex = (v: unknown, key: string): string => {
+    const r = readAdminKey(str(v, key), { hexOnly: true });
+    return r.ok ? r.value.key.toString('hex') : fail(key, r.problem);
   };
-  // The card's own ATR check (structure and TCK), so the server never holds an ATR the card refuses.
   const atr = (v: unknown, key: string): string => {
-    const text = str(v, key);
-    try {
-      return parseAtr(text, key).toString('hex');
-    } catch (err) {
-      throw err instanceof InputError ? new InputError(`${source}: ${err.message}`) : err;
-    }
+    const r = readAtr(str(v, key));
+    return r.ok ? r.value : fail(key, r.problem);
   };
   const bool = (v: unknown, key: string): boolean => (typeof v === 'boolean' ? v : fail(key, 'must be true or false'));
 
-  const root = obj(json, 'seed', ['templates', 'requests', 'smartcards', 'principals'], ['templates', 'requests', 'smartcards', 'principals']);
+  // `$schema` points an editor at schemas/seed.schema.json: a string, otherwise ignored.
+  const root = obj(json, 'seed', ['$schema', 'templates', 'requests', 'smartcards', 'principals'], ['templates', 'requests', 'smartcards', 'principals']);
+  if (root.$schema !== undefined && typeof root.$schema !== 'string') fail('$schema', 'must be a string (the schema\'s path or URL)');
   const seen = new Set<string>();
   const unique = (id: string, key: string): void => {
     if (seen.has(id)) fail(key, `repeats the id ${id}`);
@@ -275,7 +274,7 @@ export function validateSeed(json: unknown, source = 'seed'): SeedData {
     const o = obj(v, k, ['uuid', 'name', 'defaultAdminKeyHex', 'diversifyAdminKey', 'diversificationSecretHex'], ['uuid', 'name', 'defaultAdminKeyHex', 'diversifyAdminKey']);
     const t: SeedTemplate = {
       uuid: guid(o.uuid, `${k}.uuid`), name: str(o.name, `${k}.name`),
-      defaultAdminKeyHex: hex(o.defaultAdminKeyHex, `${k}.defaultAdminKeyHex`, [48, 32]),
+      defaultAdminKeyHex: keyHex(o.defaultAdminKeyHex, `${k}.defaultAdminKeyHex`),
       diversifyAdminKey: bool(o.diversifyAdminKey, `${k}.diversifyAdminKey`),
     };
     unique(t.uuid, `${k}.uuid`);
@@ -329,7 +328,7 @@ export function validateSeed(json: unknown, source = 'seed'): SeedData {
       s.status = st as SmartcardStatus;
     }
     if (o.baseCspAdminKey !== undefined) s.baseCspAdminKey = bool(o.baseCspAdminKey, `${k}.baseCspAdminKey`);
-    if (o.diversifiedKeyHex !== undefined) s.diversifiedKeyHex = hex(o.diversifiedKeyHex, `${k}.diversifiedKeyHex`, [48]);
+    if (o.diversifiedKeyHex !== undefined) s.diversifiedKeyHex = keyHex(o.diversifiedKeyHex, `${k}.diversifiedKeyHex`);
     return s;
   });
   for (const [i, t] of templates.entries()) {

@@ -1,28 +1,18 @@
-import { abbreviate, formatGuid, isBase64, isGuid, parseBase64, parseGuid } from '../simulator/bytes.js';
-import { challengeLengthProblem, parseAtr } from '../simulator/card.js';
-import { InputError } from '../simulator/errors.js';
+import { abbreviate, isBase64, parseBase64 } from '../simulator/bytes.js';
+import { canonicalGuid, challengeLengthProblem, guidProblem, readAtr } from '../simulator/validate.js';
 import { badRequest } from './http-error.js';
 
 /**
- * A GUID in its canonical lower-case form, or null: exactly the forms the simulator's
- * parseGuid reads (braces optional, any case), so server and card agree on what a GUID is.
+ * A GUID in its canonical lower-case form, or null: the validation kit's rule (braces
+ * optional, any case), so server, card, config and seed agree on what a GUID is.
  */
-export function canonicalGuid(value: string): string | null {
-  // The bare form URLs carry costs one regex test; braces and spaces go through parseGuid.
-  if (isGuid(value)) return value.toLowerCase();
-  try {
-    return formatGuid(parseGuid(value));
-  } catch (err) {
-    if (err instanceof InputError) return null;
-    throw err;
-  }
-}
+export { canonicalGuid };
 
 /** A GUID (braces optional, any case) in its canonical lower-case form, or 400 naming the parameter. */
 export function guidParam(value: string | undefined, name: string): string {
   if (value === undefined || value === '') throw badRequest(`${name} is required`);
   const guid = canonicalGuid(value);
-  if (guid === null) throw badRequest(`${name} is not a GUID: ${quote(value)}`);
+  if (guid === null) throw badRequest(`${name} ${guidProblem(value)}`);
   return guid;
 }
 
@@ -50,12 +40,9 @@ export function challengeParam(value: string | undefined, name = 'challenge'): B
 /** An ATR in hex, checked as the virtual card checks one (structure and TCK); lower case without separators. */
 export function atrParam(value: string | undefined, name = 'atr'): string | undefined {
   if (value === undefined) return undefined;
-  try {
-    return parseAtr(value, name).toString('hex');
-  } catch (err) {
-    if (err instanceof InputError) throw badRequest(err.message);
-    throw err;
-  }
+  const atr = readAtr(value);
+  if (!atr.ok) throw badRequest(`${name} ${atr.problem}`);
+  return atr.value;
 }
 
 /**

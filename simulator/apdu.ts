@@ -1,10 +1,14 @@
 import { parseGuid, toHex } from './bytes.js';
-import { MAX_CHALLENGE, type CardResult, type VirtualCard } from './card.js';
+import type { CardResult, VirtualCard } from './card.js';
 import {
   ADMIN_KEY_REF, APPLET_EFID, USER_PIN_REF, cardCryptogram, checkHostCryptogram, encodeTlv,
   isGidsAid, parseKeyImport, readDataObject, readSingleTlv, readTlvs, selectFci,
 } from './gids.js';
+import { SW, commandDataOffset, encodeResponseApdu, leMeansAll, parseCommandApdu, swTriesLeft, type CommandApdu } from './iso7816.js';
 import { systemRandom, type RandomSource } from './random.js';
+
+// Where these lived before iso7816.ts took them: kept so imports from apdu.ts still work.
+export { SW, parseCommandApdu, type CommandApdu } from './iso7816.js';
 
 /**
  * The card's APDU front end: ISO 7816-4 command APDUs (with the GIDS command set that
@@ -12,69 +16,6 @@ import { systemRandom, type RandomSource } from './random.js';
  * throws: a malformed or unknown command gets a status word. Exact bytes: DOMAIN.md
  * section 5.
  */
-
-export const SW = {
-  OK: 0x9000,
-  WRONG_LENGTH: 0x6700,
-  LOGICAL_CHANNEL_NOT_SUPPORTED: 0x6881,
-  SECURE_MESSAGING_NOT_SUPPORTED: 0x6882,
-  CHAINING_NOT_SUPPORTED: 0x6884,
-  SECURITY_STATUS_NOT_SATISFIED: 0x6982,
-  AUTH_METHOD_BLOCKED: 0x6983,
-  CONDITIONS_NOT_SATISFIED: 0x6985,
-  WRONG_DATA: 0x6a80,
-  FILE_NOT_FOUND: 0x6a82,
-  WRONG_P1P2: 0x6a86,
-  REFERENCED_DATA_NOT_FOUND: 0x6a88,
-  INS_NOT_SUPPORTED: 0x6d00,
-  CLA_NOT_SUPPORTED: 0x6e00,
-  NO_PRECISE_DIAGNOSIS: 0x6f00,
-} as const;
-
-/** A command APDU split into its fields (short or extended length). */
-export interface CommandApdu {
-  readonly cla: number;
-  readonly ins: number;
-  readonly p1: number;
-  readonly p2: number;
-  readonly data: Buffer;
-  /** Expected response length; null when absent (cases 1 and 3); 256 or 65536 for "all". */
-  readonly le: number | null;
-}
-
-/** Splits a command APDU (ISO 7816-4 cases 1-4, short and extended); null when malformed. */
-export function parseCommandApdu(bytes: Uint8Array): CommandApdu | null {
-  const b = Buffer.from(bytes);
-  if (b.length < 4) return null;
-  const head = { cla: b[0]!, ins: b[1]!, p1: b[2]!, p2: b[3]! };
-  const empty = Buffer.alloc(0);
-  if (b.length === 4) return { ...head, data: empty, le: null };
-  const p3 = b[4]!;
-  if (b.length === 5) return { ...head, data: empty, le: p3 === 0 ? 256 : p3 };
-  if (p3 !== 0) {
-    // Short Lc: case 3 (no Le) or case 4 (one Le byte).
-    if (b.length === 5 + p3) return { ...head, data: b.subarray(5), le: null };
-    if (b.length === 6 + p3) {
-      const le = b[5 + p3]!;
-      return { ...head, data: b.subarray(5, 5 + p3), le: le === 0 ? 256 : le };
-    }
-    return null;
-  }
-  // Extended length: a 00 byte, then two-byte Le (case 2E) or Lc (cases 3E, 4E).
-  if (b.length === 7) {
-    const le = b.readUInt16BE(5);
-    return { ...head, data: empty, le: le === 0 ? 65536 : le };
-  }
-  if (b.length < 8) return null;
-  const lc = b.readUInt16BE(5);
-  if (lc === 0) return null;
-  if (b.length === 7 + lc) return { ...head, data: b.subarray(7), le: null };
-  if (b.length === 9 + lc) {
-    const le = b.readUInt16BE(7 + lc);
-    return { ...head, data: b.subarray(7, 7 + lc), le: le === 0 ? 65536 : le };
-  }
-  return null;
-}
 
 /** One command and its answer, as the transcript keeps it (PINs and keys masked). */
 export interface ApduExchange {
@@ -162,7 +103,7 @@ export class ApduFrontEnd {
       reply = { sw: SW.NO_PRECISE_DIAGNOSIS };
       failure = { error: err };
     }
-    const response = Buffer.concat([reply.data ?? Buffer.alloc(0), Buffer.from([reply.sw >> 8, reply.sw & 0xff])]);
+    const response = encodeResponseApdu(reply.data, reply.sw);
     this.#record(command, parsed, response, reply.sw);
     if (failure) this.#onError?.(failure.error);
     return response;
@@ -224,12 +165,18 @@ export class ApduFrontEnd {
     if (apdu.p1 !== 0 || apdu.p2 !== 0) return { sw: SW.WRONG_P1P2 };
     if (apdu.data.length !== 0 || apdu.le === null) return { sw: SW.WRONG_LENGTH };
     // Le 00 (256) asks for "the card's size": one 3DES block.
-    const length = apdu.le === 256 || apdu.le === 65536 ? 8 : apdu.le;
-    if (length % 8 !== 0 || length > MAX_CHALLENGE) return { sw: SW.WRONG_LENGTH };
-    this.#mutualR1 = null;
-    // As GENERAL AUTHENTICATE: a blocked admin key gets no challenge, and nothing is left pending.
-    if (this.#card.adminBlocked) return { sw: SW.AUTH_METHOD_BLOCKED };
-    return { data: this.#card.getChallenge(length), sw: SW.OK };
+    const length = leMeansAll(apdu.le) ? 8 : apdu.le;
+    // The card says which lengths it hands out (6700) and that a blocked admin key gets none (6983).
+    const reply = this.#challengeReply(length, (challenge) => challenge);
+    // A length the card refuses changes nothing, not even a mutual authentication under way.
+    if (reply.sw !== SW.WRONG_LENGTH) this.#mutualR1 = null;
+    return reply;
+  }
+
+  /** The card's answer to a challenge request: the wrapped challenge, or the card's status word. */
+  #challengeReply(length: number, wrap: (challenge: Buffer) => Buffer): Reply {
+    const answer = this.#card.issueChallenge(length);
+    return 'challenge' in answer ? { data: wrap(answer.challenge), sw: SW.OK } : { sw: answer.sw };
   }
 
   // EXTERNAL AUTHENTICATE: the response to the pending challenge (ISO status words, 63Cx).
@@ -267,22 +214,19 @@ export class ApduFrontEnd {
     const inner = readSingleTlv(template.value);
     if (!inner) return { sw: SW.WRONG_DATA };
 
-    // A blocked admin key gets no challenge: the host learns at once, and nothing is left pending.
-    if (inner.tag === 0x81 && this.#card.adminBlocked) {
-      this.#mutualR1 = null;
-      return { sw: SW.AUTH_METHOD_BLOCKED };
-    }
+    // Step 1 of either flow asks the card for a challenge: a blocked admin key gets none
+    // (6983, the card's answer), so the host learns at once and nothing is left pending.
+    const wrapWitness = (challenge: Buffer) => encodeTlv(0x7c, encodeTlv(0x81, challenge));
     if (inner.tag === 0x81 && inner.value.length === 0) {
       // External flow, step 1: the card's 8-byte challenge.
       this.#mutualR1 = null;
-      const challenge = this.#card.getChallenge(8);
-      return { data: encodeTlv(0x7c, encodeTlv(0x81, challenge)), sw: SW.OK };
+      return this.#challengeReply(8, wrapWitness);
     }
     if (inner.tag === 0x81 && inner.value.length === 16) {
       // Mutual flow, step 1: keep the host's R1, answer the card's R2 (the pending challenge).
-      this.#mutualR1 = Buffer.from(inner.value);
-      const r2 = this.#card.getChallenge(16);
-      return { data: encodeTlv(0x7c, encodeTlv(0x81, r2)), sw: SW.OK };
+      const reply = this.#challengeReply(16, wrapWitness);
+      this.#mutualR1 = reply.sw === SW.OK ? Buffer.from(inner.value) : null;
+      return reply;
     }
     if (inner.tag === 0x82 && inner.value.length === 40) {
       // Mutual flow, step 2: check C1, answer C2. Counted on the admin counter first.
@@ -325,7 +269,7 @@ export class ApduFrontEnd {
     if (data.length === 0) {
       if (this.#card.pinBlocked) return { sw: SW.AUTH_METHOD_BLOCKED };
       if (this.#card.userAuthenticated) return { sw: SW.OK };
-      return { sw: 0x63c0 | Math.min(this.#card.pinTriesLeft, 15) };
+      return { sw: swTriesLeft(this.#card.pinTriesLeft) };
     }
     return { sw: this.#card.verifyPin(data.toString('utf8')).sw };
   }
@@ -418,7 +362,7 @@ function maskedCommand(command: Uint8Array, parsed: CommandApdu | null): string 
   }
   if (!SECRET_DATA_INS.has(parsed.ins) || parsed.data.length === 0) return hex;
   const bytes = Buffer.from(command);
-  const start = bytes.length >= 7 && bytes[4] === 0 ? 7 : 5;
+  const start = commandDataOffset(bytes);
   const parts = spacedHex(bytes).split(' ');
   for (let i = start; i < start + parsed.data.length && i < parts.length; i++) parts[i] = '**';
   return parts.join(' ');

@@ -16,14 +16,33 @@ export function parseBytes(input: string, what = 'value'): Buffer {
   return parseBase64(text, what);
 }
 
+/** Separators people put between hex digits: spaces, colons, dashes. */
+const HEX_SEPARATORS = /[\s:-]/g;
+
+/** Hex with spaces, colons or dashes between digits, any case; throws InputError naming `what`. */
 export function parseHex(input: string, what = 'value'): Buffer {
-  const compact = input.replace(/[\s:-]/g, '');
-  if (compact.length === 0) throw new InputError(`${what} is empty`);
-  // The value may be a key: name the first bad character's place, never echo the value.
+  const problem = hexProblem(input);
+  if (problem) throw new InputError(`${what} ${problem}`);
+  return Buffer.from(input.replace(HEX_SEPARATORS, ''), 'hex');
+}
+
+/**
+ * Why a text is not hex as parseHex reads it, phrased to follow a name ("is not hex: ..."),
+ * or null. The value may be a key: it names the first bad character's place, never the value.
+ */
+export function hexProblem(input: string): string | null {
+  const compact = input.replace(HEX_SEPARATORS, '');
+  if (compact.length === 0) return 'is empty';
   const bad = compact.search(/[^0-9a-fA-F]/);
-  if (bad >= 0) throw new InputError(`${what} is not hex: character ${bad + 1} of ${compact.length} is not a hex digit`);
-  if (compact.length % 2 !== 0) throw new InputError(`${what} has an odd number of hex digits (${compact.length})`);
-  return Buffer.from(compact, 'hex');
+  if (bad >= 0) return `is not hex: character ${bad + 1} of ${compact.length} is not a hex digit`;
+  if (compact.length % 2 !== 0) return `has an odd number of hex digits (${compact.length})`;
+  return null;
+}
+
+/** The hex digits of a text once separators are gone, or null when any other character remains. */
+export function hexDigits(input: string): string | null {
+  const compact = input.replace(HEX_SEPARATORS, '');
+  return compact.length > 0 && /^[0-9a-fA-F]+$/.test(compact) ? compact : null;
 }
 
 /** Strict base64: Node's decoder silently skips bad characters, so check the alphabet first. */
@@ -34,8 +53,8 @@ export function parseBase64(input: string, what = 'value'): Buffer {
   return Buffer.from(compact.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
 }
 
-/** Where base64 text goes wrong, without echoing it (it may be a key). */
-function base64Problem(text: string): string {
+/** Where base64 text goes wrong (": ..."), without echoing it (it may be a key). */
+export function base64Problem(text: string): string {
   const bad = text.search(/[^A-Za-z0-9+/_=-]/);
   if (bad >= 0) return `: character ${bad + 1} of ${text.length} is not a base64 character`;
   return `: ${text.length} characters is not a whole base64 length, or the = padding is misplaced`;

@@ -1,13 +1,13 @@
 import { closeSync, fstatSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { abbreviate, isGuid } from './bytes.js';
+import { isGuid } from './bytes.js';
 import { isAlive, tempPathFor, withCardLock } from './card-lock.js';
-import {
-  MAX_CHALLENGE, MAX_TRIES, VirtualCard, atrProblem, pinProblem,
-  type CardState, type NewCardOptions,
-} from './card.js';
+import { MAX_TRIES, VirtualCard, pinProblem, type CardState, type NewCardOptions } from './card.js';
 import { InputError } from './errors.js';
+import { atrProblem } from './iso7816.js';
 import { seededRandom, type RandomSource } from './random.js';
+import { adminKeyLengthProblem } from './tdes.js';
+import { challengeLengthRule, guidProblem } from './validate.js';
 
 /**
  * The durable card file: one JSON document per card, written atomically (temp file in
@@ -184,24 +184,25 @@ export function parseCardFile(json: unknown, label = 'card file'): CardFileData 
     }
     return v as number;
   };
-  const hexField = (k: string, what: string, ok: (bytes: number) => boolean): string => {
+  // The file holds the card's own forms (lower-case hex, bare GUID) as the card writes
+  // them; what they may hold is the card's and the kit's rule, checked by their functions.
+  const hexField = (k: string, rule: (bytes: Buffer) => string | null): string => {
     const v = str(k);
     // Never echo the value: card.adminKey is a secret.
     const bad = v.search(/[^0-9a-f]/);
     if (bad >= 0) fail(`card.${k}`, `must be lower-case hex: character ${bad + 1} of ${v.length} is not`);
     if (v.length % 2 !== 0) fail(`card.${k}`, `must be lower-case hex with an even number of digits, got ${v.length}`);
-    if (!ok(v.length / 2)) fail(`card.${k}`, `must be ${what}, got ${v.length / 2} bytes`);
+    const problem = rule(Buffer.from(v, 'hex'));
+    if (problem) fail(`card.${k}`, problem);
     return v;
   };
 
   if (c.version !== 1) fail('card.version', `must be 1, got ${JSON.stringify(c.version)}`);
   const cardId = str('cardId');
-  if (!isGuid(cardId)) fail('card.cardId', `must be a GUID, got ${JSON.stringify(abbreviate(cardId))}`);
-  const atr = hexField('atr', '2 to 33 bytes', (n) => n >= 2 && n <= 33);
-  const atrBad = atrProblem(Buffer.from(atr, 'hex'));
-  if (atrBad) fail('card.atr', atrBad);
+  if (!isGuid(cardId)) fail('card.cardId', guidProblem(cardId));
+  const atr = hexField('atr', atrProblem);
   const serial = str('serial');
-  const adminKey = hexField('adminKey', '24 bytes (3-key 3DES) or 16 bytes (2-key)', (n) => n === 24 || n === 16);
+  const adminKey = hexField('adminKey', (key) => adminKeyLengthProblem(key.length));
   const adminTriesLimit = int('adminTriesLimit', 1, MAX_TRIES, true);
   const adminTriesLeft = int('adminTriesLeft', 0, adminTriesLimit ?? 0, adminTriesLimit === null);
   if ((adminTriesLimit === null) !== (adminTriesLeft === null)) fail('card.adminTriesLeft', 'must be null exactly when adminTriesLimit is null');
@@ -212,7 +213,10 @@ export function parseCardFile(json: unknown, label = 'card file'): CardFileData 
   const pinTriesLeft = int('pinTriesLeft', 0, pinTriesLimit) as number;
   const pendingChallenge = c.pendingChallenge === null
     ? null
-    : hexField('pendingChallenge', `a multiple of 8 bytes up to ${MAX_CHALLENGE}`, (n) => n > 0 && n % 8 === 0 && n <= MAX_CHALLENGE);
+    : hexField('pendingChallenge', (challenge) => {
+      const rule = challengeLengthRule(challenge.length);
+      return rule && `length in bytes ${rule}`;
+    });
 
   let replay: ReplayState | null = null;
   if (json.replay !== undefined && json.replay !== null) {

@@ -1,8 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { formatGuid, parseGuid, parseHex, toHex } from './bytes.js';
+import { formatGuid, parseGuid, toHex } from './bytes.js';
 import { InputError } from './errors.js';
+import { GIDS_ATR } from './gids.js';
+import { SW, formatSw, parseAtr, swTriesLeft } from './iso7816.js';
 import { systemRandom, type RandomSource } from './random.js';
-import { BLOCK, checkAdminKey, constantTimeEqual, tdesEncrypt } from './tdes.js';
+import { adminKeyLengthProblem, checkAdminKey, constantTimeEqual, tdesEncrypt } from './tdes.js';
+import { DEFAULT_CHALLENGE, challengeLengthProblem } from './validate.js';
+
+// Where these lived before iso7816.ts and validate.ts took them: kept so imports from card.ts still work.
+export { atrProblem, formatSw, parseAtr } from './iso7816.js';
+export { MAX_CHALLENGE, challengeLengthProblem } from './validate.js';
 
 /**
  * The virtual card's security core: keys, PIN, counters and the pending challenge, as one
@@ -81,18 +88,28 @@ export interface CardRuntime {
   transaction?: <T>(body: () => T) => T;
 }
 
-/** A GIDS ATR with a valid TCK byte (DOMAIN.md section 4). */
-export const DEFAULT_ATR = '3b8d0180fba000000397425446590301c8';
+/** The ATR a new card answers unless given one: a GIDS ATR (see gids.ts). */
+export const DEFAULT_ATR = GIDS_ATR;
 export const DEFAULT_ADMIN_TRIES = 5;
 export const DEFAULT_PIN_TRIES = 3;
 export const PIN_MIN = 4;
 export const PIN_MAX = 127;
 /** Most tries a counter can have: the retry count must fit the x of status word 63Cx. */
 export const MAX_TRIES = 15;
-/** Largest challenge a card hands out: the GIDS mutual flow uses 16, PIV at most 16. */
-export const MAX_CHALLENGE = 64;
 
-const SW_OK = 0x9000;
+/** A challenge the card handed out. */
+export interface ChallengeIssued extends CardResult {
+  readonly ok: true;
+  readonly challenge: Buffer;
+}
+
+/** A refusal by the card, as getChallenge throws it for callers that expect a challenge. */
+export class CardRefusedError extends Error {
+  override readonly name = 'CardRefusedError';
+  constructor(readonly result: CardResult) {
+    super(describeResult(result));
+  }
+}
 
 export class VirtualCard {
   #state: CardState;
@@ -187,11 +204,34 @@ export class VirtualCard {
   get adminBlocked(): boolean { this.#sync(); return this.#state.adminTriesLeft === 0; }
   get hasPendingChallenge(): boolean { this.#sync(); return this.#state.pendingChallenge !== null; }
 
-  /** A fresh challenge of `length` bytes (8 by default); it replaces any pending one. */
-  getChallenge(length = BLOCK): Buffer {
-    const bad = challengeLengthProblem(length);
-    if (bad) throw new InputError(bad);
+  /**
+   * GET CHALLENGE: a fresh challenge of `length` bytes (8 by default) that replaces any
+   * pending one. A blocked admin key gets none (6983): no answer could be accepted, and
+   * the blocking attempt already consumed the last one. A length the card does not hand
+   * out is refused (6700). The one place this rule lives: APDUs and the CLI ask here.
+   */
+  issueChallenge(length = DEFAULT_CHALLENGE): ChallengeIssued | CardResult {
+    const answer = this.#challenge(length);
+    return Buffer.isBuffer(answer) ? { ...success('challenge issued', this.#state.adminTriesLeft), ok: true, challenge: answer } : answer;
+  }
+
+  /**
+   * issueChallenge for callers that expect a challenge: throws InputError for a length the
+   * card does not hand out, CardRefusedError when the card refuses (admin key blocked).
+   */
+  getChallenge(length = DEFAULT_CHALLENGE): Buffer {
+    const answer = this.#challenge(length);
+    if (Buffer.isBuffer(answer)) return answer;
+    if (answer.sw === SW.WRONG_LENGTH) throw new InputError(answer.message);
+    throw new CardRefusedError(answer);
+  }
+
+  /** The challenge, or the card's refusal (no result object on the hot path: the load engine calls this per request). */
+  #challenge(length: number): Buffer | CardResult {
+    const badLength = challengeLengthProblem(length);
+    if (badLength) return { ok: false, scard: 'SCARD_E_INVALID_PARAMETER', sw: SW.WRONG_LENGTH, message: badLength };
     return this.#atomic(() => {
+      if (this.#state.adminTriesLeft === 0) return { ...blockedAdmin(), message: 'admin key is blocked: no challenge issued' };
       const challenge = this.#random(length);
       this.#state.pendingChallenge = toHex(challenge);
       this.#persist(this.#state);
@@ -207,7 +247,7 @@ export class VirtualCard {
     return this.#attemptAdmin(
       (key, challenge) => constantTimeEqual(tdesEncrypt(key, challenge), response),
       (left) => ({
-        ok: false, scard: 'SCARD_W_WRONG_CHV', sw: left === null ? 0x6982 : 0x63c0 | Math.min(left, 15), attemptsRemaining: left,
+        ok: false, scard: 'SCARD_W_WRONG_CHV', sw: left === null ? SW.SECURITY_STATUS_NOT_SATISFIED : swTriesLeft(left), attemptsRemaining: left,
         message: `wrong admin response${left === null ? '' : `, ${left} admin attempt(s) left`}`,
       }),
       'wrong admin response; admin key is blocked',
@@ -251,7 +291,7 @@ export class VirtualCard {
       if (!pinEquals(this.#state.pin, pin)) {
         const left = this.#state.pinTriesLeft;
         if (left === 0) return { ...blockedPin(), message: 'wrong PIN; PIN is blocked' };
-        return { ok: false, scard: 'SCARD_W_WRONG_CHV', sw: 0x63c0 | Math.min(left, 15), attemptsRemaining: left, message: `wrong PIN, ${left} attempt(s) left` };
+        return { ok: false, scard: 'SCARD_W_WRONG_CHV', sw: swTriesLeft(left), attemptsRemaining: left, message: `wrong PIN, ${left} attempt(s) left` };
       }
       this.#state.pinTriesLeft = this.#state.pinTriesLimit;
       this.#persist(this.#state);
@@ -303,7 +343,8 @@ export class VirtualCard {
   changeAdminKey(newKey: Uint8Array): CardResult {
     return this.#atomic(() => {
       if (!this.#adminAuthenticated) return notAuthenticated('admin');
-      if (newKey.length !== 24 && newKey.length !== 16) return invalidParameter(`new admin key must be 24 or 16 bytes, got ${newKey.length}`);
+      const badKey = adminKeyLengthProblem(newKey.length);
+      if (badKey) return invalidParameter(`new admin key ${badKey}`);
       this.#state.adminKey = toHex(newKey);
       this.#persist(this.#state);
       return success('admin key changed', this.#state.adminTriesLeft);
@@ -323,7 +364,7 @@ export class VirtualCard {
   adminAttempt(check: (key: Buffer, challenge: Buffer) => boolean): CardResult {
     return this.#attemptAdmin(
       check,
-      (left) => ({ ok: false, scard: 'SCARD_W_WRONG_CHV', sw: 0x6982, attemptsRemaining: left, message: 'admin authentication failed' }),
+      (left) => ({ ok: false, scard: 'SCARD_W_WRONG_CHV', sw: SW.SECURITY_STATUS_NOT_SATISFIED, attemptsRemaining: left, message: 'admin authentication failed' }),
       'admin authentication failed; admin key is blocked',
     );
   }
@@ -341,7 +382,7 @@ export class VirtualCard {
     if (this.#state.adminTriesLeft === 0) return blockedAdmin();
     const pending = this.#state.pendingChallenge;
     if (pending === null) {
-      return { ok: false, scard: 'SCARD_W_SECURITY_VIOLATION', sw: 0x6985, attemptsRemaining: this.#state.adminTriesLeft, message: 'no challenge is pending: ask the card for a challenge first' };
+      return { ok: false, scard: 'SCARD_W_SECURITY_VIOLATION', sw: SW.CONDITIONS_NOT_SATISFIED, attemptsRemaining: this.#state.adminTriesLeft, message: 'no challenge is pending: ask the card for a challenge first' };
     }
     this.#state.pendingChallenge = null;
     if (this.#state.adminTriesLeft !== null) this.#state.adminTriesLeft -= 1;
@@ -382,72 +423,25 @@ export class VirtualCard {
   }
 }
 
-/** An ATR in hex (as card files and the CM API carry it), checked as a card would: throws InputError naming the problem. */
-export function parseAtr(text: string, what = 'ATR'): Buffer {
-  const bytes = parseHex(text, what);
-  const bad = atrProblem(bytes);
-  if (bad) throw new InputError(`${what} ${bad}`);
-  return bytes;
-}
-
-/**
- * Why these bytes are not a well-formed ATR (ISO 7816-3: TS, T0, interface bytes as the
- * Y indicators say, K historical bytes, and TCK when a protocol other than T=0 is
- * indicated, with the XOR of T0..TCK equal to 0), or null when they are.
- */
-export function atrProblem(atr: Uint8Array): string | null {
-  if (atr.length < 2 || atr.length > 33) return `must be 2 to 33 bytes, got ${atr.length}`;
-  if (atr[0] !== 0x3b && atr[0] !== 0x3f) return `must start with TS 3B or 3F, got ${formatByte(atr[0]!)}`;
-  let y = atr[1]! >> 4;
-  const historical = atr[1]! & 0x0f;
-  let i = 2;
-  let tck = false;
-  for (;;) {
-    i += (y & 1) + ((y >> 1) & 1) + ((y >> 2) & 1);
-    if (!(y & 8)) break;
-    if (i >= atr.length) return 'is cut short in its interface bytes';
-    const td = atr[i++]!;
-    if ((td & 0x0f) !== 0) tck = true;
-    y = td >> 4;
-  }
-  const expected = i + historical + (tck ? 1 : 0);
-  if (atr.length !== expected) return `should be ${expected} bytes by its T0 and TD bytes, got ${atr.length}`;
-  if (tck) {
-    let x = 0;
-    for (let j = 1; j < atr.length; j++) x ^= atr[j]!;
-    if (x !== 0) return `has a wrong TCK byte ${formatByte(atr[atr.length - 1]!)} (expected ${formatByte(atr[atr.length - 1]! ^ x)})`;
-  }
-  return null;
-}
-
-function formatByte(b: number): string {
-  return b.toString(16).toUpperCase().padStart(2, '0');
-}
-
-/** A status word as the ISO tables print it: `63C4`, `9000`. */
-export function formatSw(sw: number): string {
-  return sw.toString(16).toUpperCase().padStart(4, '0');
-}
-
 /** The card's one line for people, with both codes: `wrong PIN, 2 attempt(s) left (SCARD_W_WRONG_CHV, SW 63C2)`. */
 export function describeResult(result: CardResult): string {
   return `${result.message} (${result.scard}, SW ${formatSw(result.sw)})`;
 }
 
 function success(message: string, attemptsRemaining: number | null): CardResult {
-  return { ok: true, scard: 'SCARD_S_SUCCESS', sw: SW_OK, attemptsRemaining, message };
+  return { ok: true, scard: 'SCARD_S_SUCCESS', sw: SW.OK, attemptsRemaining, message };
 }
 function blockedAdmin(): CardResult {
-  return { ok: false, scard: 'SCARD_W_CHV_BLOCKED', sw: 0x6983, attemptsRemaining: 0, message: 'admin key is blocked' };
+  return { ok: false, scard: 'SCARD_W_CHV_BLOCKED', sw: SW.AUTH_METHOD_BLOCKED, attemptsRemaining: 0, message: 'admin key is blocked' };
 }
 function blockedPin(): CardResult {
-  return { ok: false, scard: 'SCARD_W_CHV_BLOCKED', sw: 0x6983, attemptsRemaining: 0, message: 'PIN is blocked' };
+  return { ok: false, scard: 'SCARD_W_CHV_BLOCKED', sw: SW.AUTH_METHOD_BLOCKED, attemptsRemaining: 0, message: 'PIN is blocked' };
 }
 function notAuthenticated(role: string): CardResult {
-  return { ok: false, scard: 'SCARD_W_SECURITY_VIOLATION', sw: 0x6982, message: `${role} authentication required` };
+  return { ok: false, scard: 'SCARD_W_SECURITY_VIOLATION', sw: SW.SECURITY_STATUS_NOT_SATISFIED, message: `${role} authentication required` };
 }
 function invalidParameter(message: string): CardResult {
-  return { ok: false, scard: 'SCARD_E_INVALID_CHV', sw: 0x6a80, message };
+  return { ok: false, scard: 'SCARD_E_INVALID_CHV', sw: SW.WRONG_DATA, message };
 }
 
 /** Why a PIN cannot be set on this card (length in UTF-8 bytes), or null when it can. */
@@ -468,14 +462,6 @@ function checkLimit(n: number, what: string): void {
 /** Why `n` cannot be a retry limit (a whole number from 1 to MAX_TRIES), or null when it can. */
 export function triesProblem(n: number, what = 'tries'): string | null {
   if (!Number.isInteger(n) || n < 1 || n > MAX_TRIES) return `${what} must be a whole number from 1 to ${MAX_TRIES}, got ${n}`;
-  return null;
-}
-
-/** Why `length` cannot be a challenge length (a multiple of 8 from 8 to MAX_CHALLENGE), or null. */
-export function challengeLengthProblem(length: number, what = 'challenge length'): string | null {
-  if (!Number.isInteger(length) || length < BLOCK || length % BLOCK !== 0 || length > MAX_CHALLENGE) {
-    return `${what} must be a multiple of 8 from 8 to ${MAX_CHALLENGE}, got ${length}`;
-  }
   return null;
 }
 

@@ -1,4 +1,5 @@
-import { tdesCbcDecrypt, tdesCbcEncrypt, constantTimeEqual } from './tdes.js';
+import { SW } from './iso7816.js';
+import { adminKeyLengthProblem, tdesCbcDecrypt, tdesCbcEncrypt, constantTimeEqual } from './tdes.js';
 
 /**
  * The GIDS specifics the APDU front end needs (DOMAIN.md section 5, after OpenSC's
@@ -6,6 +7,12 @@ import { tdesCbcDecrypt, tdesCbcEncrypt, constantTimeEqual } from './tdes.js';
  * pkcs15-tool reads, and the mutual-authentication cryptograms. Pure functions; they
  * never throw on malformed input (they return null instead).
  */
+
+/**
+ * A GIDS card's ATR, with a valid TCK byte (T=1; the historical bytes carry the GIDS
+ * AID). The virtual card answers it unless given another.
+ */
+export const GIDS_ATR = '3b8d0180fba000000397425446590301c8';
 
 /** The GIDS application identifier; version bytes may follow it in a SELECT. */
 export const GIDS_AID: Buffer = Buffer.from('a00000039742544659', 'hex');
@@ -146,7 +153,7 @@ export function readDataObject(file: number, dataObject: number, card: DataObjec
   const content = dataObjectContent(file, dataObject, card);
   if (content === undefined) {
     const knownFile = file === APPLET_EFID || MASTER_FILE_RECORDS.some((r) => r.file === file);
-    return { ok: false, sw: knownFile ? 0x6a88 : 0x6a82 };
+    return { ok: false, sw: knownFile ? SW.REFERENCED_DATA_NOT_FOUND : SW.FILE_NOT_FOUND };
   }
   return { ok: true, value: encodeTlv(dataObject, content) };
 }
@@ -211,16 +218,16 @@ export type KeyImport = { ok: true; keyRef: number; key: Buffer } | { ok: false;
 
 export function parseKeyImport(data: Uint8Array): KeyImport {
   const outer = readSingleTlv(data);
-  if (!outer || outer.tag !== 0x70) return { ok: false, sw: 0x6a80 };
+  if (!outer || outer.tag !== 0x70) return { ok: false, sw: SW.WRONG_DATA };
   const inner = readTlvs(outer.value);
-  if (!inner) return { ok: false, sw: 0x6a80 };
+  if (!inner) return { ok: false, sw: SW.WRONG_DATA };
   const ref = inner.find((t) => t.tag === 0x84);
   const template = inner.find((t) => t.tag === 0xa5);
-  if (!ref || ref.value.length !== 1 || !template) return { ok: false, sw: 0x6a80 };
+  if (!ref || ref.value.length !== 1 || !template) return { ok: false, sw: SW.WRONG_DATA };
   const parts = readTlvs(template.value);
   const keyTlv = parts?.find((t) => t.tag === 0x87);
-  if (!keyTlv) return { ok: false, sw: 0x6a80 };
-  if (keyTlv.value.length !== 24 && keyTlv.value.length !== 16) return { ok: false, sw: 0x6a80 };
+  if (!keyTlv) return { ok: false, sw: SW.WRONG_DATA };
+  if (adminKeyLengthProblem(keyTlv.value.length)) return { ok: false, sw: SW.WRONG_DATA };
   // The 88 (KCV) object is not checked on purpose: OpenSC's gids-tool always sends the
   // fixed `88 03 B0 73 DC` (the KCV of 0102..08 x 3, DOMAIN.md section 5) whatever the new
   // key, and real GIDS cards accept it; refusing a mismatch would break `gids-tool -C`.

@@ -5,6 +5,8 @@ export * from './tdes.js';
 export * from './diversify.js';
 export * from './random.js';
 export * from './errors.js';
+export * from './iso7816.js';
+export * from './validate.js';
 export * from './card.js';
 export * from './card-file.js';
 export { withCardLock, lockPathFor } from './card-lock.js';

@@ -6,11 +6,21 @@ export type AdminKey = Buffer;
 
 export const BLOCK = 8;
 
-/** Checks the length of an admin key; single DES (8 bytes) is refused, as OpenSSL 3 does. */
+/** The admin key lengths a card takes: 24 bytes (3-key 3DES) or 16 (2-key). */
+export const ADMIN_KEY_LENGTHS: readonly number[] = [24, 16];
+
+/**
+ * Why `length` bytes cannot be an admin key, phrased to follow a name, or null. Single
+ * DES (8 bytes) is refused, as OpenSSL 3 does.
+ */
+export function adminKeyLengthProblem(length: number): string | null {
+  return ADMIN_KEY_LENGTHS.includes(length) ? null : `must be 24 bytes (3-key 3DES) or 16 bytes (2-key), got ${length} bytes`;
+}
+
+/** Checks the length of an admin key: throws InputError naming `what`. */
 export function checkAdminKey(key: Uint8Array, what = 'admin key'): AdminKey {
-  if (key.length !== 24 && key.length !== 16) {
-    throw new InputError(`${what} must be 24 bytes (3-key 3DES) or 16 bytes (2-key), got ${key.length}`);
-  }
+  const problem = adminKeyLengthProblem(key.length);
+  if (problem) throw new InputError(`${what} ${problem}`);
   return Buffer.from(key);
 }
 

@@ -2,7 +2,7 @@
  * Judging one server response with a virtual card, and saying why it is wrong in terms a
  * server author can act on (decrypted instead of encrypted, wrong key, hex not base64...).
  */
-import type { VirtualCard } from '../../simulator/card.js';
+import type { CardResult, VirtualCard } from '../../simulator/card.js';
 import { tdesDecrypt, tdesEncrypt } from '../../simulator/tdes.js';
 import { CmFormatError, decodeBase64Body } from '../wire/decode.js';
 import { type CmResponse } from '../wire/cm-client.js';
@@ -16,9 +16,14 @@ export interface OtherKey {
 
 /**
  * Returns null when the card accepts the response to its pending `challenge`, else one
- * line saying what is wrong. The card consumes its challenge either way.
+ * line saying what is wrong. The card consumes its challenge either way. `present` is
+ * what the card is asked to do with the response: admin authentication by default, or
+ * e.g. `(r) => card.unblockPin(r, pin)` for an unblock.
  */
-export function judgeResponse(card: VirtualCard, expectedKey: Buffer, challenge: Buffer, res: CmResponse, others: OtherKey[] = []): string | null {
+export function judgeResponse(
+  card: VirtualCard, expectedKey: Buffer, challenge: Buffer, res: CmResponse, others: OtherKey[] = [],
+  present: (response: Buffer) => CardResult = (response) => card.authenticateAdmin(response),
+): string | null {
   if (res.status !== 200) return `answered ${res.status}${bodySnippet(res.body)}`;
   let bytes: Buffer;
   try {
@@ -28,7 +33,7 @@ export function judgeResponse(card: VirtualCard, expectedKey: Buffer, challenge:
     throw err;
   }
   if (bytes.length !== challenge.length) return `the response has ${bytes.length} bytes for a ${challenge.length}-byte challenge`;
-  const verdict = card.authenticateAdmin(bytes);
+  const verdict = present(bytes);
   if (verdict.ok) return null;
   return `the card refused the response: ${diagnose(bytes, expectedKey, challenge, others)}`;
 }

@@ -1,9 +1,10 @@
 import { Option, type Command } from 'commander';
 import { parseBytes, parseHex, toBase64, toHex, toWindowsDisplay } from '../../simulator/bytes.js';
 import { createCardFile, openCardFile } from '../../simulator/card-file.js';
-import { MAX_CHALLENGE, MAX_TRIES, challengeLengthProblem, describeResult, pinProblem, triesProblem, type CardResult } from '../../simulator/card.js';
+import { MAX_TRIES, describeResult, pinProblem, triesProblem, type CardResult } from '../../simulator/card.js';
 import { InputError } from '../../simulator/errors.js';
-import { checkAdminKey, keyCheckValue } from '../../simulator/tdes.js';
+import { keyCheckValue } from '../../simulator/tdes.js';
+import { MAX_CHALLENGE, challengeLengthProblem, parseAdminKey } from '../../simulator/validate.js';
 import { EXIT, ExitError } from '../cli-support.js';
 import { registerCardAttach } from './card-attach.js';
 
@@ -23,7 +24,7 @@ export function registerCard(program: Command): void {
     .command('new')
     .description('create a card and its file (mode 0600: it holds the admin key and the PIN)')
     .addOption(stateOption())
-    .requiredOption('--admin-key <hex>', 'admin key, 24 bytes (3-key 3DES) or 16 (2-key), hex or base64')
+    .requiredOption('--admin-key <hex>', 'admin key: 48 or 32 hex digits (3-key or 2-key 3DES), or base64 of 24 or 16 bytes')
     .requiredOption('--pin <pin>', 'the user PIN (4 to 127 bytes)')
     .option('--cardid <guid>', 'the card id (default: random, or derived from --seed)')
     .option('--atr <hex>', 'the ATR (default: a GIDS ATR); its TCK byte is checked')
@@ -32,7 +33,7 @@ export function registerCard(program: Command): void {
     .option('--seed <text>', 'deterministic mode: challenges (and the card id) replay from this seed')
     .option('--force', 'replace an existing card file')
     .action((opts: { state: string; adminKey: string; pin: string; cardid?: string; atr?: string; adminTries: string; pinTries: string; seed?: string; force?: boolean }) => {
-      const adminKey = checkAdminKey(parseBytes(opts.adminKey, '--admin-key'), '--admin-key');
+      const adminKey = parseAdminKey(opts.adminKey, '--admin-key');
       checkPinFlag(opts.pin, '--pin');
       const created = createCardFile(opts.state, {
         adminKey,
@@ -98,10 +99,10 @@ export function registerCard(program: Command): void {
       const length = parseWhole(opts.length, '--length');
       const bad = challengeLengthProblem(length, '--length');
       if (bad) throw new InputError(bad);
-      const c = openCardFile(opts.state);
-      // As the card's GET CHALLENGE: a blocked admin key gets no challenge (nothing could answer it).
-      if (c.adminBlocked) throw new ExitError('admin key is blocked: no challenge issued (SCARD_W_CHV_BLOCKED, SW 6983)', EXIT.FAILED);
-      const challenge = c.getChallenge(length);
+      // The card refuses a challenge while its admin key is blocked: its answer is ours.
+      const answer = openCardFile(opts.state).issueChallenge(length);
+      if (!('challenge' in answer)) throw new ExitError(describeResult(answer), EXIT.FAILED);
+      const { challenge } = answer;
       if (opts.json) {
         out(JSON.stringify({ windows: toWindowsDisplay(challenge), base64: toBase64(challenge), hex: toHex(challenge) }));
         return;

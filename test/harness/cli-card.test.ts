@@ -160,7 +160,7 @@ describe('cmcard card: keys and output', () => {
 
 describe('cmcard card: bad input exits 2 with one line and changes nothing', () => {
   it.each([
-    [['--admin-key', '0102030405060708', '--pin', '1234'], /--admin-key must be 24 bytes/],
+    [['--admin-key', '0102030405060708', '--pin', '1234'], /--admin-key must be 48 or 32 hex digits \(or base64 of 24 or 16 bytes\), got 16 hex digits/],
     [['--admin-key', 'xyz!', '--pin', '1234'], /--admin-key is neither hex nor base64/],
     [['--admin-key', KEY, '--pin', '12'], /--pin must be 4 to 127 bytes/],
     [['--admin-key', KEY, '--pin', '1234', '--cardid', 'nope'], /cardid is not a GUID/],

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { atrParam, challengeParam, guidParam } from '../../reference-server/validate.js';
@@ -63,5 +65,20 @@ describe('the server reads input as the simulator does', () => {
     const b64 = (n: number): string => Buffer.alloc(n, 1).toString('base64');
     expect(challengeParam(b64(MAX_CHALLENGE))).toHaveLength(MAX_CHALLENGE);
     expect(() => challengeParam(b64(MAX_CHALLENGE + 8))).toThrow(`challenge length in bytes must be a multiple of 8 from 8 to ${MAX_CHALLENGE}, got ${MAX_CHALLENGE + 8}`);
+  });
+});
+
+describe('the server checks input with the validation kit, not the card', () => {
+  it('validate.ts and seed.ts import the kit and ISO 7816 helpers, never the card module', () => {
+    for (const file of ['validate.ts', 'seed.ts']) {
+      const source = readFileSync(resolve(import.meta.dirname, '../../reference-server', file), 'utf8');
+      const imports = [...source.matchAll(/from '(\.\.\/simulator\/[^']+)'/g)].map((m) => m[1]);
+      expect(imports, file).toContain('../simulator/validate.js');
+      expect(imports, file).not.toContain('../simulator/card.js');
+    }
+  });
+
+  it('a GUID the config, seed and card file would refuse is refused with the kit\'s wording', () => {
+    expect(() => guidParam('nope', 'cardid')).toThrow('cardid is not a GUID like a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099, got "nope"');
   });
 });

@@ -200,6 +200,21 @@ describe('admin authentication, external flow (what a CM server response serves)
     expect(tx(fe, `0082008008${KAT_RESPONSE}`).sw).toBe(0x6983);
   });
 
+  it('the refusal is the card\'s: a card blocked through its own API refuses GET CHALLENGE and GA 81 with its own status word', () => {
+    const fe = frontEnd({ adminTries: 1 });
+    // Block through the card API, not through APDUs: the front end holds no rule of its own.
+    fe.card.getChallenge();
+    fe.card.authenticateAdmin(Buffer.alloc(8));
+    const cardAnswer = fe.card.issueChallenge();
+    expect(cardAnswer.ok).toBe(false);
+    for (const command of ['0084000008', '0084000010', '0084000000', GA_GET_CHALLENGE, `00870000147c128110${'22'.repeat(16)}00`]) {
+      expect(tx(fe, command), command).toEqual({ data: '', sw: cardAnswer.sw });
+    }
+    expect(fe.card.hasPendingChallenge).toBe(false);
+    // A length the card never hands out is refused for its length first (6700), blocked or not.
+    expect(tx(fe, '0084000007').sw).toBe(0x6700);
+  });
+
   it('malformed templates get 6A80 and MSE SET of another key reference 6A88', () => {
     const fe = frontEnd();
     expect(tx(fe, '00870000047d02810000').sw).toBe(0x6a80);

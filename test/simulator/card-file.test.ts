@@ -142,8 +142,8 @@ describe('card file validation: one line naming the file and the field', () => {
     ['a missing PIN', () => withField(base, (d) => { delete d.card.pin; }), /card\.pin must be a string, got undefined/],
     ['tries above the limit', () => withField(base, (d) => { d.card.pinTriesLeft = 9; }), /card\.pinTriesLeft must be a whole number from 0 to 3/],
     ['an ATR with a wrong TCK', () => withField(base, (d) => { d.card.atr = '3b8d0180fba000000397425446590301c9'; }), /card\.atr has a wrong TCK byte/],
-    ['a bad cardid', () => withField(base, (d) => { d.card.cardId = 'bc88'; }), /card\.cardId must be a GUID/],
-    ['a 7-byte challenge', () => withField(base, (d) => { d.card.pendingChallenge = '01020304050607'; }), /card\.pendingChallenge must be a multiple of 8 bytes/],
+    ['a bad cardid', () => withField(base, (d) => { d.card.cardId = 'bc88'; }), /card\.cardId is not a GUID like/],
+    ['a 7-byte challenge', () => withField(base, (d) => { d.card.pendingChallenge = '01020304050607'; }), /card\.pendingChallenge length in bytes must be a multiple of 8 from 8 to 64, got 7$/],
     ['a bad replay', () => withField(base, (d) => { d.replay = { seed: 'x', drawn: -1 }; }), /replay\.drawn must be a whole number >= 0/],
   ];
   it.each(cases)('%s', (_name, make, message) => {

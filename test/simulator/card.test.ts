@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { VirtualCard, atrProblem, describeResult, type CardState } from '../../simulator/card.js';
+import { CardRefusedError, VirtualCard, atrProblem, describeResult, type CardState } from '../../simulator/card.js';
 import { InputError } from '../../simulator/errors.js';
 import { seededRandom, type RandomSource } from '../../simulator/random.js';
 import { tdesEncrypt } from '../../simulator/tdes.js';
@@ -116,8 +116,9 @@ describe('the admin attempts counter', () => {
     card.getChallenge();
     expect(card.authenticateAdmin(Buffer.alloc(8))).toMatchObject({ ok: false, scard: 'SCARD_W_CHV_BLOCKED', sw: 0x6983, attemptsRemaining: 0 });
     expect(card.adminBlocked).toBe(true);
-    const challenge = card.getChallenge();
-    expect(card.authenticateAdmin(tdesEncrypt(KEY, challenge))).toMatchObject({ ok: false, sw: 0x6983 });
+    // Blocked for good: no challenge to answer, and no answer accepted.
+    expect(card.issueChallenge()).toMatchObject({ ok: false, sw: 0x6983 });
+    expect(card.authenticateAdmin(tdesEncrypt(KEY, Buffer.alloc(8)))).toMatchObject({ ok: false, sw: 0x6983 });
     expect(card.adminTriesLeft).toBe(0);
   });
 
@@ -175,6 +176,56 @@ describe('the admin attempts counter', () => {
     });
     expect(r.ok).toBe(true);
     expect(order).toEqual(['persist 4', 'check', 'persist 5']);
+  });
+});
+
+describe('the card refuses a challenge while its admin key is blocked', () => {
+  function blockedCard(): VirtualCard {
+    const card = newCard({ adminTries: 1 });
+    card.getChallenge();
+    expect(card.authenticateAdmin(Buffer.alloc(8))).toMatchObject({ ok: false, sw: 0x6983 });
+    return card;
+  }
+
+  it('issueChallenge answers 6983 (SCARD_W_CHV_BLOCKED) and leaves nothing pending', () => {
+    const card = blockedCard();
+    const answer = card.issueChallenge();
+    expect(answer).toMatchObject({ ok: false, scard: 'SCARD_W_CHV_BLOCKED', sw: 0x6983, attemptsRemaining: 0 });
+    expect('challenge' in answer).toBe(false);
+    expect(describeResult(answer)).toBe('admin key is blocked: no challenge issued (SCARD_W_CHV_BLOCKED, SW 6983)');
+    expect(card.hasPendingChallenge).toBe(false);
+    expect(card.snapshot().pendingChallenge).toBeNull();
+  });
+
+  it('getChallenge throws the card\'s refusal; a length the card never hands out is still bad input', () => {
+    const card = blockedCard();
+    let thrown: unknown;
+    try {
+      card.getChallenge(16);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(CardRefusedError);
+    expect((thrown as CardRefusedError).result).toMatchObject({ ok: false, sw: 0x6983 });
+    expect(() => card.getChallenge(7)).toThrow(InputError);
+    expect(card.issueChallenge(7)).toMatchObject({ ok: false, sw: 0x6700 });
+  });
+
+  it('an unblocked card hands out challenges through issueChallenge as getChallenge does', () => {
+    const card = newCard({}, fixed(hex('1603ebdf1c8a2e72')));
+    const answer = card.issueChallenge();
+    expect(answer).toMatchObject({ ok: true, sw: 0x9000 });
+    expect('challenge' in answer && answer.challenge.toString('hex')).toBe('1603ebdf1c8a2e72');
+    expect(card.snapshot().pendingChallenge).toBe('1603ebdf1c8a2e72');
+  });
+
+  it('unlimited mode never refuses', () => {
+    const card = newCard({ adminTries: null });
+    for (let i = 0; i < 20; i++) {
+      card.getChallenge();
+      card.authenticateAdmin(Buffer.alloc(8));
+    }
+    expect(card.issueChallenge().ok).toBe(true);
   });
 });
 
