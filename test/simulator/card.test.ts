@@ -388,7 +388,7 @@ describe('properties (fast-check)', () => {
           const right = () => (pending ? tdesEncrypt(key, Buffer.from(pending, 'hex')) : Buffer.alloc(8));
           let ok = false;
           switch (step) {
-            case 'challenge': card.getChallenge(); break;
+            case 'challenge': card.issueChallenge(); break; // refused (6983) once the admin key is blocked
             case 'right-response': ok = card.authenticateAdmin(right()).ok; break;
             case 'wrong-response': ok = card.authenticateAdmin(Buffer.alloc(8, 0xee)).ok; break;
             case 'right-pin': ok = card.verifyPin(pin).ok; break;
