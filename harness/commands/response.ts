@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { parseBytes, toBase64, toWindowsDisplay } from '../../simulator/bytes.js';
-import { checkAdminKey, tdesEncrypt } from '../../simulator/tdes.js';
+import { tdesEncrypt } from '../../simulator/tdes.js';
+import { parseAdminKey } from '../../simulator/validate.js';
 
 /** `cmcard response`: the help-desk calculator, 3DES-ECB(key, challenge). */
 export function registerResponse(program: Command): void {
@@ -11,7 +12,7 @@ export function registerResponse(program: Command): void {
     .requiredOption('--challenge <b64|hex>', 'the challenge, base64 or hex (as the Windows unblock screen shows it)')
     .addOption(new Option('--format <fmt>', 'output format').choices(['b64', 'hex']).default('b64'))
     .action((opts: { key: string; challenge: string; format: 'b64' | 'hex' }) => {
-      const key = checkAdminKey(parseBytes(opts.key, '--key'), '--key');
+      const key = parseAdminKey(opts.key, '--key');
       const response = tdesEncrypt(key, parseBytes(opts.challenge, '--challenge'));
       process.stdout.write(`${opts.format === 'hex' ? toWindowsDisplay(response) : toBase64(response)}\n`);
     });

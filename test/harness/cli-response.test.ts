@@ -14,7 +14,7 @@ describe('cmcard response (the help-desk calculator)', () => {
     const r = await runCli(['response', '--key', '0102030405060708', '--challenge', '1hFD+cz/0so=']);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/--key must be 24 bytes/);
+    expect(r.stderr).toMatch(/--key must be 48 or 32 hex digits \(or base64 of 24 or 16 bytes\), got 16 hex digits/);
   });
   it('refuses a challenge that is not whole blocks', async () => {
     const r = await runCli(['response', '--key', '00'.repeat(24), '--challenge', '01020304050607']);
