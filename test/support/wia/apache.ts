@@ -56,10 +56,15 @@ function wwwData(): { uid: number; gid: number } | null {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-/** `'CMCARD\\bob'` as a quoted string in an Apache expression (ap_expr: backslash escapes). */
-function exprString(value: string): string {
-  if (/['\r\n]/.test(value)) throw new Error(`cannot put ${JSON.stringify(value)} into an Apache expression`);
-  return `'${value.replace(/\\/g, '\\\\')}'`;
+/**
+ * An Apache expression regex matching exactly `value` (e.g. `CMCARD\bob`): every character
+ * but letters and digits as `\xHH`, with the backslash doubled because the config file's
+ * tokenizer halves backslashes before ap_expr sees them (measured: a `'CMCARD\\bob'`
+ * string comparison never matched).
+ */
+function exactRegex(value: string): string {
+  const body = [...value].map((c) => (/[A-Za-z0-9]/.test(c) ? c : `\\\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)).join('');
+  return `/^${body}$/`;
 }
 
 function startEcho(seen: string[]): Promise<Server> {
@@ -67,7 +72,7 @@ function startEcho(seen: string[]): Promise<Server> {
     const user = req.headers['x-remote-user'];
     const value = typeof user === 'string' ? user : null;
     if (value !== null) seen.push(value);
-    const body = JSON.stringify({ user: value, authorization: req.headers.authorization ?? null });
+    const body = JSON.stringify({ user: value, authorization: req.headers.authorization ?? null, headers: req.headers });
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
   });
@@ -107,7 +112,7 @@ export async function startApache(options: ApacheOptions): Promise<Apache> {
 
     const backend = options.backend.replace(/\/+$/, '');
     const identity = Object.entries(options.backendAuthorization ?? {})
-      .map(([user, value]) => `  RequestHeader set Authorization "${value.replace(/"/g, '\\"')}" "expr=%{REMOTE_USER} == ${exprString(user)}"`)
+      .map(([user, value]) => `  RequestHeader set Authorization "${value.replace(/"/g, '\\"')}" "expr=%{REMOTE_USER} =~ ${exactRegex(user)}"`)
       .join('\n');
     const location = (mechs: string[]): string => `  <Location />
     AuthType GSSAPI
