@@ -96,7 +96,7 @@ export function diagnoseRedirect(facts: ProbeFacts): string | null {
   // Only origin and path: a login URL's query carries state (and sometimes tokens).
   const where = `${target.origin}${target.pathname}`;
   if (LOGIN_PAGE.test(`${target.pathname}${target.search}`)) {
-    return `the server redirects to a login page (${where})${on(answer)}: it wants an interactive login (ADFS or forms sign-in), which cmcard cannot do; register a client for the client-credentials grant and use ${blockFor('bearer', facts.key)}`;
+    return `the server redirects to a login page (${where})${on(answer)}: it wants an interactive login (ADFS or forms sign-in), which cmcard cannot do; register a client for the client-credentials grant and use ${blockFor('bearer', authKey(facts.key))}`;
   }
   const from = new URL(facts.server);
   if (target.protocol === 'https:' && from.protocol === 'http:' && target.hostname === from.hostname) {
@@ -113,7 +113,12 @@ export function diagnoseChallenge(facts: ProbeFacts): string | null {
   const done = schemesDoneBy(facts.auth);
   const matching = offered.filter((s) => done.includes(s.toLowerCase()));
   if (offered.length > 0 && matching.length === 0) {
-    const blocks = offered.map((s) => blockFor(s, facts.key)).filter((b): b is string => b !== null);
+    // The negotiate suggestion already names ntlm as the alternative.
+    const hasNegotiate = offered.some((s) => s.toLowerCase() === 'negotiate');
+    const blocks = offered
+      .filter((s) => !(hasNegotiate && s.toLowerCase() === 'ntlm'))
+      .map((s) => blockFor(s, authKey(facts.key)))
+      .filter((b): b is string => b !== null);
     const unique = [...new Set(blocks)];
     const write = unique.length > 0 ? `: write ${unique.join(', or ')}` : `: cmcard does not speak ${offered.join(' or ')}`;
     return `the server asks for ${offered.join(', ')} (WWW-Authenticate${on(answer)}) but ${facts.key} ${describeConfig(facts.auth)}${write}`;
@@ -144,6 +149,13 @@ function refused(facts: ProbeFacts, answer: ProbeAnswer): string {
 export function diagnoseNotFound(facts: ProbeFacts): string | null {
   if (facts.answers.length === 0 || !facts.answers.every((a) => a.status === 404)) return null;
   return `every endpoint answered 404 under ${facts.server}${facts.basePath}: either basePath is wrong (MIM CM serves /CertificateManagement/api/v1.0) or the CM REST API is not enabled on that server (MIM ships it disabled: set Clm.WebApi.Enabled to true in the CM web application's web.config)`;
+}
+
+/** The auth block that replaces a caller's fixed headers: `headers` -> `auth`, `forbiddenHeaders` -> `forbiddenAuth`. */
+function authKey(key: string): string {
+  if (key === 'headers') return 'auth';
+  if (key === 'forbiddenHeaders') return 'forbiddenAuth';
+  return key;
 }
 
 function on(answer: ProbeAnswer): string {

@@ -26,10 +26,12 @@ export interface KerberosModule {
 
 export const KERBEROS_INSTALL_STEP = 'npm install kerberos (on Linux it builds from source: apt-get install libkrb5-dev g++ first)';
 
-/** Loads the optional addon; AuthFailure('missing-addon') naming the install step when it is absent or broken. */
-export async function loadKerberos(): Promise<KerberosModule> {
-  // A variable keeps TypeScript from resolving the optional package at build time.
-  const name = 'kerberos';
+/**
+ * Loads the optional addon; AuthFailure('missing-addon') naming the install step when it
+ * is absent or broken. `name` is a variable so TypeScript does not resolve the optional
+ * package at build time (and a test can name one that is not installed).
+ */
+export async function loadKerberos(name = 'kerberos'): Promise<KerberosModule> {
   let mod: Partial<KerberosModule> & { default?: KerberosModule };
   try {
     mod = (await import(name)) as typeof mod;
@@ -96,7 +98,7 @@ export function createNegotiateAuthenticator(config: { spn?: string }, ctx: Pick
     type: 'negotiate',
     binding: 'connection',
     async send(req: WireRequest, send: ConnectionSend): Promise<WireResponse> {
-      addon ??= (deps.load ?? loadKerberos)();
+      addon ??= deps.load ? deps.load() : loadKerberos();
       const k = await addon;
       let client: KerberosClientLike;
       let token: string;
