@@ -82,7 +82,9 @@ export class NegotiateAuthenticator implements RequestAuthenticator {
     try {
       mod = (await import(name)) as typeof mod;
     } catch (err) {
-      throw new InputError(`--auth negotiate needs the optional kerberos package, which could not be loaded (${(err as Error).message.split('\n')[0]}): ${INSTALL}`);
+      const e = err as NodeJS.ErrnoException;
+      const why = e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND' ? 'is not installed' : `could not be loaded (${e.message.split('\n')[0]})`;
+      throw new InputError(`--auth negotiate needs the optional kerberos package, which ${why}: ${INSTALL}`);
     }
     const api = typeof mod.initializeServer === 'function' ? (mod as KerberosServerModule) : mod.default;
     if (!api || typeof api.initializeServer !== 'function') throw new InputError(`--auth negotiate: the installed kerberos package has no server API: ${INSTALL}`);

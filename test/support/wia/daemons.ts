@@ -37,8 +37,8 @@ function hookProcessExit(): void {
     const onSignal = (): void => {
       killAll();
       process.off(signal, onSignal);
-      // Nobody else handles it: die of the signal as we would have without this hook.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      // Nobody else handles it: exit as the signal would have (through 'exit', so temp dirs go too).
+      if (process.listenerCount(signal) === 0) process.exit(signal === 'SIGINT' ? 130 : 143);
     };
     process.on(signal, onSignal);
   }

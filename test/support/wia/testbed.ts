@@ -36,6 +36,11 @@ export interface TestBed {
 
 export async function startTestBed(options: TestBedOptions): Promise<TestBed> {
   const dir = mkdtempSync(join(tmpdir(), 'cmcard-wia-'));
+  // An interrupted run leaves no keytabs behind (the daemons are stopped by their own hook).
+  const removeDir = (): void => {
+    if (!process.env.CMCARD_WIA_KEEP) rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', removeDir);
   let realm: Realm | undefined;
   try {
     realm = await createRealm(dir, ['alice', 'bob']);
@@ -60,11 +65,13 @@ export async function startTestBed(options: TestBedOptions): Promise<TestBed> {
       stop: async () => {
         await apache.stop();
         await found.stop();
-        if (!process.env.CMCARD_WIA_KEEP) rmSync(dir, { recursive: true, force: true });
+        process.off('exit', removeDir);
+        removeDir();
       },
     };
   } catch (err) {
     await realm?.stop();
+    process.off('exit', removeDir);
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
