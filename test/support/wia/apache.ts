@@ -5,7 +5,7 @@
  * stopped by its PID. Like IIS, an authenticated connection stays authenticated
  * (GssapiConnectionBound), and the backend learns the user from a header.
  */
-import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -82,6 +82,28 @@ function startEcho(seen: string[]): Promise<Server> {
   });
 }
 
+interface Ports {
+  negotiate: number;
+  ntlm: number;
+  both: number;
+}
+
+async function distinctPorts(): Promise<Ports> {
+  const picked = new Set<number>();
+  while (picked.size < 3) picked.add(await freePort());
+  const [negotiate, ntlm, both] = [...picked] as [number, number, number];
+  return { negotiate, ntlm, both };
+}
+
+async function waitForFile(path: string, daemon: Daemon, log: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!existsSync(path)) {
+    if (!daemon.alive()) throw new Error(`${daemon.name} exited during startup (see ${log})`);
+    if (Date.now() > deadline) throw new Error(`${daemon.name} wrote no pid file within ${ms} ms (see ${log})`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 export async function startApache(options: ApacheOptions): Promise<Apache> {
   const { dir, realm } = options;
   const whoamiSeen: string[] = [];
@@ -92,7 +114,6 @@ export async function startApache(options: ApacheOptions): Promise<Apache> {
     echo.close(() => r());
   });
   try {
-    const ports = { negotiate: await freePort(), ntlm: await freePort(), both: await freePort() };
     const runDir = join(dir, 'apache-run');
     const rcacheDir = join(dir, 'rcache');
     mkdirSync(runDir, { recursive: true });
@@ -132,11 +153,12 @@ ${body}
 </VirtualHost>`;
     const errorLog = join(dir, 'apache-error.log');
     const conf = join(dir, 'httpd.conf');
-    writeFileSync(
+    const pidFile = join(runDir, 'httpd.pid');
+    const writeConf = (ports: Ports): void => writeFileSync(
       conf,
       `ServerRoot ${dir}
 ServerName localhost
-PidFile ${join(runDir, 'httpd.pid')}
+PidFile ${pidFile}
 DefaultRuntimeDir ${runDir}
 ErrorLog ${errorLog}
 LogLevel ${process.env.CMCARD_WIA_DEBUG ? 'debug' : 'warn'}
@@ -163,12 +185,26 @@ ${vhost(ports.both, location(['krb5', 'ntlmssp']))}
       NTLM_USER_FILE: usersFile,
     };
     const log = join(dir, 'apache.out');
-    const daemon = startDaemon('apache2', which('apache2') ?? 'apache2', ['-f', conf, '-DFOREGROUND'], { env, logFile: log });
-    try {
-      for (const port of Object.values(ports)) await waitForPort(port, daemon, errorLog);
-    } catch (err) {
-      await daemon.stop();
-      throw err;
+    let daemon: Daemon;
+    let ports: Ports;
+    for (let attempt = 1; ; attempt++) {
+      ports = await distinctPorts();
+      writeConf(ports);
+      rmSync(pidFile, { force: true });
+      const started = startDaemon('apache2', which('apache2') ?? 'apache2', ['-f', conf, '-DFOREGROUND'], { env, logFile: log });
+      try {
+        for (const port of Object.values(ports)) await waitForPort(port, started, errorLog);
+        // The pid file is written once every Listen is bound: a port answered by someone
+        // else while Apache failed to bind it does not count.
+        await waitForFile(pidFile, started, errorLog);
+        daemon = started;
+        break;
+      } catch (err) {
+        const exited = !started.alive();
+        await started.stop();
+        // Someone took a port between our pick and Apache's bind: pick others.
+        if (!exited || attempt >= 3) throw err;
+      }
     }
     const url = (port: number): string => `http://localhost:${port}`;
     return {

@@ -121,7 +121,7 @@ function writeConfigs(dir: string, port: number): { krb5Conf: string; kdcConf: s
 
 /** Creates the realm with `users` (random passwords) and starts its KDC. */
 export async function createRealm(dir: string, userNames: readonly string[] = ['alice', 'bob']): Promise<Realm> {
-  const port = await freePort();
+  let port = await freePort();
   const { krb5Conf, kdcConf } = writeConfigs(dir, port);
   const env = { PATH: process.env.PATH, KRB5_CONFIG: krb5Conf, KRB5_KDC_PROFILE: kdcConf };
   await run('kdb5_util', ['create', '-s', '-r', REALM, '-P', randomBytes(12).toString('base64url'), '-W'], env);
@@ -139,12 +139,21 @@ export async function createRealm(dir: string, userNames: readonly string[] = ['
   await run('kadmin.local', ['-r', REALM], env, script);
 
   const log = join(dir, 'krb5kdc.out');
-  const kdc = startDaemon('krb5kdc', which('krb5kdc') ?? 'krb5kdc', ['-n', '-r', REALM], { env, logFile: log });
-  try {
-    await waitForPort(port, kdc, log);
-  } catch (err) {
-    await kdc.stop();
-    throw err;
+  let kdc: Daemon;
+  for (let attempt = 1; ; attempt++) {
+    const started = startDaemon('krb5kdc', which('krb5kdc') ?? 'krb5kdc', ['-n', '-r', REALM], { env, logFile: log });
+    try {
+      await waitForPort(port, started, log);
+      kdc = started;
+      break;
+    } catch (err) {
+      const exited = !started.alive();
+      await started.stop();
+      // Someone took the port between our pick and the KDC's bind: pick another.
+      if (!exited || attempt >= 3) throw err;
+      port = await freePort();
+      writeConfigs(dir, port);
+    }
   }
   let cacheSeq = 0;
   return {
