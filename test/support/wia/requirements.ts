@@ -40,12 +40,20 @@ function ntlmsspMechInstalled(): boolean {
   return false;
 }
 
+export interface MachineProbe {
+  platform: NodeJS.Platform;
+  which(tool: string): string | null;
+  exists(path: string): boolean;
+  ntlmssp(): boolean;
+}
+const THIS_MACHINE: MachineProbe = { platform: process.platform, which, exists: existsSync, ntlmssp: ntlmsspMechInstalled };
+
 /** Why the realm and Apache cannot run here, or null when they can. */
-export function wiaSkipReason(): string | null {
-  if (process.platform !== 'linux') return `needs Linux with MIT Kerberos and Apache httpd (this is ${process.platform})`;
-  const missing: string[] = ['krb5kdc', 'kdb5_util', 'kadmin.local', 'apache2'].filter((t) => which(t) === null);
-  for (const m of APACHE_MODULES) if (!existsSync(join(APACHE_MODULES_DIR, `${m}.so`))) missing.push(`${m}.so`);
-  if (!ntlmsspMechInstalled()) missing.push('gss-ntlmssp');
+export function wiaSkipReason(probe: MachineProbe = THIS_MACHINE): string | null {
+  if (probe.platform !== 'linux') return `needs Linux with MIT Kerberos and Apache httpd (this is ${probe.platform})`;
+  const missing: string[] = ['krb5kdc', 'kdb5_util', 'kadmin.local', 'apache2'].filter((t) => probe.which(t) === null);
+  for (const m of APACHE_MODULES) if (!probe.exists(join(APACHE_MODULES_DIR, `${m}.so`))) missing.push(`${m}.so`);
+  if (!probe.ntlmssp()) missing.push('gss-ntlmssp');
   if (missing.length > 0) return `needs ${missing.join(', ')}: install with \`${WIA_INSTALL_LINE}\``;
   return null;
 }
