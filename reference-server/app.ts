@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { abbreviate } from '../simulator/bytes.js';
-import { requireRole, type Authenticator, type Principal } from './auth.js';
+import { requireRole, type Principal, type RequestAuthenticator } from './auth.js';
 import { HttpError, badRequest } from './http-error.js';
 import type { AuditTarget, Call, Method, Reply, Route } from './route-types.js';
 import { BASE_PATH, PROVIDER_STATES_PATH } from './paths.js';
@@ -19,7 +19,7 @@ const METHODS: readonly Method[] = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'];
 
 export interface AppOptions {
   store: Store;
-  auth: Authenticator;
+  auth: RequestAuthenticator;
   routes: readonly Route[];
   /** Handles POST /_pact/provider-states (no auth) when given. */
   providerStates?: (body: unknown) => unknown;
@@ -168,24 +168,37 @@ export function createApp(options: AppOptions) {
         const guid = v ? canonicalGuid(v) : null;
         if (guid) target[name] = guid;
       }
-      principal = options.auth.authenticate(req.headers.authorization);
-      if (route.role !== 'any') requireRole(principal, route.role, route.what);
-      const call: Call = { params: found.params, rawQuery, body: undefined, principal, correlationId, audit: target, store: options.store };
       const current = route;
-      if (!current.body) {
-        // A body on a GET is ignored; Node discards unread request bodies when the response ends.
-        run(current, call);
+      const params = found.params;
+      const authorized = (who: Principal): void => {
+        principal = who;
+        if (current.role !== 'any') requireRole(principal, current.role, current.what);
+        const call: Call = { params, rawQuery, body: undefined, principal, correlationId, audit: target, store: options.store };
+        if (!current.body) {
+          // A body on a GET is ignored; Node discards unread request bodies when the response ends.
+          run(current, call);
+          return;
+        }
+        readBody(req, (err, body) => {
+          if (err) return fail(err);
+          try {
+            call.body = body;
+            run(current, call);
+          } catch (e) {
+            fail(e);
+          }
+        });
+      };
+      const who = options.auth.authenticateRequest(req, res);
+      if (who instanceof Promise) {
+        // A GSSAPI accept runs off the event loop; bearer tokens stay synchronous.
+        who.then(authorized).catch((err: unknown) => {
+          req.resume();
+          fail(err);
+        });
         return;
       }
-      readBody(req, (err, body) => {
-        if (err) return fail(err);
-        try {
-          call.body = body;
-          run(current, call);
-        } catch (e) {
-          fail(e);
-        }
-      });
+      authorized(who);
     } catch (err) {
       req.resume();
       fail(err);

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from './http-error.js';
 import type { Role } from './model.js';
 import { tokenDigest, type Store } from './store.js';
@@ -10,12 +11,21 @@ export interface Principal {
 const CHALLENGE = 'Bearer realm="CertificateManagement"';
 
 /**
+ * Who sent a request, or an HttpError 401. Synchronous for bearer tokens; a Promise when
+ * it needs work off the event loop (a GSSAPI accept). It may set headers on the answer
+ * (a Negotiate reply token).
+ */
+export interface RequestAuthenticator {
+  authenticateRequest(req: IncomingMessage, res: ServerResponse): Principal | Promise<Principal>;
+}
+
+/**
  * Bearer-token authentication. Tokens are stored and looked up only as SHA-256 digests:
  * what the lookup's timing can depend on is the digest of what the caller sent, which
  * tells an attacker nothing about the bytes of a stored token. Loopback-only principals
  * (the demo tokens) are refused when the server listens on anything but loopback.
  */
-export class Authenticator {
+export class Authenticator implements RequestAuthenticator {
   private cache = new Map<string, Principal & { loopbackOnly: boolean }>();
   private generation = -1;
 
@@ -23,6 +33,10 @@ export class Authenticator {
     private readonly store: Store,
     private readonly listensOnLoopback: () => boolean,
   ) {}
+
+  authenticateRequest(req: IncomingMessage): Principal {
+    return this.authenticate(req.headers.authorization);
+  }
 
   /** The caller, or a 401 with `WWW-Authenticate: Bearer`. */
   authenticate(authorization: string | undefined): Principal {

@@ -6,4 +6,5 @@ export {
   type SeedData, type SeededCard, type SeedTemplate, type SeedRequest, type SeedSmartcard, type SeedPrincipal,
 } from './seed.js';
 export { Store, type AuditRecord, type AuditEntry } from './store.js';
+export { NegotiateAuthenticator, parsePrincipalRoles, PRINCIPAL_ROLES, type NegotiateOptions, type PrincipalRoleName } from './auth-negotiate.js';
 export { applyProviderState, PROVIDER_STATES } from './provider-states.js';

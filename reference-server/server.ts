@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import { isIP, type AddressInfo, type Socket } from 'node:net';
 import { InputError } from '../simulator/errors.js';
 import { createApp } from './app.js';
-import { Authenticator } from './auth.js';
+import { Authenticator, type RequestAuthenticator } from './auth.js';
+import { NegotiateAuthenticator, type NegotiateOptions } from './auth-negotiate.js';
 import { handleProviderStateRequest } from './provider-states.js';
 import { allRoutes } from './routes/index.js';
 import { applySeed, defaultSeed, type SeedData } from './seed.js';
@@ -15,6 +16,8 @@ export interface ServerOptions {
   seed?: SeedData;
   providerStates?: boolean;
   quiet?: boolean;
+  /** Demand Windows Integrated Authentication (Kerberos) instead of bearer tokens. */
+  negotiate?: NegotiateOptions;
 }
 
 export interface RunningServer {
@@ -53,6 +56,8 @@ export async function startReferenceServer(options: ServerOptions = {}): Promise
   const host = options.host ?? '127.0.0.1';
   // An address literal is refused before anything is bound; a name is checked once it resolved.
   if (options.providerStates && isIP(host) !== 0 && !isLoopbackAddress(host)) throw new ProviderStatesOffLoopbackError(host);
+  // Before the database: a missing addon or keytab leaves nothing to clean up.
+  const negotiate = options.negotiate ? await NegotiateAuthenticator.create(options.negotiate) : undefined;
   const store = new Store(options.dbFile);
   let seeded = false;
   try {
@@ -67,7 +72,7 @@ export async function startReferenceServer(options: ServerOptions = {}): Promise
   }
   let loopback = true;
   let closing = false;
-  const auth = new Authenticator(store, () => loopback);
+  const auth: RequestAuthenticator = negotiate ?? new Authenticator(store, () => loopback);
   const app = createApp({
     store,
     auth,

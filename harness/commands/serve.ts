@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import {
-  defaultSeed, loadSeedFile, ProviderStatesOffLoopbackError, startReferenceServer, Store, type AuditRecord, type RunningServer,
+  defaultSeed, loadSeedFile, parsePrincipalRoles, ProviderStatesOffLoopbackError, startReferenceServer, Store, type AuditRecord, type NegotiateOptions, type RunningServer,
 } from '../../reference-server/index.js';
 import { InputError } from '../../simulator/errors.js';
 import { ExitError, EXIT } from '../cli-support.js';
@@ -15,6 +15,9 @@ interface ServeOptions {
   printSeed?: boolean;
   json?: boolean;
   quiet?: boolean;
+  auth: string;
+  keytab?: string;
+  principalRole: string[];
 }
 
 /** `cmcard serve`: the reference CM server; `--print-audit` reads a --db file's audit trail instead. */
@@ -31,6 +34,14 @@ export function registerServe(program: Command): void {
     .option('--print-seed', 'print the default seed as JSON (a starting point for --seed) and exit')
     .option('--json', 'with --print-audit: one JSON object per line')
     .option('--quiet', 'no log lines on stderr')
+    .option('--auth <type>', 'how callers authenticate: bearer (the seed\'s tokens) or negotiate (Kerberos, as IIS with Windows Authentication; needs --keytab)', 'bearer')
+    .option('--keytab <file>', 'with --auth negotiate: the keytab holding the HTTP/<host> service keys')
+    .option(
+      '--principal-role <principal=role>',
+      'with --auth negotiate: give a Kerberos principal a role, helpdesk or user (repeatable; unlisted principals are user, without rights)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .action(async (opts: ServeOptions) => {
       if (opts.printAudit) return printAudit(opts);
       if (opts.printSeed) {
@@ -39,10 +50,11 @@ export function registerServe(program: Command): void {
       }
       if (opts.json) throw new InputError('--json goes with --print-audit');
       const port = parsePort(opts.port);
+      const negotiate = parseAuthFlags(opts);
       const seed = opts.seed ? loadSeedFile(opts.seed) : undefined;
       let server: RunningServer;
       try {
-        server = await startReferenceServer({ host: opts.host, port, dbFile: opts.db, seed, providerStates: opts.providerStates, quiet: opts.quiet });
+        server = await startReferenceServer({ host: opts.host, port, dbFile: opts.db, seed, providerStates: opts.providerStates, quiet: opts.quiet, negotiate });
       } catch (err) {
         throw startError(err, opts);
       }
@@ -52,7 +64,10 @@ export function registerServe(program: Command): void {
       };
       log(`CM API at ${server.url}/CertificateManagement/api/v1.0 (${opts.db ? `database ${opts.db}` : 'in-memory database'})`);
       if (opts.seed && !server.seeded) log(`--seed ${opts.seed} not applied: ${opts.db} already holds data (use a new --db file to reseed)`);
-      if (!server.loopback) log('not on loopback: the demo tokens are refused');
+      if (negotiate) {
+        const mapped = Object.entries(negotiate.principalRoles ?? {}).map(([p, r]) => `${p}=${r}`);
+        log(`callers authenticate with Negotiate (Kerberos), keys from ${negotiate.keytab}; ${mapped.length > 0 ? `roles: ${mapped.join(', ')}; ` : ''}any other principal is user (no rights)`);
+      } else if (!server.loopback) log('not on loopback: the demo tokens are refused');
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (signal: NodeJS.Signals): void => {
@@ -69,6 +84,18 @@ export function registerServe(program: Command): void {
       });
       log('stopped');
     });
+}
+
+/** --auth, --keytab, --principal-role: the Negotiate options, or undefined for bearer tokens. */
+function parseAuthFlags(opts: ServeOptions): NegotiateOptions | undefined {
+  if (opts.auth !== 'bearer' && opts.auth !== 'negotiate') throw new InputError(`--auth must be bearer or negotiate, got ${JSON.stringify(opts.auth)}`);
+  if (opts.auth === 'bearer') {
+    if (opts.keytab !== undefined) throw new InputError('--keytab goes with --auth negotiate');
+    if (opts.principalRole.length > 0) throw new InputError('--principal-role goes with --auth negotiate');
+    return undefined;
+  }
+  if (opts.keytab === undefined) throw new InputError('--auth negotiate needs --keytab FILE (the keytab holding the HTTP/<host> service keys)');
+  return { keytab: opts.keytab, principalRoles: parsePrincipalRoles(opts.principalRole) };
 }
 
 function parsePort(text: string): number {
