@@ -15,6 +15,11 @@ export interface ServerOptions {
   seed?: SeedData;
   providerStates?: boolean;
   quiet?: boolean;
+  /**
+   * Audit rows kept: the newest N (exact counts of all rows are kept besides). null keeps
+   * every row. Default: DEFAULT_MEMORY_AUDIT_ROWS in memory, every row with a dbFile.
+   */
+  auditRows?: number | null;
 }
 
 export interface RunningServer {
@@ -53,7 +58,7 @@ export async function startReferenceServer(options: ServerOptions = {}): Promise
   const host = options.host ?? '127.0.0.1';
   // An address literal is refused before anything is bound; a name is checked once it resolved.
   if (options.providerStates && isIP(host) !== 0 && !isLoopbackAddress(host)) throw new ProviderStatesOffLoopbackError(host);
-  const store = new Store(options.dbFile);
+  const store = new Store(options.dbFile, options.auditRows === undefined ? {} : { auditRows: options.auditRows });
   let seeded = false;
   try {
     if (store.getMeta('seeded') === undefined) {
