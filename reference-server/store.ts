@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE TABLE IF NOT EXISTS audit_counts (outcome TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 `;
 
-/** Audit rows an in-memory store keeps unless told otherwise (about 3 MB); a file keeps all. */
+/** Audit rows an in-memory store keeps unless told otherwise (about 2.4 MB of database); a file keeps all. */
 export const DEFAULT_MEMORY_AUDIT_ROWS = 10_000;
 /** Most audit rows one commit deletes. */
 const AUDIT_PRUNE_BATCH = 10_000;
