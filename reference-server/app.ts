@@ -15,6 +15,9 @@ export const MAX_URL_LENGTH = 4096;
 /** Largest JSON body we read; larger ones get 413. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/** What Node reports for a request whose headers or body did not arrive in time (server.headersTimeout, requestTimeout). */
+const REQUEST_TIMEOUT = 'ERR_HTTP_REQUEST_TIMEOUT';
+
 const METHODS: readonly Method[] = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'];
 
 export interface AppOptions {
@@ -137,6 +140,8 @@ export function createApp(options: AppOptions) {
       send(res, correlationId, reply);
     };
     try {
+      const framing = framingProblem(req);
+      if (framing) throw framing;
       const url = req.url ?? '/';
       if (url.length > MAX_URL_LENGTH) throw badRequest(`the request URL is too long: ${url.length} characters, at most ${MAX_URL_LENGTH}`);
       const q = url.indexOf('?');
@@ -168,6 +173,9 @@ export function createApp(options: AppOptions) {
         const guid = v ? canonicalGuid(v) : null;
         if (guid) target[name] = guid;
       }
+      // Node keeps the first of several Authorization headers; a proxy may keep the last.
+      // Two views of who is calling must not exist, so such a request is refused outright.
+      if (headerCount(req.rawHeaders, 'authorization') > 1) throw badRequest('more than one Authorization header: send exactly one');
       const current = route;
       const params = found.params;
       const authorized = (who: Principal): void => {
@@ -206,8 +214,10 @@ export function createApp(options: AppOptions) {
   }
 
   /**
-   * Node's own parser errors (a malformed request line, headers over the size limit)
-   * never reach `handle`; answer them in JSON too instead of Node's bare 400.
+   * Node's own parser errors (a malformed request line, headers over the size limit, a
+   * request whose headers or body did not arrive in time) never reach `handle`; answer
+   * them in JSON too instead of Node's bare 400, 408 or 431. No answer is possible once a
+   * response has started on the socket, or when the peer is gone: then the socket closes.
    */
   function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     // Node keeps the response in progress on the socket; don't write a second one into it.
@@ -216,19 +226,85 @@ export function createApp(options: AppOptions) {
       socket.destroy();
       return;
     }
-    const correlationId = randomUUID();
-    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-    const status = tooLarge ? 431 : 400;
-    const message = tooLarge ? 'the request line or headers are too large' : 'the request is not valid HTTP';
-    const body = JSON.stringify({ Message: message, CorrelationId: correlationId });
-    socket.end(
-      `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
-        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-        `X-Correlation-Id: ${correlationId}\r\nConnection: close\r\n\r\n${body}`,
-    );
+    const [status, reason, message] = clientErrorAnswer(err.code);
+    socket.end(rawErrorResponse(status, reason, message));
   }
 
-  return { handle, onClientError };
+  /**
+   * CONNECT (server 'connect'): Node would drop the connection without a word when nobody
+   * listens; say in JSON that this is no proxy, and close.
+   */
+  function onConnect(_req: IncomingMessage, socket: Duplex): void {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.end(rawErrorResponse(405, 'Method Not Allowed', 'CONNECT is not supported: this server is not a proxy', 'Allow: GET, POST, PUT\r\n'));
+  }
+
+  /**
+   * `Expect: 100-continue` (server 'checkContinue'): a body we would refuse for its size is
+   * refused before the client sends it (no 100); any other request gets its 100 and goes on.
+   */
+  function onCheckContinue(req: IncomingMessage, res: ServerResponse): void {
+    if (!framingProblem(req) && Number(req.headers['content-length'] ?? 0) <= MAX_BODY_BYTES) res.writeContinue();
+    handle(req, res);
+  }
+
+  /** Any other `Expect` (server 'checkExpectation'): 417 in JSON instead of Node's bare one. */
+  function onCheckExpectation(req: IncomingMessage, res: ServerResponse): void {
+    const correlationId = randomUUID();
+    const err = framingProblem(req)
+      ?? new HttpError(417, `Expect: ${JSON.stringify(abbreviate(String(req.headers.expect), 80))} is not supported (only 100-continue is)`, { Connection: 'close' });
+    req.resume();
+    send(res, correlationId, errorReply(err, correlationId));
+  }
+
+  return { handle, onClientError, onCheckContinue, onCheckExpectation, onConnect };
+}
+
+/** A whole HTTP/1.1 error response with the JSON body, for a socket Node no longer parses requests on. */
+function rawErrorResponse(status: number, reason: string, message: string, extraHeaders = ''): string {
+  const correlationId = randomUUID();
+  const body = JSON.stringify({ Message: message, CorrelationId: correlationId });
+  return `HTTP/1.1 ${status} ${reason}\r\nDate: ${new Date().toUTCString()}\r\n` +
+    `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+    `Cache-Control: no-store\r\nX-Correlation-Id: ${correlationId}\r\n${extraHeaders}Connection: close\r\n\r\n${body}`;
+}
+
+/** Status, reason phrase and message for an error Node's HTTP parser or its timers raised. */
+function clientErrorAnswer(code: string | undefined): [number, string, string] {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return [431, 'Request Header Fields Too Large', 'the request line or headers are too large'];
+    case REQUEST_TIMEOUT:
+      return [408, 'Request Timeout', 'the request headers or body did not arrive in time'];
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return [413, 'Payload Too Large', 'the chunk extensions of the request body are too large'];
+    default:
+      return [400, 'Bad Request', 'the request is not valid HTTP'];
+  }
+}
+
+/**
+ * What HTTP/1.1 itself refuses and Node would answer bare (or let through): a request
+ * without a Host header, or with several (RFC 9112 section 3.2: 400 either way).
+ */
+function framingProblem(req: IncomingMessage): HttpError | null {
+  const hosts = headerCount(req.rawHeaders, 'host');
+  if (hosts > 1) return new HttpError(400, 'more than one Host header', { Connection: 'close' });
+  if (hosts === 0 && req.httpVersion === '1.1') return new HttpError(400, 'the request has no Host header (HTTP/1.1 requires one)', { Connection: 'close' });
+  return null;
+}
+
+/** How many times a header occurs in a request (names as sent, compared case-insensitively). */
+function headerCount(rawHeaders: readonly string[], lowerName: string): number {
+  let n = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) n += 1;
+  }
+  return n;
 }
 
 /** Reads a JSON body of at most MAX_BODY_BYTES; undefined when empty. */

@@ -5,6 +5,6 @@ export {
   defaultSeed, describeSeed, loadSeedFile, validateSeed, applySeed, EXAMPLE, DEMO_TOKENS,
   type SeedData, type SeededCard, type SeedTemplate, type SeedRequest, type SeedSmartcard, type SeedPrincipal,
 } from './seed.js';
-export { Store, type AuditRecord, type AuditEntry } from './store.js';
+export { Store, DEFAULT_MEMORY_AUDIT_ROWS, type AuditRecord, type AuditEntry, type AuditCounts, type StoreOptions } from './store.js';
 export { NegotiateAuthenticator, parsePrincipalRoles, PRINCIPAL_ROLES, type NegotiateOptions, type PrincipalRoleName } from './auth-negotiate.js';
 export { applyProviderState, PROVIDER_STATES } from './provider-states.js';

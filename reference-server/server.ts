@@ -18,6 +18,13 @@ export interface ServerOptions {
   quiet?: boolean;
   /** Demand Windows Integrated Authentication (Kerberos) instead of bearer tokens. */
   negotiate?: NegotiateOptions;
+  /**
+   * Audit rows kept: the newest N (exact counts of all rows are kept besides). null keeps
+   * every row. Default: DEFAULT_MEMORY_AUDIT_ROWS in memory, every row with a dbFile.
+   */
+  auditRows?: number | null;
+  /** How long a request's headers, and the whole request, may take to arrive (ms); 10 s and 30 s by default. */
+  timeouts?: { headers?: number; request?: number };
 }
 
 export interface RunningServer {
@@ -58,7 +65,7 @@ export async function startReferenceServer(options: ServerOptions = {}): Promise
   if (options.providerStates && isIP(host) !== 0 && !isLoopbackAddress(host)) throw new ProviderStatesOffLoopbackError(host);
   // Before the database: a missing addon or keytab leaves nothing to clean up.
   const negotiate = options.negotiate ? await NegotiateAuthenticator.create(options.negotiate) : undefined;
-  const store = new Store(options.dbFile);
+  const store = new Store(options.dbFile, options.auditRows === undefined ? {} : { auditRows: options.auditRows });
   let seeded = false;
   try {
     if (store.getMeta('seeded') === undefined) {
@@ -83,8 +90,18 @@ export async function startReferenceServer(options: ServerOptions = {}): Promise
       ? undefined
       : (id, err) => process.stderr.write(`cmcard serve: internal error ${id}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`),
   });
-  const server: Server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 30_000, headersTimeout: 10_000 }, app.handle);
+  // requireHostHeader off: Node would answer a missing Host with a bare 400; the app answers it in JSON.
+  const headersTimeout = options.timeouts?.headers ?? 10_000;
+  const requestTimeout = options.timeouts?.request ?? 30_000;
+  const server: Server = createServer({
+    keepAliveTimeout: 5_000, requestTimeout, headersTimeout, requireHostHeader: false,
+    // Node looks for late requests every 30 s by default, so a 10 s limit could take 40 s.
+    connectionsCheckingInterval: Math.min(1_000, Math.max(10, Math.floor(headersTimeout / 4))),
+  }, app.handle);
   server.on('clientError', app.onClientError);
+  server.on('checkContinue', app.onCheckContinue);
+  server.on('checkExpectation', app.onCheckExpectation);
+  server.on('connect', app.onConnect);
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
     sockets.add(s);

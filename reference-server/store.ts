@@ -28,7 +28,13 @@ CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, principal TEXT, action TEXT NOT NULL,
   reqid TEXT, scid TEXT, cardid TEXT, status INTEGER NOT NULL, outcome TEXT NOT NULL,
   correlation_id TEXT NOT NULL, detail TEXT);
+CREATE TABLE IF NOT EXISTS audit_counts (outcome TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
 `;
+
+/** Audit rows an in-memory store keeps unless told otherwise (about 2.4 MB of database); a file keeps all. */
+export const DEFAULT_MEMORY_AUDIT_ROWS = 10_000;
+/** Most audit rows one commit deletes. */
+const AUDIT_PRUNE_BATCH = 10_000;
 
 export interface TemplateRow {
   uuid: string;
@@ -110,6 +116,27 @@ export interface AuditRecord extends Required<Omit<AuditEntry, 'at'>> {
   at: string;
 }
 
+/** Exact counts of every row ever audited, including the rows pruned since. */
+export interface AuditCounts {
+  /** Rows written in all. */
+  total: number;
+  /** Rows still in the table (the newest ones). */
+  kept: number;
+  byOutcome: Record<AuditOutcome, number>;
+}
+
+export interface StoreOptions {
+  /** Open an existing file for reading only (e.g. to print its audit trail). */
+  readonly?: boolean;
+  /**
+   * Audit rows kept: the newest N, older ones deleted as new ones are written (counts stay
+   * exact). null keeps every row. Default: DEFAULT_MEMORY_AUDIT_ROWS in memory, null for a file.
+   */
+  auditRows?: number | null;
+}
+
+const OUTCOMES: readonly AuditOutcome[] = ['granted', 'refused', 'rejected', 'not-found', 'no-key', 'error'];
+
 export function tokenDigest(token: string): Buffer {
   return hash('sha256', token, 'buffer');
 }
@@ -131,12 +158,16 @@ export class Store {
   /** Made once: a transaction function per call would cost a closure and three wrappers. */
   private readonly inTransaction: (fn: () => unknown) => unknown;
   private readonly insertAuditRows: (rows: AuditTuple[]) => void;
+  /** The newest rows kept, or null for all. */
+  readonly auditRows: number | null;
   private auditPending: { row: AuditTuple; done: (err: unknown) => void }[] = [];
   private auditFlushScheduled = false;
 
-  /** `readonly` opens an existing file for reading only (e.g. to print its audit trail). */
-  constructor(file?: string, options: { readonly?: boolean } = {}) {
+  constructor(file?: string, options: StoreOptions = {}) {
     this.file = file ?? null;
+    const limit = options.auditRows === undefined ? (file === undefined ? DEFAULT_MEMORY_AUDIT_ROWS : null) : options.auditRows;
+    if (limit !== null && !(Number.isSafeInteger(limit) && limit >= 1)) throw new RangeError(`auditRows must be a whole number >= 1 or null, got ${limit}`);
+    this.auditRows = limit;
     const readonly = options.readonly === true && file !== undefined;
     this.db = new Database(file ?? ':memory:', readonly ? { readonly: true, fileMustExist: true } : {});
     try {
@@ -147,6 +178,10 @@ export class Store {
         }
         this.db.pragma('foreign_keys = ON');
         this.db.exec(SCHEMA);
+        // A file from before the counts were kept: every row it ever had is still in it.
+        if (this.db.prepare('SELECT 1 FROM audit_counts LIMIT 1').get() === undefined) {
+          this.db.exec('INSERT INTO audit_counts (outcome, n) SELECT outcome, count(*) FROM audit GROUP BY outcome');
+        }
       }
       const version = this.db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'schema'`).get();
       if (!version && !readonly) this.db.prepare(`INSERT INTO meta (key, value) VALUES ('schema', ?)`).run(SCHEMA_VERSION);
@@ -205,12 +240,62 @@ export class Store {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       listAudit: db.prepare('SELECT * FROM audit WHERE id > ? ORDER BY id LIMIT ?'),
       countAudit: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM audit'),
+      countAuditByOutcome: db.prepare<[], { outcome: string; n: number }>('SELECT outcome, count(*) AS n FROM audit GROUP BY outcome'),
     };
+    // Absent only from a file of an older version opened read-only; its rows were never pruned.
+    const counted = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_counts'`).get() !== undefined;
+    this.auditCountStatements = counted
+      ? {
+          add: db.prepare('INSERT INTO audit_counts (outcome, n) VALUES (?, ?) ON CONFLICT(outcome) DO UPDATE SET n = n + excluded.n'),
+          list: db.prepare<[], { outcome: string; n: number }>('SELECT outcome, n FROM audit_counts'),
+        }
+      : null;
+    this.pruneAudit = db.prepare('DELETE FROM audit WHERE id <= ?');
+    this.oldestAuditId = db.prepare<[], { id: number | null }>('SELECT min(id) AS id FROM audit').get()?.id ?? 0;
+    if (!readonly && this.auditRows !== null) {
+      // A file kept with a lower limit than before: prune it now, a batch per transaction.
+      const last = db.prepare<[], { id: number | null }>('SELECT max(id) AS id FROM audit').get()?.id ?? 0;
+      const prune = db.transaction(() => this.pruneAuditTo(last - this.auditRows!));
+      while (prune()) { /* next batch */ }
+    }
     this.inTransaction = db.transaction((fn: () => unknown) => fn());
     const insert = this.q.insertAudit;
     this.insertAuditRows = db.transaction((rows: AuditTuple[]) => {
-      for (const row of rows) insert.run(...row);
+      let last = 0;
+      const added = new Map<string, number>();
+      for (const row of rows) {
+        last = Number(insert.run(...row).lastInsertRowid);
+        added.set(row[7], (added.get(row[7]) ?? 0) + 1);
+      }
+      this.afterAuditInsert(added, last);
     });
+  }
+
+  private readonly auditCountStatements: { add: Database.Statement<[string, number]>; list: Database.Statement<[], { outcome: string; n: number }> } | null;
+  private readonly pruneAudit: Database.Statement<[number]>;
+  /** The oldest audit id that may still be in the table (a lower bound is all pruning needs). */
+  private oldestAuditId = 0;
+
+  /**
+   * In the inserting transaction: counts the new rows by outcome and, with a row limit,
+   * deletes the rows that fell out of it. Ids grow by one per row (AUTOINCREMENT, nothing
+   * else deletes), so "the newest N" is "id > last - N": a range delete on the key, at most
+   * AUDIT_PRUNE_BATCH rows per commit so a file whose limit was lowered catches up in steps.
+   */
+  private afterAuditInsert(added: Map<string, number>, lastId: number): void {
+    if (!this.auditCountStatements) throw new Error('this database was opened read-only');
+    for (const [outcome, n] of added) this.auditCountStatements.add.run(outcome, n);
+    if (this.auditRows !== null) this.pruneAuditTo(lastId - this.auditRows);
+  }
+
+  /** Deletes the rows with id <= upTo, at most one batch of them; true when some are left. */
+  private pruneAuditTo(upTo: number): boolean {
+    if (upTo < this.oldestAuditId) return false;
+    const end = Math.min(upTo, this.oldestAuditId + AUDIT_PRUNE_BATCH - 1);
+    this.pruneAudit.run(end);
+    // If the transaction rolls back this runs ahead, and the next delete simply covers more.
+    this.oldestAuditId = end + 1;
+    return end < upTo;
   }
 
   getMeta(key: string): string | undefined {
@@ -349,7 +434,11 @@ export class Store {
 
   /** Writes one audit row now, in the caller's transaction if there is one. */
   appendAudit(e: AuditEntry): void {
-    this.q.insertAudit.run(...auditTuple(e));
+    const row = auditTuple(e);
+    this.transaction(() => {
+      const id = Number(this.q.insertAudit.run(...row).lastInsertRowid);
+      this.afterAuditInsert(new Map([[row[7], 1]]), id);
+    });
   }
 
   /**
@@ -393,9 +482,19 @@ export class Store {
     }));
   }
 
+  /** Rows audited in all, pruned ones included (exact). */
   auditCount(): number {
+    return this.auditCounts().total;
+  }
+
+  /** Exact counts of every row ever audited, and how many of them are still kept. */
+  auditCounts(): AuditCounts {
     this.flushAudit();
-    return this.q.countAudit.get()?.n ?? 0;
+    const byOutcome = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<AuditOutcome, number>;
+    const rows = this.auditCountStatements ? this.auditCountStatements.list.all() : this.q.countAuditByOutcome.all();
+    for (const r of rows) byOutcome[r.outcome as AuditOutcome] = r.n;
+    const total = rows.reduce((sum, r) => sum + r.n, 0);
+    return { total, kept: this.q.countAudit.get()?.n ?? 0, byOutcome };
   }
 
   close(): void {

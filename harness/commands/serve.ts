@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import {
-  defaultSeed, loadSeedFile, parsePrincipalRoles, ProviderStatesOffLoopbackError, startReferenceServer, Store, type AuditRecord, type NegotiateOptions, type RunningServer,
+  DEFAULT_MEMORY_AUDIT_ROWS, defaultSeed, loadSeedFile, parsePrincipalRoles, ProviderStatesOffLoopbackError, startReferenceServer, Store, type AuditRecord, type NegotiateOptions, type RunningServer,
 } from '../../reference-server/index.js';
 import { InputError } from '../../simulator/errors.js';
 import { ExitError, EXIT } from '../cli-support.js';
@@ -18,6 +18,7 @@ interface ServeOptions {
   auth: string;
   keytab?: string;
   principalRole: string[];
+  auditRows?: string;
 }
 
 /** `cmcard serve`: the reference CM server; `--print-audit` reads a --db file's audit trail instead. */
@@ -29,6 +30,7 @@ export function registerServe(program: Command): void {
     .option('--port <port>', 'TCP port (0 = a free port)', '8080')
     .option('--db <file>', 'SQLite database file, kept across restarts (default: in memory)')
     .option('--seed <file>', 'JSON seed: templates, requests, smart cards, principals (loaded into a new database)')
+    .option('--audit-rows <n>', `audit rows kept, the newest N, or "all" (default: ${DEFAULT_MEMORY_AUDIT_ROWS} in memory, all with --db); counts of every row stay exact`)
     .option('--provider-states', 'serve POST /_pact/provider-states for Pact verification (tests only; loopback --host only)')
     .option('--print-audit', 'print the audit trail of --db and exit instead of serving')
     .option('--print-seed', 'print the default seed as JSON (a starting point for --seed) and exit')
@@ -51,10 +53,14 @@ export function registerServe(program: Command): void {
       if (opts.json) throw new InputError('--json goes with --print-audit');
       const port = parsePort(opts.port);
       const negotiate = parseAuthFlags(opts);
+      const auditRows = opts.auditRows === undefined ? undefined : parseAuditRows(opts.auditRows);
       const seed = opts.seed ? loadSeedFile(opts.seed) : undefined;
       let server: RunningServer;
       try {
-        server = await startReferenceServer({ host: opts.host, port, dbFile: opts.db, seed, providerStates: opts.providerStates, quiet: opts.quiet, negotiate });
+        server = await startReferenceServer({
+          host: opts.host, port, dbFile: opts.db, seed, providerStates: opts.providerStates, quiet: opts.quiet, negotiate,
+          ...(auditRows === undefined ? {} : { auditRows }),
+        });
       } catch (err) {
         throw startError(err, opts);
       }
@@ -98,6 +104,14 @@ function parseAuthFlags(opts: ServeOptions): NegotiateOptions | undefined {
   return { keytab: opts.keytab, principalRoles: parsePrincipalRoles(opts.principalRole) };
 }
 
+function parseAuditRows(text: string): number | null {
+  if (text === 'all') return null;
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) < 1) {
+    throw new InputError(`--audit-rows must be a whole number >= 1 or "all", got ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}
+
 function parsePort(text: string): number {
   if (!/^\d+$/.test(text) || Number(text) > 65535) throw new InputError(`--port must be a number from 0 to 65535, got ${JSON.stringify(text)}`);
   return Number(text);
@@ -129,6 +143,11 @@ function printAudit(opts: ServeOptions): void {
   }
   try {
     for (const r of store.listAudit()) process.stdout.write(`${opts.json ? JSON.stringify(r) : formatAudit(r)}\n`);
+    const counts = store.auditCounts();
+    if (counts.total > counts.kept) {
+      const by = Object.entries(counts.byOutcome).filter(([, n]) => n > 0).map(([o, n]) => `${o} ${n}`).join(', ');
+      process.stderr.write(`cmcard serve: ${counts.kept} of ${counts.total} audit rows kept (--audit-rows); all ${counts.total}: ${by}\n`);
+    }
   } finally {
     store.close();
   }
