@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   classifyGssError, createNegotiateAuthenticator, defaultSpn, gssServiceName, loadKerberos, type KerberosClientLike, type KerberosModule,
-} from '../../harness/wire/auth/negotiate.js';
-import { AuthFailure, type ConnectionSend, type WireRequest, type WireResponse } from '../../harness/wire/auth/types.js';
+} from '../../../../harness/wire/auth/negotiate.js';
+import { AuthFailure, type ConnectionSend, type WireRequest, type WireResponse } from '../../../../harness/wire/auth/types.js';
 
 /** A client whose context completes only when stepped with `good` (the server's genuine reply token). */
 function fakeKerberos(opts: { continuation?: boolean } = {}): KerberosModule & { services: string[] } {

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCookieJar } from '../../harness/wire/auth/cookie-jar.js';
+import { createCookieJar } from '../../../../harness/wire/auth/cookie-jar.js';
 import { openConnection } from './support/connection.js';
 
 describe('the cookie jar against a loopback server that sets cookies', () => {

@@ -8,7 +8,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider, { errors } from 'oidc-provider';
-import { freePort } from '../../support/wia/ports.js';
+import { freePort } from '../../../../support/wia/ports.js';
 
 export const RESOURCE = 'https://cm.cmcard.test/CertificateManagement';
 export const SCOPE = 'cm.api';

@@ -3,9 +3,9 @@
  * (oidc-provider), and a CM stand-in that checks each token by introspection.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOAuth2Authenticator } from '../../harness/wire/auth/oauth2.js';
-import { AuthFailure, type AuthContext } from '../../harness/wire/auth/types.js';
-import { freePort } from '../support/wia/ports.js';
+import { createOAuth2Authenticator } from '../../../../harness/wire/auth/oauth2.js';
+import { AuthFailure, type AuthContext } from '../../../../harness/wire/auth/types.js';
+import { freePort } from '../../../support/wia/ports.js';
 import { openConnection, type TestConnection } from './support/connection.js';
 import { RESOURCE, SCOPE, startResourceServer, startTokenServer, type ResourceServer, type TokenServer } from './support/token-server.js';
 

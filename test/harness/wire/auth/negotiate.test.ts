@@ -4,10 +4,10 @@
  * Skipped, with the install line, where the packages or the kerberos addon are missing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BASE_PATH, startReferenceServer, type RunningServer } from '../../reference-server/index.js';
-import { createNegotiateAuthenticator } from '../../harness/wire/auth/negotiate.js';
-import { AuthFailure } from '../../harness/wire/auth/types.js';
-import { announceSkip, kerberosAddonSkipReason, REALM, startTestBed, WHOAMI_PATH, wiaSkipReason, type TestBed } from '../support/wia/testbed.js';
+import { BASE_PATH, startReferenceServer, type RunningServer } from '../../../../reference-server/index.js';
+import { createNegotiateAuthenticator } from '../../../../harness/wire/auth/negotiate.js';
+import { AuthFailure } from '../../../../harness/wire/auth/types.js';
+import { announceSkip, kerberosAddonSkipReason, REALM, startTestBed, WHOAMI_PATH, wiaSkipReason, type TestBed } from '../../../support/wia/testbed.js';
 import { setEnv } from './support/env.js';
 import { openConnection } from './support/connection.js';
 

@@ -4,7 +4,7 @@
  * handshake and the requests after it ran on the same socket.
  */
 import { Client } from 'undici';
-import type { ConnectionSend, WireRequest, WireResponse } from '../../../harness/wire/auth/types.js';
+import type { ConnectionSend, WireRequest, WireResponse } from '../../../../../harness/wire/auth/types.js';
 
 const MULTI = new Set(['set-cookie', 'www-authenticate']);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { findChallenge, offeredSchemes, parseChallenges } from '../../harness/wire/auth/challenges.js';
-import { createHeadersAuthenticator, withHeaders } from '../../harness/wire/auth/headers.js';
+import { findChallenge, offeredSchemes, parseChallenges } from '../../../../harness/wire/auth/challenges.js';
+import { createHeadersAuthenticator, withHeaders } from '../../../../harness/wire/auth/headers.js';
 
 describe('WWW-Authenticate challenges (RFC 9110 section 11.6.1)', () => {
   it('reads one challenge per header, as IIS sends them', () => {

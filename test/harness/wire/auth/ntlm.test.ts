@@ -5,11 +5,11 @@
  */
 import * as codec from 'httpntlm/ntlm.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BASE_PATH, startReferenceServer, type RunningServer } from '../../reference-server/index.js';
-import { chooseNtlmScheme, createNtlmAuthenticator, readChallenge } from '../../harness/wire/auth/ntlm.js';
-import { parseChallenges } from '../../harness/wire/auth/challenges.js';
-import { AuthFailure, type ConnectionSend } from '../../harness/wire/auth/types.js';
-import { announceSkip, NTLM_DOMAIN, startTestBed, WHOAMI_PATH, wiaSkipReason, type TestBed } from '../support/wia/testbed.js';
+import { BASE_PATH, startReferenceServer, type RunningServer } from '../../../../reference-server/index.js';
+import { chooseNtlmScheme, createNtlmAuthenticator, readChallenge } from '../../../../harness/wire/auth/ntlm.js';
+import { parseChallenges } from '../../../../harness/wire/auth/challenges.js';
+import { AuthFailure, type ConnectionSend } from '../../../../harness/wire/auth/types.js';
+import { announceSkip, NTLM_DOMAIN, startTestBed, WHOAMI_PATH, wiaSkipReason, type TestBed } from '../../../support/wia/testbed.js';
 import { openConnection } from './support/connection.js';
 
 describe('the NTLM codec and scheme choice', () => {

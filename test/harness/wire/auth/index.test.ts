@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createAuthenticator } from '../../harness/wire/auth/index.js';
-import type { AuthContext } from '../../harness/wire/auth/types.js';
+import { createAuthenticator } from '../../../../harness/wire/auth/index.js';
+import type { AuthContext } from '../../../../harness/wire/auth/types.js';
 
 describe('createAuthenticator', () => {
   const secrets: string[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WIA_INSTALL_LINE, wiaSkipReason, type MachineProbe } from '../support/wia/requirements.js';
+import { WIA_INSTALL_LINE, wiaSkipReason, type MachineProbe } from '../../../support/wia/requirements.js';
 
 describe('the test bed says why it is skipped', () => {
   const complete: MachineProbe = { platform: 'linux', which: (t) => `/usr/sbin/${t}`, exists: () => true, ntlmssp: () => true };

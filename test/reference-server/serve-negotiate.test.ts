@@ -13,8 +13,8 @@ import { createNegotiateAuthenticator } from '../../harness/wire/auth/negotiate.
 import { createRealm, REALM, type Realm } from '../support/wia/realm.js';
 import { announceSkip, kerberosAddonSkipReason, wiaSkipReason } from '../support/wia/requirements.js';
 import { BIN, runCli } from '../support/cli.js';
-import { openConnection } from './support/connection.js';
-import { setEnv } from './support/env.js';
+import { openConnection } from '../harness/wire/auth/support/connection.js';
+import { setEnv } from '../harness/wire/auth/support/env.js';
 
 const reason = wiaSkipReason() ?? (await kerberosAddonSkipReason());
 announceSkip('cmcard serve --auth negotiate', reason);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAuth } from '../../harness/wire/auth/config.js';
+import { parseAuth } from '../../../../harness/wire/auth/config.js';
 
 class Problem extends Error {}
 const fail = (path: string, problem: string): never => {

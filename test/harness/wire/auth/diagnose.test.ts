@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { diagnose, type ProbeFacts } from '../../harness/wire/auth/diagnose.js';
-import { AuthFailure, type AuthConfig } from '../../harness/wire/auth/types.js';
+import { diagnose, type ProbeFacts } from '../../../../harness/wire/auth/diagnose.js';
+import { AuthFailure, type AuthConfig } from '../../../../harness/wire/auth/types.js';
 
 const SECRET = 'Pa55-w0rd-not-shown';
 const NTLM: AuthConfig = { type: 'ntlm', username: 'svc-cm', password: SECRET, domain: 'CONTOSO' };
