@@ -17,7 +17,8 @@ export function reportError(err: unknown): number {
     if (err.message) process.stderr.write(`cmcard: ${err.message}\n`);
     return err.exitCode;
   }
-  if (err instanceof InputError) {
+  // Credentials that cannot be produced (no Kerberos ticket, the addon missing, a token endpoint refusing) are the config's to fix.
+  if (err instanceof InputError || (err instanceof Error && err.name === 'AuthFailure')) {
     process.stderr.write(`cmcard: ${err.message}\n`);
     return EXIT.USAGE;
   }

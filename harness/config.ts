@@ -3,6 +3,8 @@
  * unknown keys rejected, every error one line naming the key path and the file. Pure
  * except `loadConfig`, which reads the file and the TLS files it names.
  */
+import { parseAuth } from './wire/auth/config.js';
+import type { AuthConfig } from './wire/auth/types.js';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InputError } from '../simulator/errors.js';
@@ -48,8 +50,12 @@ export interface HarnessConfig {
   server: string;
   basePath: string;
   headers: Record<string, string>;
-  /** A caller the server must refuse; cases that need one are skipped without it. */
+  /** A caller the server must refuse; cases that need one are skipped without it (or forbiddenAuth). */
   forbiddenHeaders?: Record<string, string>;
+  /** How the caller with rights authenticates (combined with `headers`): negotiate, ntlm, oauth2 or headers. */
+  auth?: AuthConfig;
+  /** How the caller that must be refused authenticates (combined with `forbiddenHeaders`). */
+  forbiddenAuth?: AuthConfig;
   tls?: HarnessTls;
   timeoutMs: number;
   /** The server also implements the request and smart card endpoints. */
@@ -88,7 +94,7 @@ export function loadConfig(path: string, overrides: ConfigOverrides = {}): Harne
 }
 
 /** `$schema` points an editor at schemas/config.schema.json; the loader checks it is a string and ignores it. */
-const TOP_KEYS = ['$schema', 'server', 'basePath', 'headers', 'forbiddenHeaders', 'tls', 'timeoutMs', 'lifecycle', 'cards'] as const;
+const TOP_KEYS = ['$schema', 'server', 'basePath', 'headers', 'forbiddenHeaders', 'auth', 'forbiddenAuth', 'tls', 'timeoutMs', 'lifecycle', 'cards'] as const;
 const TLS_KEYS = ['ca', 'cert', 'key'] as const;
 const CARD_KEYS = ['name', 'reqid', 'scid', 'cardid', 'atr', 'adminKey', 'diversifiedKey'] as const;
 
@@ -121,6 +127,8 @@ export function parseConfig(json: string | unknown, fileLabel: string, options: 
   const basePath = root.basePath === undefined ? DEFAULT_BASE_PATH : parseBasePath(root.basePath, fail);
   const headers = root.headers === undefined ? {} : parseHeaders(root.headers, 'headers', fail);
   const forbiddenHeaders = root.forbiddenHeaders === undefined ? undefined : parseHeaders(root.forbiddenHeaders, 'forbiddenHeaders', fail);
+  const auth = root.auth === undefined ? undefined : parseAuth(root.auth, 'auth', fail);
+  const forbiddenAuth = root.forbiddenAuth === undefined ? undefined : parseAuth(root.forbiddenAuth, 'forbiddenAuth', fail);
   const tls = root.tls === undefined ? undefined : parseTls(root.tls, options, fail);
   if (tls && !server.startsWith('https:')) fail('tls', `is set but server ${server} is not https://`);
 
@@ -151,6 +159,8 @@ export function parseConfig(json: string | unknown, fileLabel: string, options: 
     basePath,
     headers,
     ...(forbiddenHeaders ? { forbiddenHeaders } : {}),
+    ...(auth ? { auth } : {}),
+    ...(forbiddenAuth ? { forbiddenAuth } : {}),
     ...(tls ? { tls } : {}),
     timeoutMs,
     lifecycle,

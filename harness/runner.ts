@@ -10,7 +10,7 @@ import { multiplex } from './event-multiplexer.js';
 import { CATALOGUE, CaseFailure, type ConformanceCase, type Need } from './cases/index.js';
 import { CmClient } from './wire/cm-client.js';
 import { TransportError } from './wire/transport-error.js';
-import { clientOptionsFor, redactorFor } from './config-client.js';
+import { openSession, redactorFor, type CmSession } from './config-client.js';
 import type { Redactor } from './redact.js';
 import { isDocumentedExample, type HarnessConfig } from './config.js';
 import type { CaseInfo, CaseResult, Outcome, RecordedExchange, Reporter, RunReport, RunSummary } from './events.js';
@@ -25,6 +25,8 @@ export interface RunOptions {
   /** A case still running after this is failed and abandoned. Default: max(30 s, 6 request timeouts). */
   caseTimeoutMs?: number;
   tool?: { name: string; version: string };
+  /** The run's credentials and redactor; default: opened from the config (and closed) by the run. */
+  session?: CmSession;
 }
 
 export function selectCases(cases: readonly ConformanceCase[], grep?: RegExp): ConformanceCase[] {
@@ -36,7 +38,8 @@ export async function runConformance(o: RunOptions): Promise<RunReport> {
   const reporter = multiplex([{ name: 'a reporter', reporter: o.reporter ?? {} }]);
   const cases = selectCases(o.cases ?? CATALOGUE, o.grep);
   // One redactor for the run: keys fetched by one case stay masked in every later one.
-  const redactor = redactorFor(o.config);
+  const redactor = o.session?.redactor ?? redactorFor(o.config);
+  const session = o.session ?? openSession(o.config, redactor);
   const caseTimeoutMs = o.caseTimeoutMs ?? Math.max(30_000, o.config.timeoutMs * 6);
   const started = performance.now();
   const info = {
@@ -47,11 +50,15 @@ export async function runConformance(o: RunOptions): Promise<RunReport> {
   };
   reporter.onRunStart?.(info);
   const results: CaseResult[] = [];
-  for (const c of cases) {
-    reporter.onCaseStart?.(caseInfo(c));
-    const result = await runCase(c, o.config, redactor, caseTimeoutMs, (ex) => reporter.onExchange?.(c.id, ex));
-    results.push(result);
-    reporter.onCaseEnd?.(result);
+  try {
+    for (const c of cases) {
+      reporter.onCaseStart?.(caseInfo(c));
+      const result = await runCase(c, o.config, session, caseTimeoutMs, (ex) => reporter.onExchange?.(c.id, ex));
+      results.push(result);
+      reporter.onCaseEnd?.(result);
+    }
+  } finally {
+    if (!o.session) await session.close();
   }
   const report: RunReport = { ...info, durationMs: Math.round(performance.now() - started), summary: summarise(results), results };
   await reporter.onRunEnd?.(report);
@@ -74,13 +81,14 @@ function caseInfo(c: ConformanceCase): CaseInfo {
 
 const NEED_REASONS: Record<Need, (config: HarnessConfig) => string | null> = {
   'documented-example': (cfg) => (cfg.cards.some(isDocumentedExample) ? null : 'no configured card is the documented example (its reqid, scid, cardid and the all-zero adminKey)'),
-  'forbidden-caller': (cfg) => (cfg.forbiddenHeaders ? null : 'no forbiddenHeaders in the config (a caller the server must refuse)'),
+  'forbidden-caller': (cfg) => (cfg.forbiddenHeaders || cfg.forbiddenAuth ? null : 'no forbiddenHeaders or forbiddenAuth in the config (a caller the server must refuse)'),
   'diversified-key': (cfg) => (cfg.cards.some((c) => c.diversifiedKey) ? null : 'no card has a diversifiedKey in the config'),
   'two-cards': (cfg) => (cfg.cards.length >= 2 ? null : 'needs at least two cards in the config'),
   lifecycle: (cfg) => (cfg.lifecycle ? null : 'lifecycle is false in the config'),
 };
 
-async function runCase(c: ConformanceCase, config: HarnessConfig, redactor: Redactor, timeoutMs: number, emit: (ex: RecordedExchange) => void): Promise<CaseResult> {
+async function runCase(c: ConformanceCase, config: HarnessConfig, session: CmSession, timeoutMs: number, emit: (ex: RecordedExchange) => void): Promise<CaseResult> {
+  const { redactor } = session;
   const exchanges: RecordedExchange[] = [];
   const started = performance.now();
   let open = true;
@@ -94,7 +102,7 @@ async function runCase(c: ConformanceCase, config: HarnessConfig, redactor: Reda
     if (reason) return finish('skipped', reason);
   }
   const client = new CmClient({
-    ...clientOptionsFor(config, redactor),
+    ...session.options,
     onExchange: (ex) => {
       // A case abandoned on timeout may still finish requests: they no longer belong to the report.
       if (!open) return;

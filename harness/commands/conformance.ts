@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { InputError } from '../../simulator/errors.js';
 import { CATALOGUE } from '../cases/index.js';
 import { EXIT } from '../cli-support.js';
-import { clientOptionsFor } from '../config-client.js';
-import { ensureReachable } from '../reachable.js';
+import { openSession } from '../config-client.js';
+import { preflight } from '../preflight.js';
 import { createReporter, parseReportSpec, prepareReportFiles } from '../reporters/index.js';
 import { exitCodeFor, runConformance, selectCases } from '../runner.js';
 import { parseTimeout, resolveTarget } from '../target.js';
@@ -38,7 +38,12 @@ export function registerConformance(program: Command): void {
       try {
         // Usage errors first (exit 2), then the server (exit 3), then the run.
         await prepareReportFiles(specs);
-        await ensureReachable(clientOptionsFor(target.config));
+        const probe = openSession(target.config);
+        try {
+          await preflight(probe, target.config);
+        } finally {
+          await probe.close();
+        }
         const reporter = createReporter(specs, { console: true });
         const report = await runConformance({
           config: target.config,

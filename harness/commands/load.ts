@@ -8,7 +8,7 @@ import { MAX_CONCURRENCY, type StopRule } from '../load/engine.js';
 import { renderLoadReport } from '../reporters/load-report.js';
 import { runLoadSession, type LoadOutcome } from '../load/session.js';
 import { emptySummary, formatProgress, formatSummary } from '../load/summary.js';
-import { ensureReachable, ServerUnreachableError } from '../reachable.js';
+import { ensureReachable, ServerUnreachableError } from '../preflight.js';
 import { parseReportSpec, prepareReportFiles } from '../reporters/index.js';
 import { writeReportFile } from '../reporters/write-file.js';
 import { parseTimeout, resolveTarget } from '../target.js';

@@ -4,10 +4,10 @@ import { EXIT, ExitError } from '../cli-support.js';
 import { otherKeysFor } from '../cases/helpers.js';
 import { CmClient } from '../wire/cm-client.js';
 import { TransportError } from '../wire/transport-error.js';
-import { clientOptionsFor, redactorFor } from '../config-client.js';
+import { openSession, redactorFor } from '../config-client.js';
 import type { RecordedExchange } from '../events.js';
 import { oneLine } from '../one-line.js';
-import { ensureReachable } from '../reachable.js';
+import { preflight } from '../preflight.js';
 import { makeContext } from '../cases/context.js';
 import { resolveTarget } from '../target.js';
 import { playUnlock } from '../unlock-flow.js';
@@ -33,11 +33,14 @@ export function registerUnlock(program: Command): void {
       // Steps quote the server's bodies: a server that echoes credentials must not print them.
       const redactor = redactorFor(config);
       const out = (line: string): void => void process.stdout.write(`${redactor.text(line)}\n`);
+      let closeSession = async (): Promise<void> => {};
       try {
         const card = flags.card === undefined ? config.cards[0]! : config.cards.find((c) => c.name === flags.card);
         if (!card) throw new InputError(`--card '${flags.card}' is not in ${config.source}; cards: ${config.cards.map((c) => c.name).join(', ')}`);
-        await ensureReachable(clientOptionsFor(config, redactor));
-        const client = new CmClient({ ...clientOptionsFor(config, redactor), onExchange: (ex) => printExchange(out, ex) });
+        const session = openSession(config, redactor);
+        closeSession = () => session.close();
+        await preflight(session, config);
+        const client = new CmClient({ ...session.options, onExchange: (ex) => printExchange(out, ex) });
         try {
           const ctx = makeContext(config, client, redactor);
           out(`unlock of card ${card.name} (reqid ${card.reqid}, scid ${card.scid}) on ${config.server}`);
@@ -63,6 +66,7 @@ export function registerUnlock(program: Command): void {
           client.close();
         }
       } finally {
+        await closeSession();
         await target.close();
       }
     });

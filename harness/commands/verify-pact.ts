@@ -4,7 +4,7 @@ import { verifyPact, VerifyRunError, type InteractionResult, type VerifyResult }
 import { PROVIDER_STATES_PATH, startReferenceServer } from '../../reference-server/index.js';
 import { InputError } from '../../simulator/errors.js';
 import { EXIT, ExitError } from '../cli-support.js';
-import { ensureReachable } from '../reachable.js';
+import { ensureReachable } from '../preflight.js';
 import { parseTimeout } from '../target.js';
 
 interface VerifyPactFlags {

@@ -15,7 +15,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../../simulator/errors.js';
 import type { RecordedExchange } from '../events.js';
-import { REDACTED, Redactor } from '../redact.js';
+import { isSecretHeaderName, REDACTED, Redactor } from '../redact.js';
 import type { Authenticator, ConnectionSend, CookieJar, WireRequest, WireResponse } from './auth/types.js';
 import {
   authResponsePath,
@@ -84,6 +84,8 @@ export interface CmResponse {
   headers: Record<string, string>;
   body: string;
   durationMs: number;
+  /** Headers that may repeat and must stay apart: every `www-authenticate` and `set-cookie` value. */
+  multi?: Record<string, string[]>;
 }
 
 export interface RequestOverrides {
@@ -294,7 +296,7 @@ export class CmClient {
       throw classify(err, req.method, url);
     }
     if (caller.cookies && response.multi['set-cookie']) caller.cookies.store(req.path, response.multi['set-cookie']);
-    const out: CmResponse = { status: response.status, headers: response.headers, body: response.body, durationMs: round(performance.now() - started) };
+    const out: CmResponse = { status: response.status, headers: response.headers, body: response.body, durationMs: round(performance.now() - started), multi: response.multi };
     this.record(last, out, undefined, started);
     return out;
   }
@@ -344,7 +346,8 @@ export class CmClient {
   private record(req: WireRequest, res: CmResponse | undefined, error: string | undefined, started: number): void {
     if (!this.onExchange) return;
     // Every header a caller gave (config or per request, e.g. a forbidden caller) may be a credential.
-    const given = Object.entries(req.headers).filter(([name]) => !CLIENT_HEADERS.has(name.toLowerCase()));
+    // Credential-named headers (an NTLM blob, a cookie) are masked by name already: learning each would rebuild the redactor per request.
+    const given = Object.entries(req.headers).filter(([name]) => !CLIENT_HEADERS.has(name.toLowerCase()) && !isSecretHeaderName(name));
     const redactor = this.redactor.with(given.map(([, value]) => value));
     const url = `${this.origin}${req.path}`;
     const request: RecordedExchange['request'] = { method: req.method, url, headers: req.headers, ...(req.body !== undefined ? { body: req.body } : {}) };

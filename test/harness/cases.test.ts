@@ -9,7 +9,7 @@ import type { CmResponse } from '../../harness/wire/cm-client.js';
 import type { HarnessConfig } from '../../harness/config.js';
 import type { Reporter } from '../../harness/events.js';
 import { clientOptionsFor } from '../../harness/config-client.js';
-import { ensureReachable, ServerUnreachableError } from '../../harness/reachable.js';
+import { ensureReachable, ServerUnreachableError } from '../../harness/preflight.js';
 import { exitCodeFor, runConformance } from '../../harness/runner.js';
 import { BROKEN_SERVER_CARDS, startBrokenServer } from './support/broken-server.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientOptionsFor } from '../../harness/config-client.js';
 import { loadConfig } from '../../harness/config.js';
-import { ensureReachable, ServerUnreachableError } from '../../harness/reachable.js';
+import { ensureReachable, ServerUnreachableError } from '../../harness/preflight.js';
 import { runConformance } from '../../harness/runner.js';
 import { BROKEN_SERVER_CARDS, startBrokenServer, type BrokenServer } from './support/broken-server.js';
 
