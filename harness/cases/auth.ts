@@ -24,7 +24,7 @@ export const authForbidden: ConformanceCase = {
   title: 'A caller without the right gets 401/403 and no response bytes',
   level: 'MUST',
   needs: ['forbidden-caller'],
-  run: (ctx) => expectRefused(ctx, 'the forbidden caller (forbiddenHeaders)', { headers: ctx.config.forbiddenHeaders! }),
+  run: (ctx) => expectRefused(ctx, `the forbidden caller (${ctx.config.forbiddenAuth ? 'forbiddenAuth' : 'forbiddenHeaders'})`, { caller: 'forbidden' }),
 };
 
 export const authAnonymous: ConformanceCase = {

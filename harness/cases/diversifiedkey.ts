@@ -41,13 +41,14 @@ export const diversifiedKeyAuth: ConformanceCase = {
     const own = await ctx.client.diversifiedKey(ids);
     if (own.status === 404 || own.status === 405) return ctx.skip(`the diversifiedkey endpoint answers ${own.status} (absent)`);
     const callers: Array<[string, RequestOverrides]> = [['an anonymous caller', { headers: null }]];
-    if (ctx.config.forbiddenHeaders) callers.push(['the forbidden caller', { headers: ctx.config.forbiddenHeaders }]);
+    const forbidden = ctx.config.forbiddenHeaders !== undefined || ctx.config.forbiddenAuth !== undefined;
+    if (forbidden) callers.push(['the forbidden caller', { caller: 'forbidden' }]);
     const seen: string[] = [];
     for (const [who, o] of callers) {
       const res = await ctx.client.diversifiedKey(ids, o);
       if (isSuccess(res.status) && res.body.trim().length > 0) ctx.fail(`${who} got ${res.status} with a body: the admin key is handed out without authorization`);
       seen.push(`${who}: ${res.status}`);
     }
-    return ctx.pass(seen.join(', ') + (ctx.config.forbiddenHeaders ? '' : ' (no forbiddenHeaders configured: only anonymous checked)'));
+    return ctx.pass(seen.join(', ') + (forbidden ? '' : ' (no forbidden caller configured: only anonymous checked)'));
   },
 };

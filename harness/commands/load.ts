@@ -3,12 +3,12 @@ import { InputError } from '../../simulator/errors.js';
 import { EXIT, ExitError } from '../cli-support.js';
 import { CmFormatError } from '../wire/decode.js';
 import { TransportError } from '../wire/transport-error.js';
-import { clientOptionsFor } from '../config-client.js';
+import { openSession } from '../config-client.js';
 import { MAX_CONCURRENCY, type StopRule } from '../load/engine.js';
 import { renderLoadReport } from '../reporters/load-report.js';
 import { runLoadSession, type LoadOutcome } from '../load/session.js';
 import { emptySummary, formatProgress, formatSummary } from '../load/summary.js';
-import { ensureReachable, ServerUnreachableError } from '../preflight.js';
+import { preflight, ServerUnreachableError } from '../preflight.js';
 import { parseReportSpec, prepareReportFiles } from '../reporters/index.js';
 import { writeReportFile } from '../reporters/write-file.js';
 import { parseTimeout, resolveTarget } from '../target.js';
@@ -76,9 +76,11 @@ async function loadCommand(flags: LoadFlags): Promise<number> {
   const printJsonSummary = (summary: object): void => {
     if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   };
+  const session = openSession(config);
   try {
-    await ensureReachable(clientOptionsFor(config));
+    await preflight(session, config);
   } catch (err) {
+    await session.close();
     await close();
     if (err instanceof ServerUnreachableError) printJsonSummary(emptySummary());
     throw err;
@@ -93,6 +95,7 @@ async function loadCommand(flags: LoadFlags): Promise<number> {
   try {
     outcome = await runLoadSession({
       config,
+      session,
       concurrency,
       stop,
       diversified: flags.diversified === true,

@@ -1,7 +1,7 @@
 import { CmClient, fetchDiversifiedKey } from '../wire/cm-client.js';
 import { CmFormatError } from '../wire/decode.js';
 import { createLoadTransport } from '../wire/load-transport.js';
-import { clientOptionsFor } from '../config-client.js';
+import { openSession, type CmSession } from '../config-client.js';
 import type { CardConfig, HarnessConfig } from '../config.js';
 import { InputError } from '../../simulator/errors.js';
 import { LoadRun, type LoadStats, type StopRule } from './engine.js';
@@ -14,6 +14,8 @@ import { judgeLoad, summariseLoad, type LoadSummary, type LoadVerdict } from './
 
 export interface LoadSessionOptions {
   config: HarnessConfig;
+  /** The run's credentials (an auth block authenticates each connection once); default: opened from the config. */
+  session?: CmSession;
   concurrency: number;
   stop: StopRule;
   /** Ask for diversified=True responses, checked against each card's diversified key. */
@@ -48,11 +50,22 @@ interface KeyedCard {
 
 export async function runLoadSession(o: LoadSessionOptions): Promise<LoadOutcome> {
   const { config } = o;
-  const keyed = o.diversified ? await diversifiedCards(config) : config.cards.map((card) => ({ card, key: card.adminKey }));
+  const session = o.session ?? openSession(config);
+  try {
+    return await runWith(o, session);
+  } finally {
+    if (!o.session) await session.close();
+  }
+}
+
+async function runWith(o: LoadSessionOptions, session: CmSession): Promise<LoadOutcome> {
+  const { config } = o;
+  const keyed = o.diversified ? await diversifiedCards(config, session) : config.cards.map((card) => ({ card, key: card.adminKey }));
   const transport = createLoadTransport({
     server: config.server,
     basePath: config.basePath,
     headers: config.headers,
+    ...(session.auth ? { auth: session.auth } : {}),
     ...(config.tls ? { tls: config.tls } : {}),
     timeoutMs: config.timeoutMs,
     concurrency: o.concurrency,
@@ -98,10 +111,10 @@ function withWarmup(verdict: LoadVerdict, warmup: LoadStats | null): LoadVerdict
  * The cards that have a diversified key, with `"server"` keys fetched once up front from
  * the diversifiedkey endpoint (as the documented enrollment walkthrough does).
  */
-async function diversifiedCards(config: HarnessConfig): Promise<KeyedCard[]> {
+async function diversifiedCards(config: HarnessConfig, session: CmSession): Promise<KeyedCard[]> {
   const withKey = config.cards.filter((c) => c.diversifiedKey !== undefined);
   if (withKey.length === 0) throw new InputError(`--diversified: no card in ${config.source} has a diversifiedKey`);
-  const client = new CmClient(clientOptionsFor(config));
+  const client = new CmClient(session.options);
   try {
     const out: KeyedCard[] = [];
     for (const card of withKey) {
