@@ -87,7 +87,8 @@ export function loadConfig(path: string, overrides: ConfigOverrides = {}): Harne
   return parseConfig(text, path, { ...overrides, baseDir, readFile: (p) => readFileSync(p) });
 }
 
-const TOP_KEYS = ['server', 'basePath', 'headers', 'forbiddenHeaders', 'tls', 'timeoutMs', 'lifecycle', 'cards'] as const;
+// `$schema` points editors at the JSON Schema (cmcard init writes it); the loader ignores its value.
+const TOP_KEYS = ['$schema', 'server', 'basePath', 'headers', 'forbiddenHeaders', 'tls', 'timeoutMs', 'lifecycle', 'cards'] as const;
 const TLS_KEYS = ['ca', 'cert', 'key'] as const;
 const CARD_KEYS = ['name', 'reqid', 'scid', 'cardid', 'atr', 'adminKey', 'diversifiedKey'] as const;
 
@@ -111,6 +112,7 @@ export function parseConfig(json: string | unknown, fileLabel: string, options: 
   const root = expandEnv(raw, '', env, fail);
   if (!isObject(root)) return fail('', 'must hold a JSON object');
   rejectUnknown(root, TOP_KEYS, '', fail);
+  if (root.$schema !== undefined && typeof root.$schema !== 'string') fail('$schema', `must be a string (the schema's path or URL), got ${show(root.$schema)}`);
 
   const serverText = options.server ?? root.server;
   if (serverText === undefined) fail('server', 'is missing (give it in the file or with --server)');
