@@ -108,6 +108,13 @@ describe('installed from the tarball into a fresh project', () => {
     expect(r.stdout).toMatch(/\b[1-9]\d* passed, 0 failed/);
   });
 
+  it('npx cmcard verify-pact verifies the shipped pact with Pact\'s core alone (pact-js is not installed)', async () => {
+    const r = await npx(['cmcard', 'verify-pact'], app);
+    expect(r.stderr).toBe('');
+    expect(r.code, explain('npx cmcard verify-pact', r)).toBe(0);
+    expect(r.stdout).toMatch(/(\d+) interactions: \1 passed, 0 failed, 0 skipped/);
+  });
+
   it('npx cmcard card new / status / verify-pin work on a card file in the project', async () => {
     const key = '0102030405060708'.repeat(3);
     const created = await npx(['cmcard', 'card', 'new', '--state', 'card.json', '--admin-key', key, '--pin', '1234'], app);
