@@ -5,6 +5,9 @@ import { defineConfig } from 'vitest/config';
 // Pact's native core is not safe to share across parallel consumer and provider runs.
 const PACT_CONSUMER = 'test/contracts/**/*.consumer.test.ts';
 const PACT_PROVIDER = 'test/contracts/**/*.provider.test.ts';
+// The package as users install it (npm pack, installs into temp projects): minutes, not
+// seconds, so a project of its own that `npm test` runs once, last.
+const PACKAGING = 'test/packaging/**/*.test.ts';
 
 export default defineConfig({
   test: {
@@ -15,10 +18,11 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [PACT_CONSUMER, PACT_PROVIDER, '**/node_modules/**'] },
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [PACT_CONSUMER, PACT_PROVIDER, PACKAGING, '**/node_modules/**'] },
       },
       { extends: true, test: { name: 'pact-consumer', include: [PACT_CONSUMER], fileParallelism: false } },
       { extends: true, test: { name: 'pact-provider', include: [PACT_PROVIDER], fileParallelism: false } },
+      { extends: true, test: { name: 'packaging', include: [PACKAGING], fileParallelism: false, testTimeout: 600_000, hookTimeout: 900_000 } },
     ],
   },
 });

@@ -4,8 +4,12 @@
  * the reason: a provider state without a state-change URL, or a caller without rights
  * when the caller's credentials were replaced and no forbidden caller was given.
  *
- * The pact-js Verifier runs a local proxy in front of the server; its request filter swaps
- * the pact's demo credentials for the ones given, per caller.
+ * The pact's demo credentials are swapped for the ones given, per caller: the interactions
+ * of each caller run in their own verifier pass, without the pact's Authorization header and
+ * with the caller's headers added by Pact's core (its custom provider headers, which the core
+ * also sends with that pass's state-change calls). The core is
+ * called directly rather than through pact-js's Verifier, whose local proxy (http-proxy)
+ * calls the deprecated `util._extend` and so prints DEP0060 on Node 22 and later.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,29 +87,65 @@ function skipReason(interaction: PactInteraction, options: VerifyOptions, states
   return undefined;
 }
 
-/** Runs the pact-js Verifier on a filtered copy of the pact; returns description -> mismatch text for each failure. */
+/** The headers that replace an interaction's demo credentials, or undefined to send it as the pact has it. */
+function replacementFor(interaction: PactInteraction, options: VerifyOptions): Record<string, string> | undefined {
+  const headers = interaction.request.headers ?? {};
+  const entry = Object.entries(headers).find(([name]) => name.toLowerCase() === 'authorization');
+  const auth = entry === undefined ? undefined : Array.isArray(entry[1]) ? entry[1][0] : entry[1];
+  return auth === CALLERS.helpdesk ? options.headers : auth === CALLERS.noRights ? options.forbiddenHeaders : undefined;
+}
+
+/** The interaction without its Authorization header (and that header's matching rule): the core adds the caller's own. */
+function withoutAuthorization(interaction: PactInteraction): PactInteraction {
+  const isAuth = (name: string): boolean => name.toLowerCase() === 'authorization';
+  const headers = Object.fromEntries(Object.entries(interaction.request.headers ?? {}).filter(([name]) => !isAuth(name)));
+  const request: PactInteraction['request'] & { matchingRules?: { header?: Record<string, unknown> } } = { ...interaction.request, headers };
+  if (request.matchingRules?.header !== undefined) {
+    request.matchingRules = { ...request.matchingRules, header: Object.fromEntries(Object.entries(request.matchingRules.header).filter(([name]) => !isAuth(name))) };
+  }
+  return { ...interaction, request };
+}
+
+/**
+ * Verifies the interactions in passes, one per set of replacement headers (at most three:
+ * as in the pact, the help-desk caller's, the no-rights caller's); returns
+ * description -> mismatch text for each failure.
+ */
 async function runVerifier(pact: PactDocument, server: string, statesUrl: string | undefined, options: VerifyOptions): Promise<Map<string, string>> {
+  const passes = new Map<Record<string, string> | undefined, PactInteraction[]>();
+  for (const interaction of pact.interactions) {
+    const replacement = replacementFor(interaction, options);
+    passes.set(replacement, [...(passes.get(replacement) ?? []), replacement === undefined ? interaction : withoutAuthorization(interaction)]);
+  }
+  const failures = new Map<string, string>();
+  for (const [headers, interactions] of passes) {
+    const subset = { ...pact, interactions };
+    for (const [description, message] of await runCore(subset, server, statesUrl, headers, options.timeoutMs ?? 10_000)) failures.set(description, message);
+  }
+  return failures;
+}
+
+/** One pass of Pact's core verifier over a temporary copy of the pact. */
+async function runCore(pact: PactDocument, server: string, statesUrl: string | undefined, headers: Record<string, string> | undefined, timeoutMs: number): Promise<Map<string, string>> {
   const dir = mkdtempSync(join(tmpdir(), 'cmcard-verify-'));
   const file = join(dir, 'pact.json');
   writeFileSync(file, JSON.stringify(pact));
   // Loaded here, not at the top: Pact's native core costs every other cmcard command start-up time.
-  const { Verifier } = await import('@pact-foundation/pact');
-  const verifier = new Verifier({
-    providerBaseUrl: server,
-    provider: pact.provider.name,
-    pactUrls: [file],
-    ...(statesUrl !== undefined ? { providerStatesSetupUrl: statesUrl } : {}),
-    requestFilter: (req: { headers: Record<string, string | string[] | undefined> }, _res: unknown, next: () => void) => {
-      swapCredentials(req.headers, options);
-      next();
-    },
-    timeout: options.timeoutMs ?? 10_000,
-    logLevel: 'error',
-    failIfNoPactsFound: true,
-  });
+  const { Verifier, setLogLevel } = await import('@pact-foundation/pact-core');
+  setLogLevel('error'); // before the Verifier logs its "Verifying Pact Files" at info level
   let raw: string;
   try {
-    raw = await verifier.verifyProvider();
+    const verifier = new Verifier({
+      providerBaseUrl: server,
+      provider: pact.provider.name,
+      pactUrls: [file],
+      ...(statesUrl !== undefined ? { providerStatesSetupUrl: statesUrl } : {}),
+      ...(headers !== undefined ? { customProviderHeaders: headers } : {}),
+      timeout: timeoutMs,
+      logLevel: 'error',
+      failIfNoPactsFound: true,
+    });
+    raw = await verifier.verify();
   } catch (err) {
     raw = err instanceof Error ? err.message : String(err);
   } finally {
@@ -161,15 +201,6 @@ function describeMismatch(mismatch: unknown): string {
       .join('\n');
   }
   return `error: ${m.message ?? JSON.stringify(mismatch)}`;
-}
-
-/** The pact carries demo tokens; a real server gets the caller's real credentials instead. */
-function swapCredentials(headers: Record<string, string | string[] | undefined>, options: VerifyOptions): void {
-  const auth = headers.authorization;
-  const replacement = auth === CALLERS.helpdesk ? options.headers : auth === CALLERS.noRights ? options.forbiddenHeaders : undefined;
-  if (replacement === undefined) return;
-  delete headers.authorization;
-  for (const [name, value] of Object.entries(replacement)) headers[name.toLowerCase()] = value;
 }
 
 function checkUrl(value: string, what: string): string {

@@ -1,11 +1,30 @@
-// `npm test`: build, typecheck, then the three vitest runs in their required order
-// (unit, Pact consumer, Pact provider). Every step runs even when an earlier one failed,
+// `npm test`: build, typecheck, then the vitest runs in their required order (unit, Pact
+// consumer, Pact provider, packaging). Every step runs even when an earlier one failed,
 // so one red unit test never hides the Pact results. Closes with `N passed, N failed`,
 // counted from vitest's JSON reports (not its console summary).
+//
+// .ci/run runs it once per Node line: `--projects a,b` picks the vitest projects (in the
+// order above), `--summary FILE` also writes the counts as JSON for .ci/run to sum.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const PROJECTS = ['unit', 'pact-consumer', 'pact-provider', 'packaging'];
+let args;
+try {
+  ({ values: args } = parseArgs({ options: { projects: { type: 'string' }, summary: { type: 'string' } } }));
+} catch (err) {
+  console.error(`run-all: ${err.message} (options: --projects a,b  --summary FILE)`);
+  process.exit(2);
+}
+const wanted = args.projects === undefined ? PROJECTS : args.projects.split(',').map((p) => p.trim()).filter(Boolean);
+const unknown = wanted.filter((p) => !PROJECTS.includes(p));
+if (unknown.length > 0 || wanted.length === 0) {
+  console.error(`run-all: --projects takes some of ${PROJECTS.join(', ')}; got ${args.projects}`);
+  process.exit(2);
+}
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const results = join(root, '.vitest-results');
@@ -33,7 +52,7 @@ for (const [label, script] of [['build', 'build'], ['typecheck', 'typecheck']]) 
   }
 }
 
-for (const project of ['unit', 'pact-consumer', 'pact-provider']) {
+for (const project of PROJECTS.filter((p) => wanted.includes(p))) {
   const file = join(results, `${project}.json`);
   const code = run(`vitest ${project}`, bin('vitest'), [
     'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${file}`,
@@ -69,5 +88,6 @@ for (const project of ['unit', 'pact-consumer', 'pact-provider']) {
 console.log('');
 for (const note of notes) console.log(`note: ${note}`);
 if (skipped > 0) console.log(`${skipped} skipped (each states its reason above)`);
+if (args.summary !== undefined) writeFileSync(args.summary, `${JSON.stringify({ node: process.version, projects: wanted, passed, failed, skipped, notes })}\n`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);

@@ -26,8 +26,8 @@ export function registerVerifyPact(program: Command): void {
     .option('--server <url>', 'provider origin, e.g. http://127.0.0.1:8080 (default: start the embedded reference server)')
     .option('--states-url <url>', 'Pact state-change URL (POST {state, params, action}); without it, interactions that need a state are skipped')
     .option('--pact <file>', 'pact file (default: the committed contracts/pacts/cmcard-mim-cm.json)')
-    .option('--header <name:value>', "send instead of the pact's help-desk credentials (repeatable), e.g. 'Authorization: Negotiate ...'", collect)
-    .option('--forbidden-header <name:value>', "send instead of the pact's no-rights caller credentials (repeatable)", collect)
+    .option('--header <name:value>', "send instead of the pact's help-desk credentials (repeatable; also sent with those interactions' state-change calls), e.g. 'Authorization: Negotiate ...'", collect)
+    .option('--forbidden-header <name:value>', "send instead of the pact's no-rights caller credentials (repeatable; also sent with its state-change calls)", collect)
     .option('--timeout <ms>', 'per-request timeout in milliseconds (default 10000)')
     .addHelpText(
       'after',
