@@ -4,11 +4,15 @@ import { verifyPact, VerifyRunError, type InteractionResult, type VerifyResult }
 import { PROVIDER_STATES_PATH, startReferenceServer } from '../../reference-server/index.js';
 import { InputError } from '../../simulator/errors.js';
 import { EXIT, ExitError } from '../cli-support.js';
-import { ensureReachable } from '../preflight.js';
+import { loadConfig } from '../config.js';
+import { openSession, type CmSession } from '../config-client.js';
+import { ensureReachable, preflight } from '../preflight.js';
+import { CALLER_HEADER, startAuthProxy, type AuthProxy } from '../wire/auth-proxy.js';
 import { parseTimeout } from '../target.js';
 
 interface VerifyPactFlags {
   server?: string;
+  config?: string;
   statesUrl?: string;
   pact?: string;
   header?: string[];
@@ -24,6 +28,7 @@ export function registerVerifyPact(program: Command): void {
     .command('verify-pact')
     .description('verify a CM server against the committed Pact contract (default: the embedded reference server)')
     .option('--server <url>', 'provider origin, e.g. http://127.0.0.1:8080 (default: start the embedded reference server)')
+    .option('--config <file>', 'harness config file: server, auth/forbiddenAuth (Kerberos, NTLM, OAuth 2) or headers; the verifier then talks to the server through a loopback proxy that authenticates each caller (docs/real-cm.md)')
     .option('--states-url <url>', 'Pact state-change URL (POST {state, params, action}); without it, interactions that need a state are skipped')
     .option('--pact <file>', 'pact file (default: the committed contracts/pacts/cmcard-mim-cm.json)')
     .option('--header <name:value>', "send instead of the pact's help-desk credentials (repeatable; also sent with those interactions' state-change calls), e.g. 'Authorization: Negotiate ...'", collect)
@@ -39,23 +44,38 @@ export function registerVerifyPact(program: Command): void {
       const timeoutMs = parseTimeout(flags.timeout) ?? DEFAULT_VERIFY_TIMEOUT_MS;
       const headers = parseHeaders(flags.header, '--header');
       const forbiddenHeaders = parseHeaders(flags.forbiddenHeader, '--forbidden-header');
-      if (flags.statesUrl !== undefined && flags.server === undefined) {
+      if (flags.config !== undefined && (headers || forbiddenHeaders)) {
+        throw new InputError('--header and --forbidden-header go without --config: put the credentials in the config file (headers, auth, forbiddenHeaders, forbiddenAuth)');
+      }
+      if (flags.statesUrl !== undefined && flags.server === undefined && flags.config === undefined) {
         throw new InputError('--states-url needs --server (the embedded reference server brings its own state endpoint)');
       }
       if (flags.pact !== undefined) readPact(flags.pact); // a bad file is a usage error before anything starts
-      const embedded = flags.server === undefined ? await startReferenceServer({ host: '127.0.0.1', port: 0, providerStates: true, quiet: true }) : undefined;
+      const config = flags.config !== undefined ? loadConfig(flags.config, { ...(flags.server !== undefined ? { server: flags.server } : {}), timeoutMs }) : undefined;
+      const embedded = flags.server === undefined && config === undefined ? await startReferenceServer({ host: '127.0.0.1', port: 0, providerStates: true, quiet: true }) : undefined;
+      let session: CmSession | undefined;
+      let proxy: AuthProxy | undefined;
       try {
-        const server = embedded?.url ?? flags.server!;
+        const server = embedded?.url ?? config?.server ?? flags.server!;
         const statesUrl = embedded ? `${embedded.url}${PROVIDER_STATES_PATH}` : flags.statesUrl;
-        await reachable(server, timeoutMs);
+        if (config) {
+          session = openSession(config);
+          await preflight(session, config);
+          proxy = await startAuthProxy(session.options);
+        } else {
+          await reachable(server, timeoutMs);
+        }
         let result: VerifyResult;
         try {
           result = await verifyPact({
-            server,
+            server: proxy?.url ?? server,
             ...(statesUrl !== undefined ? { statesUrl } : {}),
             ...(flags.pact !== undefined ? { pactFile: flags.pact } : {}),
-            ...(headers ? { headers } : {}),
-            ...(forbiddenHeaders ? { forbiddenHeaders } : {}),
+            // Through the proxy, the verifier names the caller and the proxy attaches its credentials.
+            ...(proxy ? { headers: { [CALLER_HEADER]: 'rights' } } : {}),
+            ...(proxy && (config?.forbiddenHeaders || config?.forbiddenAuth) ? { forbiddenHeaders: { [CALLER_HEADER]: 'forbidden' } } : {}),
+            ...(!proxy && headers ? { headers } : {}),
+            ...(!proxy && forbiddenHeaders ? { forbiddenHeaders } : {}),
             timeoutMs,
           });
         } catch (err) {
@@ -71,6 +91,8 @@ export function registerVerifyPact(program: Command): void {
         else if (passed === 0) throw new ExitError('nothing was verified: every interaction was skipped, so this is no pass (give --states-url for interactions with provider states)', EXIT.FAILED);
         else process.exitCode = EXIT.OK;
       } finally {
+        await proxy?.close();
+        await session?.close();
         await embedded?.close();
       }
     });

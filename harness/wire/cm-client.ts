@@ -214,9 +214,10 @@ export class CmClient {
   }
 
   /** Anything else: `pathAndQuery` is appended to the origin exactly as given (no base path, no encoding). */
-  raw(method: string, pathAndQuery: string, o: RequestOverrides & { body?: string; contentType?: string } = {}): Promise<CmResponse> {
-    const headers: Record<string, string> = {};
-    if (o.body !== undefined) headers['Content-Type'] = o.contentType ?? 'application/json';
+  raw(method: string, pathAndQuery: string, o: RequestOverrides & { body?: string; contentType?: string; extraHeaders?: Record<string, string> } = {}): Promise<CmResponse> {
+    // Extra headers ride with the caller's credentials (a proxy forwarding Accept, Content-Type...).
+    const headers: Record<string, string> = { ...(o.extraHeaders ?? {}) };
+    if (o.body !== undefined && !hasHeader(headers, 'content-type')) headers['Content-Type'] = o.contentType ?? 'application/json';
     const path = pathAndQuery.startsWith('/') ? pathAndQuery : `/${pathAndQuery}`;
     return this.send({ method: o.method ?? method, path, headers, ...(o.body !== undefined ? { body: o.body } : {}), overrides: o });
   }

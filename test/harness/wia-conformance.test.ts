@@ -14,7 +14,7 @@ import { renderHtml } from '../../harness/reporters/html.js';
 import { renderJson } from '../../harness/reporters/json.js';
 import { renderJunit } from '../../harness/reporters/junit.js';
 import { runConformance } from '../../harness/runner.js';
-import { defaultSeed, describeSeed, startReferenceServer, type RunningServer } from '../../reference-server/index.js';
+import { defaultSeed, describeSeed, PROVIDER_STATES_PATH, startReferenceServer, type RunningServer } from '../../reference-server/index.js';
 import { runCli } from '../support/cli.js';
 import { announceSkip, kerberosAddonSkipReason, NTLM_DOMAIN, REALM, startTestBed, wiaSkipReason, type TestBed } from '../support/wia/testbed.js';
 
@@ -30,7 +30,7 @@ describe.skipIf(reason !== null)(`conformance, unlock and load through Windows I
   const cards = seed.cards.map((c) => ({ name: c.name, reqid: c.reqid, scid: c.scid, cardid: c.cardid, atr: c.atr, adminKey: c.adminKey, ...(c.diversifiedKey ? { diversifiedKey: c.diversifiedKey } : {}) }));
 
   beforeAll(async () => {
-    backend = await startReferenceServer({ quiet: true, seed: defaultSeed() });
+    backend = await startReferenceServer({ quiet: true, seed: defaultSeed(), providerStates: true });
     // Apache authenticates; the backend learns the user from Apache and maps it to a role.
     const helpdesk = `Bearer ${seed.tokens.helpdesk}`;
     const user = `Bearer ${seed.tokens.user}`;
@@ -96,6 +96,20 @@ describe.skipIf(reason !== null)(`conformance, unlock and load through Windows I
       expect(summary).toMatchObject({ exchanges: 200, wrongCryptograms: 0, errors: 0 });
     }
   }, 180_000);
+
+  it('cmcard verify-pact verifies every interaction through the authenticating proxy (NTLM and Kerberos)', async () => {
+    const states = `${backend.url}${PROVIDER_STATES_PATH}`;
+    for (const [name, doc] of [
+      ['pact-ntlm', { server: bed.apache.ntlmUrl, auth: ntlm('alice'), forbiddenAuth: ntlm('bob') }],
+      ['pact-kerberos', { server: bed.apache.bothUrl, auth: { type: 'negotiate' }, forbiddenAuth: ntlm('bob') }],
+    ] as const) {
+      const r = await runCli(['verify-pact', '--config', configFile(name, doc), '--states-url', states], { env, timeoutMs: 120_000 });
+      expect(r.stdout).toMatch(/interactions: \d+ passed, 0 failed, 0 skipped/);
+      expect(r.code).toBe(0);
+      expect(r.stdout + r.stderr).not.toContain(bed.user('alice').password);
+      expect(r.stdout + r.stderr).not.toContain(bed.user('bob').password);
+    }
+  }, 240_000);
 
   it.each([
     ['a wrong NTLM password', () => ({ server: bed.apache.ntlmUrl, auth: ntlm('alice', 'not-the-password-1') }), () => ({}), /refused the NTLM credentials of auth .*check auth\.username, auth\.password/],
