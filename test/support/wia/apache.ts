@@ -40,6 +40,8 @@ export interface Apache {
   ntlmUrl: string;
   /** Kerberos and NTLM, as IIS's default Windows Authentication: `Negotiate` and `NTLM`. */
   bothUrl: string;
+  /** No authentication in Apache: the same proxy path, for a fixed-header baseline. */
+  plainUrl: string;
   /** Every REMOTE_USER the echo backend saw, in order. */
   whoamiSeen: string[];
   errorLog: string;
@@ -86,13 +88,14 @@ interface Ports {
   negotiate: number;
   ntlm: number;
   both: number;
+  plain: number;
 }
 
 async function distinctPorts(): Promise<Ports> {
   const picked = new Set<number>();
-  while (picked.size < 3) picked.add(await freePort());
-  const [negotiate, ntlm, both] = [...picked] as [number, number, number];
-  return { negotiate, ntlm, both };
+  while (picked.size < 4) picked.add(await freePort());
+  const [negotiate, ntlm, both, plain] = [...picked] as [number, number, number, number];
+  return { negotiate, ntlm, both, plain };
 }
 
 async function waitForFile(path: string, daemon: Daemon, log: string, ms = 10_000): Promise<void> {
@@ -175,6 +178,7 @@ ProxyTimeout 30
 ${vhost(ports.negotiate, location(['krb5']))}
 ${vhost(ports.ntlm, location(['ntlmssp']))}
 ${vhost(ports.both, location(['krb5', 'ntlmssp']))}
+${vhost(ports.plain, '  # No authentication: the client\'s own Authorization reaches the backend (the fixed-header baseline).')}
 `,
     );
     const env = {
@@ -211,6 +215,7 @@ ${vhost(ports.both, location(['krb5', 'ntlmssp']))}
       negotiateUrl: url(ports.negotiate),
       ntlmUrl: url(ports.ntlm),
       bothUrl: url(ports.both),
+      plainUrl: url(ports.plain),
       whoamiSeen,
       errorLog,
       daemon,
