@@ -106,7 +106,7 @@ console.log('');
   const growth = last.rssBytes - first.rssBytes;
   const allowed = RSS_SLACK_BYTES + RSS_BYTES_PER_REQUEST * (last.requests - first.requests);
   console.log('## Memory of the in-memory server\n');
-  console.log(`${n(PLAN.requests)} requests to the seed endpoint over loopback, half anonymous (401), half the help desk's (200): each one an audit row. Server and client (undici, 32 keep-alive connections) in one process; samples after a full GC. The audit keeps the newest ${n(m.auditRows ?? 0)} rows.\n`);
+  console.log(`${n(PLAN.requests)} requests to the authenticationresponse endpoint over loopback, half anonymous (401), half the help desk's (200): each one an audit row. Server and client (undici, 32 keep-alive connections) in one process; samples after a full GC. The audit keeps the newest ${n(m.auditRows ?? 0)} rows.\n`);
   console.log('| after requests | RSS | JS heap | SQLite pages |');
   console.log('|---:|---:|---:|---:|');
   for (const s of m.samples) console.log(`| ${n(s.requests)} | ${mb(s.rssBytes)} | ${mb(s.heapUsedBytes)} | ${n(s.dbPages)} |`);

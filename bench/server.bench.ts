@@ -1,4 +1,4 @@
-// The reference server's seed endpoint against two baselines, in one run, one load
+// The reference server's authenticationresponse endpoint against two baselines, in one run, one load
 // generator (autocannon, keep-alive, loopback, same connection count):
 //   (a) bare node:http answering a constant JSON string: the HTTP ceiling of this machine;
 //   (b) minimal node:http that parses the same query and computes the same 3DES response

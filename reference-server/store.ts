@@ -371,7 +371,7 @@ export class Store {
   }
 
   /**
-   * The hot path of the seed endpoint. Answers are cached until the next write through this
+   * The hot path of the authenticationresponse endpoint. Answers are cached until the next write through this
    * Store (every mutation bumps a counter), so a busy help desk costs one SQLite lookup per
    * card, not per request.
    */

@@ -7,7 +7,7 @@ import { resolveCard } from './card-lookup.js';
 const NOT_DIVERSIFIED = 'no diversified admin key: the profile template does not diversify';
 
 /**
- * The seed endpoint: the 3DES-ECB response to a card's admin challenge, block by block,
+ * The authenticationresponse endpoint (the admin-key route): the 3DES-ECB response to a card's admin challenge, block by block,
  * under the template's default key (diversified=false) or the card's own key (true).
  * A card with no key of the kind asked for answers 204, as diversifiedkey does for it.
  */

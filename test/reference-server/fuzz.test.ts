@@ -60,7 +60,7 @@ describe('random input never breaks the server', () => {
     expect(ok.body).toBe('"F0Zudm4wPLY="');
   });
 
-  it('no 500 for random query values on the seed endpoint', async () => {
+  it('no 500 for random query values on the authenticationresponse endpoint', async () => {
     await fc.assert(
       fc.asyncProperty(fc.string({ maxLength: 40 }), fc.string({ maxLength: 40 }), fc.string({ maxLength: 10 }), async (cardid, challenge, diversified) => {
         const q = `cardid=${encodeURIComponent(cardid)}&challenge=${encodeURIComponent(challenge)}&diversified=${encodeURIComponent(diversified)}`;

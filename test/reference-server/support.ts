@@ -42,7 +42,7 @@ export const EX = {
   template: 'a039b4d0-5ce8-4eff-8651-181c6576fda3',
 };
 
-/** The path of the seed endpoint; `query` is appended verbatim. */
+/** The path of the authenticationresponse endpoint; `query` is appended verbatim. */
 export function responsePath(reqid: string, scid: string, query: string, base = '/CertificateManagement/api/v1.0'): string {
   return `${base}/requests/${reqid}/smartcards/${scid}/authenticationresponse?${query}`;
 }
