@@ -81,13 +81,15 @@ module.exports = {
       name: 'no-dev-deps-at-run-time',
       comment: 'what the cmcard bin loads must be a production dependency',
       severity: 'error',
-      from: { path: '^(simulator|contracts|reference-server|harness)/' },
+      // contracts/interactions.ts builds the pact in the consumer tests only (left out of the package).
+      from: { path: '^(simulator|contracts|reference-server|harness)/', pathNot: '^contracts/interactions\\.ts$' },
       to: { dependencyTypes: ['npm-dev'] },
     },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(dist|node_modules)/' },
+    // node_modules stays in the graph (not followed), so the npm-dev rule sees imports of packages.
+    exclude: { path: '^dist/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { extensions: ['.ts', '.js', '.json'] },

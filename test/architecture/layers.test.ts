@@ -37,6 +37,18 @@ describe('import direction (ARCHITECTURE.md)', () => {
     expect(found).toContain('reference-server-uses-only-simulator: reference-server/app.ts -> contracts/pact.ts');
   });
 
+  it('what the bin loads never imports a devDependency (the rule sees npm packages)', async () => {
+    // A file in the real tree, so the package.json and node_modules resolve as they do for the code.
+    const scratch = join(root, 'harness', `zz-dev-dep-${process.pid}.ts`);
+    writeFileSync(scratch, "import nock from 'nock';\nexport const n = nock;\n");
+    try {
+      const found = await violations(root, [scratch.slice(root.length + 1)]);
+      expect(found).toContain(`no-dev-deps-at-run-time: ${scratch.slice(root.length + 1)} -> node_modules/nock/index.js`);
+    } finally {
+      rmSync(scratch, { force: true });
+    }
+  });
+
   it('the harness floors catch an import that runs back up, and any cycle', async () => {
     const tree = mkdtempSync(join(tmpdir(), 'cmcard-floors-'));
     try {
