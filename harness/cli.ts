@@ -10,6 +10,7 @@ import { registerConformance } from './commands/conformance.js';
 import { registerUnlock } from './commands/unlock.js';
 import { registerVerifyPact } from './commands/verify-pact.js';
 import { registerLoad } from './commands/load.js';
+import { registerFuzz } from './commands/fuzz.js';
 import { VERSION } from './version.js';
 
 export function buildProgram(): Command {
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerUnlock(program);
   registerVerifyPact(program);
   registerLoad(program);
+  registerFuzz(program);
   return program;
 }
 
