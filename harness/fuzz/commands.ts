@@ -241,6 +241,9 @@ export class ReadRequest implements FuzzCommand {
       method: 'GET',
       path: requestsPath('', id),
       title: `read ${this.c.unknown ? 'an unknown request' : request.label}, as ${describeCaller(this.c.caller)}`,
+      apply: (answer, ctx) => {
+        if (!this.c.unknown && succeeded(answer)) ctx.model.markRead(request);
+      },
     });
   }
 

@@ -26,6 +26,8 @@ export interface ModelRequest {
   cards: string[];
   /** When the sequence last made or changed it (0: never). */
   touched: number;
+  /** When the sequence last read it (0: never). */
+  read: number;
 }
 
 /** A 200 for `diversified=true` on a card whose diversified key is not known yet: judged once it is. */
@@ -74,7 +76,7 @@ export class FuzzModel {
       const scid = c.scid.toLowerCase();
       let request = model.request(reqid);
       if (!request) {
-        request = { reqid, label: `the request of card ${c.name}`, status: 'open', created: false, cards: [], touched: 0 };
+        request = { reqid, label: `the request of card ${c.name}`, status: 'open', created: false, cards: [], touched: 0, read: 0 };
         model.requests.push(request);
       }
       if (!request.cards.includes(scid)) request.cards.push(scid);
@@ -122,9 +124,10 @@ export class FuzzModel {
 
   /**
    * Every (request, card) that belong together: first those whose request was closed or
-   * card retired (where lifecycle defects live), then the rest; within each, the most
-   * recently made or changed first. So a question shrinks towards the object the sequence
-   * just changed, and dropping a step that made something else does not move it.
+   * card retired (where lifecycle defects live), then those whose request was read (where
+   * caches live), then the rest; within each, the most recent first. So a question shrinks
+   * towards what the sequence just did to an object, and dropping a step that made
+   * something else does not move it.
    */
   links(): Array<{ request: ModelRequest; card: ModelCard }> {
     const out: Array<{ request: ModelRequest; card: ModelCard }> = [];
@@ -135,7 +138,8 @@ export class FuzzModel {
       }
     }
     const changed = (l: { request: ModelRequest; card: ModelCard }): boolean => l.request.status !== 'open' || l.card.status !== 'active';
-    const rank = (l: { request: ModelRequest; card: ModelCard }): number => Math.max(l.request.touched, l.card.touched) + (changed(l) ? 1e6 : 0);
+    const rank = (l: { request: ModelRequest; card: ModelCard }): number =>
+      changed(l) ? 2e6 + Math.max(l.request.touched, l.card.touched) : l.request.read > 0 ? 1e6 + l.request.read : Math.max(l.request.touched, l.card.touched);
     return byRecency(out, rank);
   }
 
@@ -145,13 +149,19 @@ export class FuzzModel {
     o.touched = this.clock;
   }
 
+  /** Marks a request as just read. */
+  markRead(r: ModelRequest): void {
+    this.clock += 1;
+    r.read = this.clock;
+  }
+
   belongs(reqid: string, scid: string): boolean {
     return this.request(reqid)?.cards.includes(scid.toLowerCase()) ?? false;
   }
 
   addRequest(reqid: string, scids: string[]): ModelRequest {
     this.made.requests += 1;
-    const request: ModelRequest = { reqid: reqid.toLowerCase(), label: `request #${this.made.requests}`, status: 'open', created: true, cards: scids.map((s) => s.toLowerCase()), touched: 0 };
+    const request: ModelRequest = { reqid: reqid.toLowerCase(), label: `request #${this.made.requests}`, status: 'open', created: true, cards: scids.map((s) => s.toLowerCase()), touched: 0, read: 0 };
     this.requests.push(request);
     this.touch(request);
     return request;

@@ -129,7 +129,7 @@ export async function startFuzzBrokenServer(defect?: FuzzDefect, options: { dbFi
     if (defect === 'foreign-card-after-read' && ask && setOf(readRequests, req.socket).has(ask[1]!.toLowerCase())) {
       // The "cache": the card is looked up on its own, whatever request it was asked under.
       const card = store.getSmartcard(ask[2]!.toLowerCase());
-      const own = card?.requestUuids[0];
+      const own = card?.requestUuids.find((id) => store.getRequest(id)?.status === REQUEST_STATUS.Approved);
       if (own) f.path = url.replace(new RegExp(ask[1]!, 'i'), own);
     }
     if (defect === 'key-after-forbidden' && ask?.[3] === 'diversifiedkey' && headers.authorization !== undefined && setOf(refused, req.socket).has(headers.authorization)) {
