@@ -36,7 +36,7 @@ export function curlCommand(step: { method: string; url: string; caller: CallerC
   if (step.caller.kind === 'forbidden') for (const name of Object.keys(callers.forbiddenHeaders ?? {})) parts.push(envHeader(name, envName('forbidden', name)));
   if (step.caller.kind === 'garbage') parts.push(`-H ${shellQuote(`Authorization: ${GARBAGE_CREDENTIALS[step.caller.garbage] ?? ''}`)}`);
   if (step.body !== undefined) parts.push(`-H ${shellQuote('Content-Type: application/json')} --data-raw ${shellQuote(step.body)}`);
-  parts.push(shellQuote(step.url));
+  parts.push(`'${step.url.replace(/'/g, `'\\''`)}'`);
   return parts.join(' ');
 }
 

@@ -145,7 +145,7 @@ export function checkStep(s: StepFacts, env: CheckEnv): Break[] {
   if (!keyAnswerAllowed) {
     const answerText = `${a.body}\n${Object.values(a.headers).join('\n')}`;
     // A value we sent that happens to spell a key (an echo) is not a leak.
-    if (env.hasKeyMaterial(answerText) && !env.hasKeyMaterial(`${s.sent.url}\n${s.sent.body ?? ''}`)) {
+    if (env.hasKeyMaterial(answerText) && !env.hasKeyMaterial(`${s.sent.url}\n${decoded(s.sent.url)}\n${s.sent.body ?? ''}`)) {
       add('fuzz.no-key-material', `the ${a.status} answer of ${s.endpoint} to ${describeCaller(s.caller)} carries key material the harness knows (body or a header; not shown)`);
     }
   }
@@ -185,6 +185,15 @@ export function withoutRights(caller: CallerChoice, endpoint: Endpoint): boolean
 /** A diversifiedkey body may be a key: never quoted. */
 function bodyUnlessKey(s: StepFacts, body: string): string {
   return s.endpoint === 'diversifiedkey' ? ' (body not shown: it may hold a key)' : bodySnippet(body);
+}
+
+/** The URL as the server reads it (percent-escapes decoded), to recognise an echo. */
+function decoded(url: string): string {
+  try {
+    return decodeURIComponent(url);
+  } catch {
+    return url;
+  }
 }
 
 const ORDER = new Map(INVARIANTS.map((inv, i) => [inv.id, i]));

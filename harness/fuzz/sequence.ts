@@ -149,7 +149,7 @@ export class FuzzSequence {
   private checkEnv(step: number): CheckEnv {
     return {
       hasKeyMaterial: (text) => this.keyFinder.text(text) !== text,
-      judge: (card, key, challenge, response, diversified) => judge(card, key, challenge, response, diversified),
+      judge: judgeWithCard,
       defer: (card, challenge, response) => {
         card.pending.push({ step, challenge, response });
       },
@@ -163,7 +163,7 @@ export class FuzzSequence {
     this.env.redactor.addKeys([key]);
     const out: Break[] = [];
     for (const p of card.pending) {
-      const problem = judge(card, key, p.challenge, p.response, true);
+      const problem = judgeWithCard(card, key, p.challenge, p.response, true);
       if (problem) {
         out.push({
           invariant: 'fuzz.cryptogram-verifies',
@@ -193,7 +193,7 @@ function toAnswer(res: CmResponse): Answer {
 }
 
 /** A virtual card holding `key`, whose pending challenge is the one the step sent, judges the answer. */
-function judge(card: ModelCard, key: Buffer, challenge: Buffer, response: Extract<Answer, { status: number }>, diversified: boolean): string | null {
+export function judgeWithCard(card: ModelCard, key: Buffer, challenge: Buffer, response: Extract<Answer, { status: number }>, diversified: boolean): string | null {
   const vc = VirtualCard.create({ adminKey: key, pin: '1234', cardId: card.cardid, adminTries: null }, { random: () => Buffer.from(challenge) });
   vc.getChallenge(challenge.length);
   const others: OtherKey[] = diversified
