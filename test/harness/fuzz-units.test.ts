@@ -245,3 +245,19 @@ describe('the model', () => {
     expect(m.belongs('44444444-4444-4444-8444-444444444444', fresh.scid)).toBe(false);
   });
 });
+
+describe('the console names a fuzz run and shows its headway on a TTY', () => {
+  it('header in invariants, progress in the status line, none of it off a TTY', async () => {
+    const { consoleReporter } = await import('../../harness/reporters/console.js');
+    const run = { tool: { name: 'cmcard', version: '1' }, kind: 'fuzz' as const, server: 'http://127.0.0.1:1', startedAt: '', cases: INVARIANTS.map(({ id, title, level }) => ({ id, title, level })) };
+    for (const tty of [true, false]) {
+      let out = '';
+      const r = consoleReporter({ stream: { write: (t: string) => (out += t), columns: 200 }, tty, color: false });
+      r.onRunStart?.(run);
+      r.onProgress?.({ text: '12/100 sequences, 98 steps, 0 broken' });
+      expect(out).toContain('cmcard 1 fuzz: 10 invariants against http://127.0.0.1:1\n');
+      if (tty) expect(out).toContain('12/100 sequences, 98 steps, 0 broken');
+      else expect(out).not.toContain('sequences');
+    }
+  });
+});
