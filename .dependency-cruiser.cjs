@@ -4,7 +4,7 @@
  * contracts -> simulator; simulator -> nothing of ours; nothing outside test/ -> harness.
  * Inside the harness, floors from the bottom up: wire (HTTP, credentials, decoders, the
  * redaction policy) < config < cases (and the cryptogram judge, the unlock flow) <
- * runner, load engine < reporters (events only) < commands < cli.ts.
+ * runner, load engine, fuzz engine < reporters (events only) < commands < cli.ts.
  */
 module.exports = {
   forbidden: [
@@ -48,7 +48,7 @@ module.exports = {
       comment: 'cases, the cryptogram judge and the unlock flow are below the runner, the load engine, reporters and commands',
       severity: 'error',
       from: { path: '^harness/(cases/|unlock-flow\\.ts$)' },
-      to: { path: '^harness/(runner\\.ts$|load/|reporters/|commands/|cli|target\\.ts$|embedded\\.ts$)' },
+      to: { path: '^harness/(runner\\.ts$|load/|fuzz/|reporters/|commands/|cli|target\\.ts$|embedded\\.ts$)' },
     },
     {
       name: 'runner-and-load-know-no-commands-or-reporters',
@@ -58,11 +58,18 @@ module.exports = {
       to: { path: '^harness/(commands/|reporters/|cli)' },
     },
     {
+      name: 'fuzz-knows-no-commands-or-reporters',
+      comment: 'the fuzz engine (model, commands, invariants, shrink output, replay) emits events like the runner; commands choose the reporters',
+      severity: 'error',
+      from: { path: '^harness/fuzz/' },
+      to: { path: '^harness/(commands/|reporters/|cli|runner\\.ts$|load/|target\\.ts$|embedded\\.ts$)' },
+    },
+    {
       name: 'reporters-know-events-not-cases',
       comment: 'a reporter renders events (harness/events.ts); it knows no case, runner, client or command',
       severity: 'error',
       from: { path: '^harness/reporters/' },
-      to: { path: '^harness/(cases/|runner\\.ts$|commands/|load/(engine|http)|wire/(?!endpoints\\.ts$)|config|cli|target\\.ts$)' },
+      to: { path: '^harness/(cases/|runner\\.ts$|commands/|load/(engine|http)|fuzz/|wire/(?!endpoints\\.ts$)|config|cli|target\\.ts$)' },
     },
     {
       name: 'only-the-cli-imports-commands',

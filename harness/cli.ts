@@ -11,6 +11,7 @@ import { registerUnlock } from './commands/unlock.js';
 import { registerVerifyPact } from './commands/verify-pact.js';
 import { registerLoad } from './commands/load.js';
 import { registerInit } from './commands/init.js';
+import { registerFuzz } from './commands/fuzz.js';
 import { VERSION } from './version.js';
 
 export function buildProgram(): Command {
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerVerifyPact(program);
   registerLoad(program);
   registerInit(program);
+  registerFuzz(program);
   return program;
 }
 

@@ -1,4 +1,4 @@
-import type { CaseInfo, CaseResult, RecordedExchange, Reporter, RunInfo, RunReport } from './events.js';
+import type { CaseInfo, CaseResult, Progress, RecordedExchange, Reporter, RunInfo, RunReport } from './events.js';
 
 /** A reporter with a name for the one stderr line that says it broke. */
 export interface NamedReporter {
@@ -48,6 +48,7 @@ export function multiplex(reporters: NamedReporter[], options: MultiplexOptions 
     onCaseStart: (info: CaseInfo) => each('onCaseStart', (r) => r.onCaseStart?.(info)),
     onExchange: (caseId: string, exchange: RecordedExchange) => each('onExchange', (r) => r.onExchange?.(caseId, exchange)),
     onCaseEnd: (result: CaseResult) => each('onCaseEnd', (r) => r.onCaseEnd?.(result)),
+    onProgress: (progress: Progress) => each('onProgress', (r) => r.onProgress?.(progress)),
     async onRunEnd(report: RunReport) {
       // One after another, in the order given: createReporter puts the console last, so
       // its summary closes the output after any line about a report that could not be written.

@@ -32,6 +32,8 @@ export interface CaseResult extends CaseInfo {
 
 export interface RunInfo {
   tool: { name: string; version: string };
+  /** What ran: the conformance cases (the default when absent) or `cmcard fuzz`, whose cases are its invariants. */
+  kind?: 'conformance' | 'fuzz';
   /** The server's origin, e.g. http://127.0.0.1:41234. */
   server: string;
   startedAt: string;
@@ -52,6 +54,11 @@ export interface RunReport extends RunInfo {
   results: CaseResult[];
 }
 
+/** A long run's headway between case events (e.g. `412/2000 sequences, 3801 steps`), for a live status line. */
+export interface Progress {
+  text: string;
+}
+
 /**
  * A reporter: every method optional. A reporter that throws is reported once on stderr
  * and dropped from the rest of the run; it never breaks the run or the other reporters.
@@ -61,6 +68,8 @@ export interface Reporter {
   onCaseStart?(info: CaseInfo): void;
   onExchange?(caseId: string, exchange: RecordedExchange): void;
   onCaseEnd?(result: CaseResult): void;
+  /** Headway of a long run; a reporter may ignore it (only the console shows it, on a TTY). */
+  onProgress?(progress: Progress): void;
   /** May write files; the run waits for it. */
   onRunEnd?(report: RunReport): void | Promise<void>;
 }

@@ -1,4 +1,4 @@
-import type { CaseInfo, CaseResult, Outcome, Reporter, RunInfo, RunReport, RunSummary } from '../events.js';
+import type { CaseInfo, CaseResult, Outcome, Progress, Reporter, RunInfo, RunReport, RunSummary } from '../events.js';
 import { visibleControls } from './escape.js';
 import { redactExchange, redactUrl } from './redact.js';
 import { exchangeLine, truncate } from './transcript.js';
@@ -40,6 +40,7 @@ export function consoleReporter(options: ConsoleOptions): Reporter {
   let current: CaseInfo | undefined;
   let currentExchanges = 0;
   let statusShown = false;
+  let progress = '';
 
   const clearStatus = (): void => {
     if (statusShown) stream.write(CLEAR_LINE);
@@ -48,7 +49,7 @@ export function consoleReporter(options: ConsoleOptions): Reporter {
 
   const drawStatus = (): void => {
     if (!tty) return;
-    const running = current ? `  ${current.id}${currentExchanges ? ` (${plural(currentExchanges, 'request')})` : ''}` : '';
+    const running = current ? `  ${current.id}${currentExchanges ? ` (${plural(currentExchanges, 'request')})` : ''}` : progress ? `  ${progress}` : '';
     let line = `[${Math.min(done + (current ? 1 : 0), total)}/${total}] ${counts.passed} passed, ${counts.failed} failed, ${plural(counts.warnings, 'warning')}, ${counts.skipped} skipped${running}`;
     // A line wider than the terminal wraps, and \r would then rewrite only its last row.
     const width = stream.columns ?? 80;
@@ -81,7 +82,8 @@ export function consoleReporter(options: ConsoleOptions): Reporter {
     onRunStart(run: RunInfo) {
       total = run.cases.length;
       idWidth = Math.max(0, ...run.cases.map((c) => c.id.length));
-      stream.write(`${run.tool.name} ${run.tool.version} conformance: ${plural(total, 'case')} against ${redactUrl(run.server)}\n`);
+      const kind = run.kind ?? 'conformance';
+      stream.write(`${run.tool.name} ${run.tool.version} ${kind}: ${plural(total, kind === 'fuzz' ? 'invariant' : 'case')} against ${redactUrl(run.server)}\n`);
       drawStatus();
     },
     onCaseStart(info: CaseInfo) {
@@ -101,6 +103,10 @@ export function consoleReporter(options: ConsoleOptions): Reporter {
       idWidth = Math.max(idWidth, result.id.length);
       clearStatus();
       stream.write(caseLines(result));
+      drawStatus();
+    },
+    onProgress(p: Progress) {
+      progress = visibleControls(p.text);
       drawStatus();
     },
     onRunEnd(report: RunReport) {

@@ -65,6 +65,8 @@ describe('import direction (ARCHITECTURE.md)', () => {
       file('harness/commands/load.ts', 'export const x = 1;\n');
       file('harness/cli.ts', "import { x } from './commands/load.js';\nexport const cli = x;\n");
       file('harness/target.ts', "import { x } from './commands/load.js';\nexport const t = x;\n");
+      file('harness/fuzz/engine.ts', "import { r } from '../reporters/json.js';\nimport { x } from '../commands/load.js';\nexport const f = r + x;\n");
+      file('harness/cases/ids.ts', "import { f } from '../fuzz/engine.js';\nexport const i = f;\n");
       const found = await violations(tree, ['harness']);
       expect(found).toContain('harness-wire-is-the-floor: harness/wire/cm-client.ts -> harness/config.ts');
       expect(found).toContain('cases-below-the-runner: harness/cases/auth.ts -> harness/runner.ts');
@@ -72,6 +74,9 @@ describe('import direction (ARCHITECTURE.md)', () => {
       expect(found).toContain('runner-and-load-know-no-commands-or-reporters: harness/load/engine.ts -> harness/commands/load.ts');
       expect(found).toContain('reporters-know-events-not-cases: harness/reporters/json.ts -> harness/cases/auth.ts');
       expect(found).toContain('only-the-cli-imports-commands: harness/target.ts -> harness/commands/load.ts');
+      expect(found).toContain('fuzz-knows-no-commands-or-reporters: harness/fuzz/engine.ts -> harness/reporters/json.ts');
+      expect(found).toContain('fuzz-knows-no-commands-or-reporters: harness/fuzz/engine.ts -> harness/commands/load.ts');
+      expect(found).toContain('cases-below-the-runner: harness/cases/ids.ts -> harness/fuzz/engine.ts');
       expect(found.some((v) => v.startsWith('no-circular: '))).toBe(true);
       expect(found).not.toContain('only-the-cli-imports-commands: harness/cli.ts -> harness/commands/load.ts');
     } finally {
