@@ -228,6 +228,14 @@ describe('cmcard conformance', () => {
       expect(r.stdout).toMatch(/new PIN verified/);
       expect(r.stdout).not.toContain('demo-helpdesk');
     });
+
+    it('cmcard unlock --header replaces the configured credential (the no-rights token is refused)', async () => {
+      const r = await runCli(['unlock', '--server', server.url, '--header', 'Authorization: Bearer demo-user']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/unlock failed: .*answered 403/);
+      expect(r.stdout).toMatch(/   < 403 /);
+      expect(r.stdout + r.stderr).not.toContain('demo-user');
+    });
   });
 });
 
