@@ -85,13 +85,22 @@ export async function runConformance(o: RunOptions): Promise<RunReport> {
   reporter.onRunStart?.(info);
   const events = new InOrder(cases.length);
   const results: CaseResult[] = new Array(cases.length);
-  await schedule(cases, o.config, o.concurrency ?? DEFAULT_CONCURRENCY, async (i) => {
-    const c = cases[i]!;
-    events.push(i, () => reporter.onCaseStart?.(caseInfo(c)));
-    const result = await runCase(c, state, (ex) => events.push(i, () => reporter.onExchange?.(c.id, ex)));
-    results[i] = result;
-    events.push(i, () => reporter.onCaseEnd?.(result), true);
-  });
+  let othersEnded: () => void = () => {};
+  const othersDone = new Promise<void>((resolve) => (othersEnded = resolve));
+  await schedule(
+    cases,
+    o.config,
+    o.concurrency ?? DEFAULT_CONCURRENCY,
+    async (i) => {
+      const c = cases[i]!;
+      events.push(i, () => reporter.onCaseStart?.(caseInfo(c)));
+      const last = scheduleOf(c, o.config) === 'last';
+      const result = await runCase(c, state, (ex) => events.push(i, () => reporter.onExchange?.(c.id, ex)), last ? othersDone : undefined);
+      results[i] = result;
+      events.push(i, () => reporter.onCaseEnd?.(result), true);
+    },
+    othersEnded,
+  );
   const notes = runNotes(o.config, results, state.answers).map((n) => redactor.text(n));
   const report: RunReport = {
     ...info,
@@ -123,30 +132,25 @@ export function scheduleOf(c: ConformanceCase, config: HarnessConfig): Schedule 
 }
 
 /**
- * Runs `run(i)` for every case: `parallel` ones up to `limit` at a time in catalogue order,
- * an `alone` one when nothing else is in flight (and nothing starts beside it), the `last`
- * ones after all others. `run` never rejects.
+ * Runs `run(i)` for every case: first the `alone` ones, one after the other with nothing
+ * beside them (before anything else, so no running case has to be waited for), then the
+ * `parallel` ones up to `limit` at a time in catalogue order. The `last` ones start with
+ * the parallel ones (outside the limit: they mostly wait) and learn through
+ * `othersEnded` when every other case has ended. `run` never rejects.
  */
-async function schedule(cases: readonly ConformanceCase[], config: HarnessConfig, limit: number, run: (i: number) => Promise<void>): Promise<void> {
+async function schedule(cases: readonly ConformanceCase[], config: HarnessConfig, limit: number, run: (i: number) => Promise<void>, othersEnded: () => void): Promise<void> {
+  const of = (mode: Schedule): number[] => cases.flatMap((c, i) => (scheduleOf(c, config) === mode ? [i] : []));
+  for (const i of of('alone')) await run(i);
+  const last = of('last').map((i) => run(i));
   const running = new Set<Promise<void>>();
-  const last: number[] = [];
-  for (let i = 0; i < cases.length; i++) {
-    const mode = scheduleOf(cases[i]!, config);
-    if (mode === 'last') {
-      last.push(i);
-      continue;
-    }
-    if (mode === 'alone') {
-      await Promise.all(running);
-      await run(i);
-      continue;
-    }
+  for (const i of of('parallel')) {
     while (running.size >= Math.max(1, limit)) await Promise.race(running);
     const task: Promise<void> = run(i).finally(() => running.delete(task));
     running.add(task);
   }
   await Promise.all(running);
-  for (const i of last) await run(i);
+  othersEnded();
+  await Promise.all(last);
 }
 
 /**
@@ -191,7 +195,8 @@ const NEED_REASONS: Record<Need, (config: HarnessConfig) => string | null> = {
   lifecycle: (cfg) => (cfg.lifecycle ? null : 'lifecycle is false in the config'),
 };
 
-async function runCase(c: ConformanceCase, run: RunState, emit: (ex: RecordedExchange) => void): Promise<CaseResult> {
+/** `othersDone`: for a `last` case, when every other case has ended (its time limit runs from then). */
+async function runCase(c: ConformanceCase, run: RunState, emit: (ex: RecordedExchange) => void, othersDone?: Promise<void>): Promise<CaseResult> {
   const { config, redactor } = run;
   const exchanges: RecordedExchange[] = [];
   const byResponse = new WeakMap<CmResponse, RecordedExchange>();
@@ -254,11 +259,18 @@ async function runCase(c: ConformanceCase, run: RunState, emit: (ex: RecordedExc
   const ctx = makeContext(config, client, redactor, {
     blame,
     keys: run.keys,
-    run: { answers: () => run.answers.slice(), keys: () => run.keys.all() },
+    run: { answers: () => run.answers.slice(), keys: () => run.keys.all(), othersDone: () => othersDone ?? Promise.resolve() },
   });
   let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CaseTimeout(`the case did not finish within ${run.caseTimeoutMs} ms`)), run.caseTimeoutMs);
+    const arm = (): void => {
+      if (stopped) return;
+      timer = setTimeout(() => reject(new CaseTimeout(`the case did not finish within ${run.caseTimeoutMs} ms`)), run.caseTimeoutMs);
+    };
+    // A case judged last waits for the others first: its limit runs from their end.
+    if (othersDone) void othersDone.then(arm);
+    else arm();
   });
   // No answer at all: the exchanges that got none are what the case failed on.
   const blameUnanswered = (why: string): void => {
@@ -281,6 +293,7 @@ async function runCase(c: ConformanceCase, run: RunState, emit: (ex: RecordedExc
     const message = err instanceof Error ? err.message : String(err);
     return finish(failedOutcome(c), `harness error (please report it): ${message.split('\n')[0]}`);
   } finally {
+    stopped = true;
     clearTimeout(timer);
     client.close();
   }

@@ -25,7 +25,7 @@ export function makeContext(config: HarnessConfig, client: CmClient, redactor: R
     config,
     client,
     redactor,
-    run: hooks.run ?? { answers: () => [], keys: () => hooks.keys?.all() ?? [] },
+    run: hooks.run ?? { answers: () => [], keys: () => hooks.keys?.all() ?? [], othersDone: () => Promise.resolve() },
     virtualCard: (card: CardConfig, key: Buffer, options = {}) =>
       VirtualCard.create({ adminKey: key, pin: options.pin ?? '1234', cardId: card.cardid, ...(card.atr ? { atr: card.atr } : {}) }),
     async diversifiedKey(card) {

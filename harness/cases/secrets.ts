@@ -3,9 +3,9 @@
  * harness knows (every configured admin and diversified key, and those fetched from the
  * server), as hex in any case or spacing, base64 or base64url; the one exception is the
  * diversifiedkey endpoint's own 200 to the caller with rights. A key in an error message
- * is worse than a stack trace. The case runs last: it reads the raw answers of every case
- * before redaction (the reports mask keys, so they cannot show it), then adds refusals of
- * its own that servers like to explain at length.
+ * is worse than a stack trace. The case is judged last: it sends refusals of its own that
+ * servers like to explain at length, then, once every other case has ended, reads the raw
+ * answers of the whole run before redaction (the reports mask keys, so they cannot show it).
  */
 import { randomBytes } from 'node:crypto';
 import type { CardConfig } from '../config.js';
@@ -65,9 +65,12 @@ export const secretsNoLeak: ConformanceCase = {
   schedule: 'last',
   async run(ctx) {
     await inParallel(ctx.config.cards.flatMap((card) => ownRequests(ctx, card)), (send) => send());
+    // Every other case's answers, once they are all in.
+    await ctx.run.othersDone();
     const ring = new KeyRing(ctx.run.keys());
     const answers = ctx.run.answers();
     const leaks: string[] = [];
+    const ownLeaks: string[] = [];
     const cases = new Set<string>();
     for (const answer of answers) {
       cases.add(answer.caseId);
@@ -75,13 +78,15 @@ export const secretsNoLeak: ConformanceCase = {
       if (!res || isOwnKeyAnswer(answer.raw)) continue;
       const found = keyIn(ring, res);
       if (!found) continue;
-      leaks.push(describe(answer, found));
+      (answer.caseId === secretsNoLeak.id ? ownLeaks : leaks).push(describe(answer, found));
       ctx.blame(answer.exchange, `the answer carries ${found.label} as ${found.form}`);
     }
+    // Other cases' answers first: they show the leak was there in the ordinary run.
+    leaks.push(...ownLeaks);
     if (leaks.length) {
       ctx.fail(`${leaks.length} answer${leaks.length === 1 ? '' : 's'} carr${leaks.length === 1 ? 'ies' : 'y'} key material: ${leaks.slice(0, 3).join('; ')}${leaks.length > 3 ? `; and ${leaks.length - 3} more` : ''}`);
     }
-    const own = answers.filter((a) => a.caseId === 'secrets.no-leak').length;
+    const own = answers.filter((a) => a.caseId === secretsNoLeak.id).length;
     return ctx.pass(`${answers.length} answers of ${cases.size} case${cases.size === 1 ? '' : 's'} (${own} refusals of its own) carry none of the ${ring.all().length} known keys`);
   },
 };

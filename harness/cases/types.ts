@@ -28,7 +28,9 @@ export const NEED_TEXT: Record<Need, string> = {
  * - `parallel`: beside other cases (it changes nothing the server holds);
  * - `alone`: with no other case in flight (it changes what the server holds, e.g. creates
  *   and completes requests);
- * - `last`: after every other case has finished (it judges their answers).
+ * - `last`: judged after every other case has finished (it judges their answers): it
+ *   starts beside the `parallel` ones, and `ctx.run.othersDone()` tells it when the rest
+ *   of the run has ended; its time limit runs from then.
  */
 export type Schedule = 'parallel' | 'alone' | 'last';
 
@@ -58,6 +60,8 @@ export interface RunView {
   answers(): readonly RunAnswer[];
   /** Every key the harness knows: the configured admin and diversified keys, and those fetched from the server. */
   keys(): readonly KnownKey[];
+  /** For a `last` case: resolves when every other case of the run has ended (at once for any other case). */
+  othersDone(): Promise<void>;
 }
 
 export interface CaseContext {

@@ -203,7 +203,7 @@ describe('the runner', () => {
     }
   });
 
-  it('runs cases at the same time but reports them in catalogue order; an alone case overlaps none, a last case starts after all', async () => {
+  it('runs cases at the same time but reports them in catalogue order; an alone case overlaps none, a last case is judged after all', async () => {
     const log: string[] = [];
     let inFlight = 0;
     let overlapWhileAlone = false;
@@ -217,6 +217,10 @@ describe('the runner', () => {
         log.push(`start ${id}`);
         if (extra.schedule === 'alone' && inFlight > 1) overlapWhileAlone = true;
         await new Promise((r) => setTimeout(r, ms));
+        if (extra.schedule === 'last') {
+          await ctx.run.othersDone();
+          log.push(`judge ${id}`);
+        }
         if (extra.schedule !== 'alone' && log.includes('start x.alone') && !log.includes('end x.alone')) overlapWhileAlone = true;
         log.push(`end ${id}`);
         inFlight -= 1;
@@ -235,11 +239,14 @@ describe('the runner', () => {
     expect(events).toEqual(cases.flatMap((c) => [`start ${c.id}`, `end ${c.id}`]));
     expect(report.results.map((r) => r.id)).toEqual(cases.map((c) => c.id));
     expect(overlapWhileAlone).toBe(false);
-    expect(log.at(-2)).toBe('start x.last');
-    // concurrency: 1 runs them one after the other, in catalogue order (x.last still last).
+    // The alone case ran first, before any other started; the last one judged after every other ended.
+    expect(log[0]).toBe('start x.alone');
+    expect(log.slice(-2)).toEqual(['judge x.last', 'end x.last']);
+    // concurrency: 1 runs the parallel ones one after the other, in catalogue order.
     log.length = 0;
     await runConformance({ config: config('http://127.0.0.1:9'), cases, concurrency: 1 });
-    expect(log.filter((l) => l.startsWith('start'))).toEqual(['start x.slow', 'start x.fast', 'start x.alone', 'start x.after', 'start x.last']);
+    expect(log.filter((l) => l.startsWith('start') && l !== 'start x.last')).toEqual(['start x.alone', 'start x.slow', 'start x.fast', 'start x.after']);
+    expect(log.indexOf('judge x.last')).toBeGreaterThan(log.indexOf('end x.after'));
   });
 
   it('marks the exchange a case failed on, not the last one sent (ignore-diversified: the diversified=True request)', async () => {
