@@ -1,4 +1,4 @@
-import type { CaseInfo, CaseResult, Outcome, Reporter, RunInfo, RunReport, RunSummary } from '../events.js';
+import type { CaseInfo, CaseResult, Outcome, RecordedExchange, Reporter, RunInfo, RunReport, RunSummary } from '../events.js';
 import { visibleControls } from './escape.js';
 import { redactExchange, redactUrl } from './redact.js';
 import { exchangeLine, failedExchanges, failureLines, truncate, visibleBody } from './transcript.js';
@@ -84,15 +84,22 @@ export function consoleReporter(options: ConsoleOptions): Reporter {
       if (e.response && e.response.body !== '') out.push(dim(truncate(e.response.body, BODY_LIMIT).replace(/[\t\r\n]+/g, ' ')));
       return out;
     }
+    // One exchange per cause (up to SHOWN_FAILURES): the same why twice tells nothing new.
+    const shown: RecordedExchange[] = [];
+    for (const e of failed) {
+      if (shown.length >= SHOWN_FAILURES) break;
+      if (!shown.some((x) => x.why === e.why)) shown.push(e);
+    }
     const out: string[] = [];
-    for (const [k, raw] of failed.slice(0, SHOWN_FAILURES).entries()) {
+    for (const raw of shown) {
       const e = redactExchange(raw);
-      const which = `[failed on ${failed.length > 1 ? `${k + 1} of ${failed.length}, ` : ''}request ${r.exchanges.indexOf(raw) + 1} of ${r.exchanges.length}]`;
+      const which = `[failed on ${failed.length > 1 ? `${failed.indexOf(raw) + 1} of ${failed.length}, ` : ''}request ${r.exchanges.indexOf(raw) + 1} of ${r.exchanges.length}]`;
       out.push(dim(`${exchangeLine(e)} ${which}`));
       if (e.response) out.push(dim(`body: ${visibleBody(e.response.body, BODY_LIMIT)}`));
       for (const line of failureLines(e)) out.push(dim(line));
     }
-    if (failed.length > SHOWN_FAILURES) out.push(dim(`... and ${failed.length - SHOWN_FAILURES} more failing requests in the file reports`));
+    const rest = failed.length - shown.length;
+    if (rest > 0) out.push(dim(`... and ${rest} more failing request${rest === 1 ? '' : 's'}${shown.length === 1 ? ' with the same why' : ''}: every one is in the file reports`));
     return out;
   };
 
