@@ -63,6 +63,11 @@ export interface HarnessConfig {
   cards: CardConfig[];
   /** Where this config came from, for messages (a file path, or e.g. `embedded server`). */
   source: string;
+  /**
+   * Header values as written in the file when they use `${VAR}` (before expansion), so a
+   * reproduction can say `Bearer ${CM_TOKEN}` instead of a placeholder of its own.
+   */
+  headerTemplates?: { headers?: Record<string, string>; forbiddenHeaders?: Record<string, string> };
 }
 
 export interface ConfigOverrides {
@@ -154,6 +159,7 @@ export function parseConfig(json: string | unknown, fileLabel: string, options: 
     seen.add(c.name);
   });
 
+  const headerTemplates = templatesOf(raw);
   return {
     server,
     basePath,
@@ -166,7 +172,21 @@ export function parseConfig(json: string | unknown, fileLabel: string, options: 
     lifecycle,
     cards,
     source: fileLabel,
+    ...(headerTemplates ? { headerTemplates } : {}),
   };
+}
+
+/** The header values of the unexpanded file that name environment variables. */
+function templatesOf(raw: unknown): HarnessConfig['headerTemplates'] {
+  if (!isObject(raw)) return undefined;
+  const pick = (map: unknown): Record<string, string> | undefined => {
+    if (!isObject(map)) return undefined;
+    const out = Object.fromEntries(Object.entries(map).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1].includes('${')));
+    return Object.keys(out).length ? out : undefined;
+  };
+  const headers = pick(raw.headers);
+  const forbiddenHeaders = pick(raw.forbiddenHeaders);
+  return headers || forbiddenHeaders ? { ...(headers ? { headers } : {}), ...(forbiddenHeaders ? { forbiddenHeaders } : {}) } : undefined;
 }
 
 /** True when a card is the documented example, which enables `example.documented`. */

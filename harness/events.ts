@@ -14,6 +14,12 @@ export interface RecordedExchange {
   response?: { status: number; headers: Record<string, string>; body: string };
   error?: string;
   durationMs: number;
+  /** Set on the exchange(s) the case failed on: every report marks them. */
+  failed?: boolean;
+  /** With `failed`: why this answer fails the case, one line. */
+  why?: string;
+  /** With `failed`: a copyable command that sends the same request, credentials as `${ENV}` placeholders. */
+  reproduce?: string;
 }
 
 export interface CaseInfo {
@@ -52,6 +58,12 @@ export interface RunReport extends RunInfo {
   durationMs: number;
   summary: RunSummary;
   results: CaseResult[];
+  /**
+   * What the run as a whole says, each once: a likely root cause shared by several failed
+   * cases (every call 401, every 200 body unquoted), every configured key DES-weak.
+   * Absent when there is nothing to say.
+   */
+  notes?: string[];
 }
 
 /** A long run's headway between case events (e.g. `412/2000 sequences, 3801 steps`), for a live status line. */

@@ -18,14 +18,47 @@ export interface TargetFlags {
   server?: string;
   config?: string;
   timeoutMs?: number;
+  /** `--header`: merged into the config's headers (a name given here replaces the config's). */
+  headers?: Record<string, string>;
 }
 
 export async function resolveTarget(flags: TargetFlags): Promise<Target> {
   const overrides = { ...(flags.server !== undefined ? { server: flags.server } : {}), ...(flags.timeoutMs !== undefined ? { timeoutMs: flags.timeoutMs } : {}) };
-  if (flags.config !== undefined) return { config: loadConfig(flags.config, overrides), close: async () => {}, embedded: false };
-  if (flags.server !== undefined) return { config: serverOnlyConfig(flags.server, flags.timeoutMs), close: async () => {}, embedded: false };
+  const extra = (config: HarnessConfig): HarnessConfig => withHeaders(config, flags.headers);
+  if (flags.config !== undefined) return { config: extra(loadConfig(flags.config, overrides)), close: async () => {}, embedded: false };
+  if (flags.server !== undefined) return { config: extra(serverOnlyConfig(flags.server, flags.timeoutMs)), close: async () => {}, embedded: false };
   const embedded = await startEmbedded(flags.timeoutMs !== undefined ? { timeoutMs: flags.timeoutMs } : {});
-  return { config: embedded.config, close: embedded.close, embedded: true };
+  return { config: extra(embedded.config), close: embedded.close, embedded: true };
+}
+
+/** The config with `--header` values merged into its headers; a name given twice (any case) keeps the flag's value. */
+export function withHeaders(config: HarnessConfig, headers: Record<string, string> | undefined): HarnessConfig {
+  if (!headers || Object.keys(headers).length === 0) return config;
+  const given = new Set(Object.keys(headers).map((n) => n.toLowerCase()));
+  const keep = <T>(map: Record<string, T> | undefined): Record<string, T> => Object.fromEntries(Object.entries(map ?? {}).filter(([n]) => !given.has(n.toLowerCase())));
+  const templates = config.headerTemplates;
+  return {
+    ...config,
+    headers: { ...keep(config.headers), ...headers },
+    ...(templates ? { headerTemplates: { ...templates, headers: keep(templates.headers) } } : {}),
+  };
+}
+
+/** `--header 'Name: value'` (repeatable) as a header map. The value is never echoed: it is likely a credential. */
+export function parseHeaderFlags(values: readonly string[] | undefined): Record<string, string> | undefined {
+  if (!values || values.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const text of values) {
+    const colon = text.indexOf(':');
+    const name = colon < 0 ? '' : text.slice(0, colon).trim();
+    if (colon < 0 || name === '') throw new InputError("--header must look like 'Name: value', e.g. 'Authorization: Bearer ...' (no header name before a ':')");
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new InputError(`--header ${JSON.stringify(name.slice(0, 40))} is not a valid header name`);
+    const value = text.slice(colon + 1).trim();
+    if (/[\r\n\0]/.test(value)) throw new InputError(`--header ${name}: the value must not contain line breaks or NUL`);
+    for (const existing of Object.keys(out)) if (existing.toLowerCase() === name.toLowerCase()) delete out[existing];
+    out[name] = value;
+  }
+  return out;
 }
 
 /**

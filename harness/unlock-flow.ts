@@ -8,11 +8,12 @@
 import type { VirtualCard } from '../simulator/card.js';
 import { toBase64, toWindowsDisplay } from '../simulator/bytes.js';
 import { idFromUri } from './wire/decode.js';
-import { type CmClient } from './wire/cm-client.js';
+import { type CmClient, type CmResponse } from './wire/cm-client.js';
+import { NAME_ONLY, type Redactor } from './redact.js';
 import type { CardConfig } from './config.js';
 import { oneLine } from './one-line.js';
 import { isSuccess } from './cases/helpers.js';
-import { bodySnippet, judgeResponse, type OtherKey } from './cases/cryptogram.js';
+import { bodySnippet, judge, type OtherKey } from './cases/cryptogram.js';
 
 export interface UnlockStep {
   title: string;
@@ -32,12 +33,16 @@ export interface UnlockOptions {
   /** Other keys the server might wrongly have used, for the diagnosis. */
   otherKeys?: OtherKey[];
   onStep?: (step: UnlockStep) => void;
+  /** Masks credentials and keys in bodies a failure quotes (before they are cut). */
+  redactor?: Redactor;
 }
 
 export interface UnlockResult {
   ok: boolean;
   /** The failure, one line; absent when ok. */
   failure?: string;
+  /** The answer the unlock failed on, and the cause in words that do not depend on the challenge. */
+  failedOn?: { response: CmResponse; cause: string };
   steps: UnlockStep[];
 }
 
@@ -51,7 +56,13 @@ export async function playUnlock(o: UnlockOptions): Promise<UnlockResult> {
     steps.push(s);
     o.onStep?.(s);
   };
-  const failed = (failure: string): UnlockResult => ({ ok: false, failure, steps });
+  const redactor = o.redactor ?? NAME_ONLY;
+  const failed = (failure: string, response?: CmResponse, cause?: string): UnlockResult => ({
+    ok: false,
+    failure,
+    steps,
+    ...(response ? { failedOn: { response, cause: cause ?? failure } } : {}),
+  });
 
   const card = o.virtualCard(o.card, o.key, { pin: OLD_PIN });
   const limit = card.pinTriesLeft;
@@ -63,11 +74,13 @@ export async function playUnlock(o: UnlockOptions): Promise<UnlockResult> {
   let reqid = o.card.reqid;
   if (o.lifecycle) {
     const created = await o.client.createRequest({ type: 'Unblock', smartcard: o.card.scid, comment: 'cmcard conformance unlock' });
-    if (created.status !== 201 && created.status !== 200) return failed(`POST /requests (type Unblock) answered ${created.status}${bodySnippet(created.body)}`);
+    if (created.status !== 201 && created.status !== 200) {
+      return failed(`POST /requests (type Unblock) answered ${created.status}${bodySnippet(created.body, redactor)}`, created, `creating the Unblock request answered ${created.status}`);
+    }
     try {
       reqid = idFromUri(created.body);
     } catch (err) {
-      return failed(`POST /requests (type Unblock): ${(err as Error).message}`);
+      return failed(`POST /requests (type Unblock): ${(err as Error).message}`, created, 'the created request is not a URI');
     }
     step('Unblock request created', `request ${reqid} for smart card ${o.card.scid}`);
   }
@@ -86,8 +99,9 @@ export async function playUnlock(o: UnlockOptions): Promise<UnlockResult> {
   step('server response', `HTTP ${res.status} ${oneLine(res.body)}`);
 
   // The card checks the response as part of the unblock (CardUnblockPin with challenge/response).
-  const problem = judgeResponse(card, o.key, challenge, res, o.otherKeys ?? [], (response) => card.unblockPin(response, NEW_PIN));
-  if (problem) return failed(`${o.diversified ? 'diversified=True' : 'diversified=False'}: ${problem}`);
+  // The card owns the unblock: admin authentication, RESET RETRY COUNTER and logout in one operation.
+  const problem = judge(card, o.key, challenge, res, o.otherKeys ?? [], redactor, (response) => card.unblockPin(response, NEW_PIN));
+  if (problem) return failed(`${o.diversified ? 'diversified=True' : 'diversified=False'}: ${problem.problem}`, res, problem.cause);
   step('card verdict', `response accepted, PIN unblocked and replaced`);
 
   const verify = card.verifyPin(NEW_PIN);
@@ -98,7 +112,7 @@ export async function playUnlock(o: UnlockOptions): Promise<UnlockResult> {
 
   if (o.lifecycle) {
     const done = await o.client.updateRequest(reqid, 'Completed');
-    if (!isSuccess(done.status)) return failed(`PUT /requests/${reqid} Completed answered ${done.status}${bodySnippet(done.body)}`);
+    if (!isSuccess(done.status)) return failed(`PUT /requests/${reqid} Completed answered ${done.status}${bodySnippet(done.body, redactor)}`, done, `completing the request answered ${done.status}`);
     step('request completed', `request ${reqid} marked Completed (HTTP ${done.status})`);
   }
   return { ok: true, steps };

@@ -1,7 +1,7 @@
 import { constantTimeEqual } from '../../simulator/tdes.js';
-import { fetchDiversifiedKey } from '../wire/cm-client.js';
+import { readDiversifiedKey } from '../wire/decode.js';
 import type { RequestOverrides } from '../wire/cm-client.js';
-import { ask, isSuccess, otherKeysFor } from './helpers.js';
+import { ask, inParallel, isSuccess, othersFor } from './helpers.js';
 import type { ConformanceCase } from './types.js';
 
 export const diversifiedKeyConsistent: ConformanceCase = {
@@ -10,23 +10,30 @@ export const diversifiedKeyConsistent: ConformanceCase = {
   level: 'MUST',
   needs: ['diversified-key'],
   async run(ctx) {
-    const done: string[] = [];
-    for (const card of ctx.config.cards.filter((c) => c.diversifiedKey)) {
-      // The answer is a key: fetchDiversifiedKey never quotes it, whatever the status.
-      const fetched = await fetchDiversifiedKey(ctx.client, card);
-      if (fetched.status === 404 || fetched.status === 405) {
-        if (done.length === 0) return ctx.skip(`the diversifiedkey endpoint answers ${fetched.status} (absent)`);
-        ctx.fail(`card ${card.name}: answered ${fetched.status} although it answered for other cards`);
-      }
-      if (!fetched.key) return ctx.fail(`card ${card.name}: ${fetched.reason}`);
-      const key = fetched.key;
-      if (card.diversifiedKey instanceof Buffer && !constantTimeEqual(key, card.diversifiedKey)) {
-        ctx.fail(`card ${card.name}: the key differs from the configured diversifiedKey`);
-      }
-      const { problem } = await ask(ctx, card, key, { diversified: true, others: otherKeysFor(card, 'diversified') });
-      if (problem) ctx.fail(`card ${card.name}: a diversified=True response does not match the endpoint's key: ${problem}`);
-      done.push(card.name);
+    const cards = ctx.config.cards.filter((c) => c.diversifiedKey);
+    // The answer is a key: readDiversifiedKey never quotes it, whatever the status.
+    const fetched = await inParallel(cards, async (card) => {
+      const res = await ctx.client.diversifiedKey({ reqid: card.reqid, scid: card.scid, cardid: card.cardid });
+      const read = readDiversifiedKey(res);
+      // A key the server handed out is masked in every output from now on.
+      if (read.key) ctx.redactor.addKeys([read.key]);
+      return { card, res, read };
+    });
+    const absent = fetched.filter((f) => f.res.status === 404 || f.res.status === 405);
+    if (absent.length === fetched.length) return ctx.skip(`the diversifiedkey endpoint answers ${absent[0]!.res.status} (absent)`);
+    for (const f of absent) {
+      ctx.fail(`card ${f.card.name}: answered ${f.res.status} although it answered for other cards`, { exchange: f.res, why: `answered ${f.res.status}` });
     }
+    for (const { card, res, read } of fetched) {
+      if (!read.key) ctx.fail(`card ${card.name}: ${read.reason}`, { exchange: res, why: read.reason });
+      if (card.diversifiedKey instanceof Buffer && !constantTimeEqual(read.key!, card.diversifiedKey)) {
+        ctx.fail(`card ${card.name}: the key differs from the configured diversifiedKey`, { exchange: res, why: 'the key differs from the configured diversifiedKey' });
+      }
+    }
+    const asked = await inParallel(fetched, ({ card, read }) => ask(ctx, card, read.key!, { diversified: true, others: othersFor(ctx, card, 'diversified', read.key) }));
+    const problems = asked.flatMap((a, i) => (a.problem ? [`card ${fetched[i]!.card.name}: a diversified=True response does not match the endpoint's key: ${a.problem}`] : []));
+    if (problems.length) ctx.fail(problems.join('; '));
+    const done = fetched.map((f) => f.card.name);
     return ctx.pass(`cards ${done.join(', ')}: 24-byte key${done.length > 1 ? 's' : ''} as configured, matching diversified=True responses`);
   },
 };
@@ -38,17 +45,17 @@ export const diversifiedKeyAuth: ConformanceCase = {
   async run(ctx) {
     const card = ctx.config.cards[0]!;
     const ids = { reqid: card.reqid, scid: card.scid, cardid: card.cardid };
-    const own = await ctx.client.diversifiedKey(ids);
-    if (own.status === 404 || own.status === 405) return ctx.skip(`the diversifiedkey endpoint answers ${own.status} (absent)`);
-    const callers: Array<[string, RequestOverrides]> = [['an anonymous caller', { headers: null }]];
+    const callers: Array<[string, RequestOverrides]> = [['an anonymous caller', { caller: 'anonymous' }]];
     const forbidden = ctx.config.forbiddenHeaders !== undefined || ctx.config.forbiddenAuth !== undefined;
     if (forbidden) callers.push(['the forbidden caller', { caller: 'forbidden' }]);
-    const seen: string[] = [];
-    for (const [who, o] of callers) {
-      const res = await ctx.client.diversifiedKey(ids, o);
-      if (isSuccess(res.status) && res.body.trim().length > 0) ctx.fail(`${who} got ${res.status} with a body: the admin key is handed out without authorization`);
-      seen.push(`${who}: ${res.status}`);
-    }
-    return ctx.pass(seen.join(', ') + (forbidden ? '' : ' (no forbidden caller configured: only anonymous checked)'));
+    const [own, ...answers] = await Promise.all([ctx.client.diversifiedKey(ids), ...callers.map(([, o]) => ctx.client.diversifiedKey(ids, o))]);
+    if (own!.status === 404 || own!.status === 405) return ctx.skip(`the diversifiedkey endpoint answers ${own!.status} (absent)`);
+    answers.forEach((res, i) => {
+      const who = callers[i]![0];
+      if (isSuccess(res.status) && res.body.trim().length > 0) {
+        ctx.fail(`${who} got ${res.status} with a body: the admin key is handed out without authorization`, { exchange: res, why: `${who} got ${res.status} with a body` });
+      }
+    });
+    return ctx.pass(answers.map((res, i) => `${callers[i]![0]}: ${res.status}`).join(', ') + (forbidden ? '' : ' (no forbidden caller configured: only anonymous checked)'));
   },
 };

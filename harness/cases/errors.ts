@@ -1,23 +1,25 @@
 import type { CmResponse } from '../wire/cm-client.js';
-import { unknownGuid } from './helpers.js';
+import { inParallel, unknownGuid } from './helpers.js';
 import { MALFORMED } from './input.js';
 import { bodySnippet } from './cryptogram.js';
 import type { CaseContext, ConformanceCase } from './types.js';
 
 
-/** Requests a server must refuse, for the checks on error bodies. */
+/** Requests a server must refuse, sent all at once, for the checks on error bodies. */
 async function errorResponses(ctx: CaseContext): Promise<Array<[string, CmResponse]>> {
   const card = ctx.config.cards[0]!;
   const ids = { reqid: card.reqid, scid: card.scid, cardid: card.cardid };
-  const out: Array<[string, CmResponse]> = [];
-  for (const [label, challenge] of MALFORMED) out.push([label, await ctx.client.authenticationResponse({ ...ids, challenge, diversified: false })]);
-  out.push(['a percent sign in the challenge', await ctx.client.authenticationResponse({ ...ids, rawQuery: `cardid=${card.cardid}&challenge=%E0%A4%A&diversified=False` })]);
-  out.push(['no query at all', await ctx.client.authenticationResponse({ ...ids })]);
-  out.push(['a reqid that is not a GUID', await ctx.client.authenticationResponse({ ...ids, reqid: 'not-a-guid', challenge: Buffer.alloc(8, 7), diversified: false })]);
-  out.push(['an unknown reqid', await ctx.client.authenticationResponse({ ...ids, reqid: unknownGuid(), challenge: Buffer.alloc(8, 7), diversified: false })]);
-  out.push(['diversified=maybe', await ctx.client.authenticationResponse({ ...ids, challenge: Buffer.alloc(8, 7), diversified: 'maybe' })]);
-  out.push(['no credentials', await ctx.client.authenticationResponse({ ...ids, challenge: Buffer.alloc(8, 7), diversified: false }, { headers: null })]);
-  return out.filter(([, res]) => res.status >= 400);
+  const requests: Array<[string, () => Promise<CmResponse>]> = [
+    ...MALFORMED.map(([label, challenge]): [string, () => Promise<CmResponse>] => [label, () => ctx.client.authenticationResponse({ ...ids, challenge, diversified: false })]),
+    ['a percent sign in the challenge', () => ctx.client.authenticationResponse({ ...ids, rawQuery: `cardid=${card.cardid}&challenge=%E0%A4%A&diversified=False` })],
+    ['no query at all', () => ctx.client.authenticationResponse({ ...ids })],
+    ['a reqid that is not a GUID', () => ctx.client.authenticationResponse({ ...ids, reqid: 'not-a-guid', challenge: Buffer.alloc(8, 7), diversified: false })],
+    ['an unknown reqid', () => ctx.client.authenticationResponse({ ...ids, reqid: unknownGuid(), challenge: Buffer.alloc(8, 7), diversified: false })],
+    ['diversified=maybe', () => ctx.client.authenticationResponse({ ...ids, challenge: Buffer.alloc(8, 7), diversified: 'maybe' })],
+    ['no credentials', () => ctx.client.authenticationResponse({ ...ids, challenge: Buffer.alloc(8, 7), diversified: false }, { caller: 'anonymous' })],
+  ];
+  const answers = await inParallel(requests, ([, send]) => send());
+  return answers.map((res, i): [string, CmResponse] => [requests[i]![0], res]).filter(([, res]) => res.status >= 400);
 }
 
 /** What internals look like in an error body: stack frames, source paths, exception type names. */
@@ -46,7 +48,9 @@ export const errorsNoLeak: ConformanceCase = {
     const problems: string[] = [];
     for (const [label, res] of errors) {
       const leak = findLeak(res.body);
-      if (leak) problems.push(`${label} (${res.status}): the body shows ${leak}`);
+      if (!leak) continue;
+      problems.push(`${label} (${res.status}): the body shows ${leak}`);
+      ctx.blame(res, `the body shows ${leak.replace(/ \(.*$/, '')}`);
     }
     if (problems.length) ctx.fail(problems.join('; '));
     return ctx.pass(`${errors.length} error bodies checked, none shows internals`);
@@ -76,7 +80,9 @@ export const errorsJsonBody: ConformanceCase = {
       } catch {
         json = false;
       }
-      if (media !== 'application/json' || !json) problems.push(`${label} (${res.status}): ${media ?? 'no Content-Type'}${json ? '' : ', body not JSON'}${bodySnippet(res.body)}`);
+      if (media === 'application/json' && json) continue;
+      problems.push(`${label} (${res.status}): ${media ?? 'no Content-Type'}${json ? '' : ', body not JSON'}${bodySnippet(res.body, ctx.redactor)}`);
+      ctx.blame(res, media !== 'application/json' ? `an error answer with ${media ?? 'no Content-Type'}, not application/json` : 'an error body that is not JSON');
     }
     if (problems.length) ctx.fail(problems.join('; '));
     return ctx.pass(`${errors.length - front} error answers, each JSON or empty${front ? ` (${front} Windows-authentication challenge(s) from the web server in front not judged)` : ''}`);

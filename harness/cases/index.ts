@@ -1,12 +1,14 @@
 /**
- * The catalogue, in run order: MUST cases first, then SHOULD, then MAY. Each case lives in
+ * The catalogue, in report order: MUST cases first, then SHOULD, then MAY (the runner may
+ * run independent cases at the same time; see `schedule`). Each case lives in
  * the file named for its id's group (`path.case-insensitive` in path.ts). docs/cases.md
  * says what each checks and why.
  */
-import { authAnonymous, authForbidden } from './auth.js';
+import { authAnonymous, authDuplicate, authForbidden, authInvalid } from './auth.js';
+import { concurrency } from './concurrency.js';
 import { diversifiedKeyAuth, diversifiedKeyConsistent } from './diversifiedkey.js';
 import { errorsJsonBody, errorsNoLeak } from './errors.js';
-import { inputMalformedChallenge } from './input.js';
+import { inputHexChallenge, inputMalformedChallenge } from './input.js';
 import { methodNotAllowed } from './method.js';
 import { paramsRequired } from './params.js';
 import { pathCaseInsensitive } from './path.js';
@@ -15,6 +17,7 @@ import { exchangeEnrollDiversify, exchangeUnlock } from './exchange.js';
 import { idsCardidMismatch, idsRequestMismatch, idsUnknown } from './ids.js';
 import { queryAtr, queryBooleanSpelling, queryEncoding } from './query.js';
 import { responseCorrect, responseDeterministic, responseDiversified, responseFormat, responseMultiBlock } from './response.js';
+import { secretsNoLeak } from './secrets.js';
 import type { ConformanceCase } from './types.js';
 
 export const CATALOGUE: readonly ConformanceCase[] = [
@@ -29,13 +32,19 @@ export const CATALOGUE: readonly ConformanceCase[] = [
   paramsRequired,
   authForbidden,
   authAnonymous,
+  authInvalid,
   diversifiedKeyAuth,
   idsUnknown,
   exchangeUnlock,
   exchangeEnrollDiversify,
   diversifiedKeyConsistent,
+  concurrency,
+  // Runs after every other case (it reads their answers), whatever its place here.
+  secretsNoLeak,
   // SHOULD
   inputMalformedChallenge,
+  inputHexChallenge,
+  authDuplicate,
   errorsNoLeak,
   errorsJsonBody,
   responseDeterministic,
@@ -47,5 +56,5 @@ export const CATALOGUE: readonly ConformanceCase[] = [
   methodNotAllowed,
 ];
 
-export type { CaseContext, ConformanceCase, Need, Verdict } from './types.js';
-export { CaseFailure } from './types.js';
+export type { CaseContext, ConformanceCase, Need, RunAnswer, RunView, Schedule, Verdict } from './types.js';
+export { CaseFailure, NEED_TEXT } from './types.js';

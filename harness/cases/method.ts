@@ -1,5 +1,6 @@
 /** `method.not-allowed`: other methods on the endpoint. */
 import { bodySnippet } from './cryptogram.js';
+import { inParallel } from './helpers.js';
 import type { ConformanceCase } from './types.js';
 
 export const methodNotAllowed: ConformanceCase = {
@@ -8,13 +9,16 @@ export const methodNotAllowed: ConformanceCase = {
   level: 'MAY',
   async run(ctx) {
     const card = ctx.config.cards[0]!;
-    const seen: string[] = [];
-    for (const method of ['POST', 'PUT', 'DELETE']) {
+    const methods = ['POST', 'PUT', 'DELETE'];
+    const answers = await inParallel(methods, (method) => {
       const challenge = ctx.virtualCard(card, card.adminKey).getChallenge();
-      const res = await ctx.client.authenticationResponse({ reqid: card.reqid, scid: card.scid, cardid: card.cardid, challenge, diversified: false }, { method });
-      if (res.status === 200) ctx.fail(`${method} answered 200${bodySnippet(res.body)}`);
-      seen.push(`${method}: ${res.status}`);
+      return ctx.client.authenticationResponse({ reqid: card.reqid, scid: card.scid, cardid: card.cardid, challenge, diversified: false }, { method });
+    });
+    const accepted = answers.findIndex((res) => res.status === 200);
+    if (accepted >= 0) {
+      const res = answers[accepted]!;
+      ctx.fail(`${methods[accepted]} answered 200${bodySnippet(res.body, ctx.redactor)}`, { exchange: res, why: `${methods[accepted]} answered 200` });
     }
-    return ctx.pass(seen.join(', '));
+    return ctx.pass(answers.map((res, i) => `${methods[i]}: ${res.status}`).join(', '));
   },
 };

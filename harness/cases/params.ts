@@ -1,5 +1,6 @@
-/** `params.required`: a request missing cardid, challenge or diversified gets no 200. */
+/** `params.required`: a request without cardid, challenge or diversified gets no 200. */
 import { bodySnippet } from './cryptogram.js';
+import { inParallel } from './helpers.js';
 import type { ConformanceCase } from './types.js';
 
 export const paramsRequired: ConformanceCase = {
@@ -10,14 +11,15 @@ export const paramsRequired: ConformanceCase = {
     const card = ctx.config.cards[0]!;
     const challenge = ctx.virtualCard(card, card.adminKey).getChallenge();
     const full = { reqid: card.reqid, scid: card.scid, cardid: card.cardid, challenge, diversified: false as boolean | undefined };
+    const missing = ['cardid', 'challenge', 'diversified'] as const;
+    const answers = await inParallel(missing, (m) => ctx.client.authenticationResponse({ ...full, [m]: undefined }));
     const problems: string[] = [];
-    const statuses: string[] = [];
-    for (const missing of ['cardid', 'challenge', 'diversified'] as const) {
-      const res = await ctx.client.authenticationResponse({ ...full, [missing]: undefined });
-      statuses.push(`no ${missing}: ${res.status}`);
-      if (res.status === 200) problems.push(`without ${missing} the server answered 200${bodySnippet(res.body)}`);
-    }
+    answers.forEach((res, i) => {
+      if (res.status !== 200) return;
+      problems.push(`without ${missing[i]} the server answered 200${bodySnippet(res.body, ctx.redactor)}`);
+      ctx.blame(res, `answered 200 without ${missing[i]}`);
+    });
     if (problems.length) ctx.fail(problems.join('; '));
-    return ctx.pass(statuses.join(', '));
+    return ctx.pass(answers.map((res, i) => `no ${missing[i]}: ${res.status}`).join(', '));
   },
 };

@@ -1,8 +1,8 @@
 /** `path.case-insensitive`: the base path and segments in other spellings. */
 import { toBase64 } from '../../simulator/bytes.js';
 import type { CardConfig } from '../config.js';
-import { judgeResponse } from './cryptogram.js';
-import { otherKeysFor } from './helpers.js';
+import { judge } from './cryptogram.js';
+import { inParallel, othersFor, preferredCard } from './helpers.js';
 import type { CaseContext, ConformanceCase } from './types.js';
 
 /** `/CertificateManagement` -> `/cErTiFiCaTeMaNaGeMeNt`: neither the documented spelling nor lower case. */
@@ -19,8 +19,10 @@ async function askWithPath(ctx: CaseContext, card: CardConfig, spell: (segment: 
     `${spell(ctx.config.basePath)}/${spell('requests')}/${card.reqid}/${spell('smartcards')}/${card.scid}/${spell('authenticationresponse')}` +
     `?cardid=${card.cardid}&challenge=${encodeURIComponent(toBase64(challenge))}&diversified=False`;
   const res = await ctx.client.raw('GET', path);
-  const problem = judgeResponse(vc, card.adminKey, challenge, res, otherKeysFor(card, 'default'));
-  return problem ? `${path.split('?')[0]}: ${problem}` : null;
+  const verdict = judge(vc, card.adminKey, challenge, res, othersFor(ctx, card, 'default'), ctx.redactor);
+  if (!verdict) return null;
+  ctx.blame(res, verdict.cause);
+  return `${path.split('?')[0]}: ${verdict.problem}`;
 }
 
 const PASCAL: Record<string, string> = { requests: 'Requests', smartcards: 'SmartCards', authenticationresponse: 'AuthenticationResponse' };
@@ -30,18 +32,15 @@ export const pathCaseInsensitive: ConformanceCase = {
   title: 'Lower-case and mixed-case base paths work',
   level: 'MUST',
   async run(ctx) {
-    const card = ctx.config.cards[0]!;
+    const card = preferredCard(ctx.config);
     const variants: Array<[string, (s: string) => string]> = [
       ['lower case', (s) => s.toLowerCase()],
       ['mixed case', alternateCase],
       ['PascalCase segments', (s) => PASCAL[s] ?? s],
     ];
-    const problems: string[] = [];
-    for (const [label, spell] of variants) {
-      const problem = await askWithPath(ctx, card, spell);
-      if (problem) problems.push(`${label}: ${problem}`);
-    }
+    const found = await inParallel(variants, ([, spell]) => askWithPath(ctx, card, spell));
+    const problems = found.flatMap((p, i) => (p ? [`${variants[i]![0]}: ${p}`] : []));
     if (problems.length) ctx.fail(problems.join('; '));
-    return ctx.pass(`${variants.map((v) => v[0]).join(', ')}: all answered correctly`);
+    return ctx.pass(`card ${card.name}: ${variants.map((v) => v[0]).join(', ')}: all answered correctly`);
   },
 };

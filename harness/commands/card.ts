@@ -115,10 +115,10 @@ export function registerCard(program: Command): void {
     .command('unblock')
     .description('unblock the PIN with the admin response to the pending challenge and set a new PIN')
     .addOption(stateOption())
-    .requiredOption('--response <b64|hex>', 'the response, base64 or hex (as read back by the help desk)')
+    .requiredOption('--response <b64|hex>', 'the response, base64 or hex (as read back by the help desk), or the server\'s JSON answer as is ("zVdlc/8Ah5Q=")')
     .requiredOption('--new-pin <pin>', 'the new user PIN (4 to 127 bytes)')
     .action((opts: { state: string; response: string; newPin: string }) => {
-      const response = parseBytes(opts.response, '--response');
+      const response = parseBytes(unquoteJsonString(opts.response, '--response'), '--response');
       checkPinFlag(opts.newPin, '--new-pin');
       const c = openCardFile(opts.state);
       const pending = c.snapshot().pendingChallenge;
@@ -150,6 +150,22 @@ export function registerCard(program: Command): void {
     });
 
   registerCardAttach(card);
+}
+
+/**
+ * The CM server answers with a JSON string (`"zVdlc/8Ah5Q="`); a help desk pastes that
+ * answer as it is. A value in double quotes is read as a JSON string (escapes included).
+ */
+function unquoteJsonString(text: string, flag: string): string {
+  const trimmed = text.trim();
+  if (!(trimmed.length >= 2 && trimmed.startsWith('"') && trimmed.endsWith('"'))) return text;
+  try {
+    const value: unknown = JSON.parse(trimmed);
+    if (typeof value === 'string') return value;
+  } catch {
+    // not JSON: say so below
+  }
+  throw new InputError(`${flag} starts and ends with a double quote but is not a JSON string`);
 }
 
 /** Exit 0 with the card's line on stdout, or exit 1 with it on stderr. */

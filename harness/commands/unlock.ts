@@ -9,13 +9,14 @@ import type { RecordedExchange } from '../events.js';
 import { oneLine } from '../one-line.js';
 import { preflight } from '../preflight.js';
 import { makeContext } from '../cases/context.js';
-import { resolveTarget } from '../target.js';
+import { parseHeaderFlags, resolveTarget } from '../target.js';
 import { playUnlock } from '../unlock-flow.js';
 
 interface UnlockFlags {
   server?: string;
   config?: string;
   card?: string;
+  header?: string[];
 }
 
 /** `cmcard unlock`: one help-desk unlock, printed step by step. */
@@ -24,11 +25,13 @@ export function registerUnlock(program: Command): void {
     .command('unlock')
     .description('play one full unlock exchange (blocked PIN, challenge, server response, unblock) and print each step')
     .option('--server <url>', 'server origin (overrides the config file\'s server)')
-    .option('--config <file>', 'harness config file (SPEC section 4)')
+    .option('--config <file>', 'harness config file (docs/config.md)')
     .option('--card <name>', 'which configured card (default: the first)')
+    .option('--header <name:value>', "send this header with the requests, e.g. 'Authorization: Bearer ...' (repeatable; replaces a config header of the same name)", (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
     .addHelpText('after', '\nExit codes: 0 the card unblocked, 1 it did not, 2 usage or config error, 3 server unreachable.')
     .action(async (flags: UnlockFlags) => {
-      const target = await resolveTarget(flags);
+      const headers = parseHeaderFlags(flags.header);
+      const target = await resolveTarget({ ...flags, ...(headers ? { headers } : {}) });
       const { config } = target;
       // Steps quote the server's bodies: a server that echoes credentials must not print them.
       const redactor = redactorFor(config);
@@ -56,6 +59,7 @@ export function registerUnlock(program: Command): void {
             virtualCard: ctx.virtualCard,
             otherKeys: otherKeysFor(card, dkey ? 'diversified' : 'default', dkey),
             onStep: (s) => out(`${++n}. ${s.title}: ${s.detail}`),
+            redactor,
           });
           if (!result.ok) throw new ExitError(redactor.text(`unlock failed: ${result.failure}`), EXIT.FAILED);
           out('unlock OK: the card accepted the server response and the new PIN verifies');

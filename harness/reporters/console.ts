@@ -1,7 +1,7 @@
-import type { CaseInfo, CaseResult, Outcome, Progress, Reporter, RunInfo, RunReport, RunSummary } from '../events.js';
+import type { CaseInfo, CaseResult, Outcome, Progress, RecordedExchange, Reporter, RunInfo, RunReport, RunSummary } from '../events.js';
 import { visibleControls } from './escape.js';
 import { redactExchange, redactUrl } from './redact.js';
-import { exchangeLine, truncate } from './transcript.js';
+import { exchangeLine, failedExchanges, failureLines, truncate, visibleBody } from './transcript.js';
 
 /**
  * The console report. On a TTY: a status line rewritten in place (n/N, counts, current
@@ -20,6 +20,8 @@ export interface ConsoleOptions {
 const LABEL: Record<Outcome, string> = { passed: 'PASS', failed: 'FAIL', warning: 'WARN', skipped: 'SKIP' };
 const COLOUR: Record<Outcome, string> = { passed: '32', failed: '31', warning: '33', skipped: '90' };
 const BODY_LIMIT = 200;
+/** Failing exchanges shown per case; the file reports hold all. */
+const SHOWN_FAILURES = 3;
 const INDENT = '      ';
 const CLEAR_LINE = '\r\u001b[2K';
 
@@ -65,17 +67,41 @@ export function consoleReporter(options: ConsoleOptions): Reporter {
       `${paint(COLOUR[r.outcome], LABEL[r.outcome])}  ${r.level.padEnd(8)}${r.id.padEnd(idWidth)}  (${Math.round(r.durationMs)} ms)` +
       (lines[0] ? `  ${lines[0]}` : '');
     const out = [head, ...lines.slice(1).map((l) => `${INDENT}${l}`)];
-    // A failure or warning shows the exchange it ended on, in short; the file reports hold all.
-    const last = r.exchanges.at(-1);
-    if ((r.outcome === 'failed' || r.outcome === 'warning') && last) {
+    if (r.outcome === 'failed' || r.outcome === 'warning') out.push(...failureDetail(r));
+    return `${out.join('\n')}\n`;
+  };
+
+  /** The exchanges a failure or warning was on, in short, with why and a reproduction; the file reports hold all. */
+  const failureDetail = (r: CaseResult): string[] => {
+    const dim = (line: string): string => paint('2', `${INDENT}${visibleControls(line)}`);
+    const failed = failedExchanges(r.exchanges);
+    if (failed.length === 0) {
+      // The case named none: the exchange it ended on.
+      const last = r.exchanges.at(-1);
+      if (!last) return [];
       const e = redactExchange(last);
       const of = r.exchanges.length > 1 ? ` [last of ${r.exchanges.length} requests]` : '';
-      out.push(paint('2', `${INDENT}${visibleControls(exchangeLine(e))}${of}`));
-      if (e.response && e.response.body !== '') {
-        out.push(paint('2', `${INDENT}${visibleControls(truncate(e.response.body, BODY_LIMIT).replace(/[\t\r\n]+/g, ' '))}`));
-      }
+      const out = [dim(`${exchangeLine(e)}${of}`)];
+      if (e.response && e.response.body !== '') out.push(dim(truncate(e.response.body, BODY_LIMIT).replace(/[\t\r\n]+/g, ' ')));
+      return out;
     }
-    return `${out.join('\n')}\n`;
+    // One exchange per cause (up to SHOWN_FAILURES): the same why twice tells nothing new.
+    const shown: RecordedExchange[] = [];
+    for (const e of failed) {
+      if (shown.length >= SHOWN_FAILURES) break;
+      if (!shown.some((x) => x.why === e.why)) shown.push(e);
+    }
+    const out: string[] = [];
+    for (const raw of shown) {
+      const e = redactExchange(raw);
+      const which = `[failed on ${failed.length > 1 ? `${failed.indexOf(raw) + 1} of ${failed.length}, ` : ''}request ${r.exchanges.indexOf(raw) + 1} of ${r.exchanges.length}]`;
+      out.push(dim(`${exchangeLine(e)} ${which}`));
+      if (e.response) out.push(dim(`body: ${visibleBody(e.response.body, BODY_LIMIT)}`));
+      for (const line of failureLines(e)) out.push(dim(line));
+    }
+    const rest = failed.length - shown.length;
+    if (rest > 0) out.push(dim(`... and ${rest} more failing request${rest === 1 ? '' : 's'}${shown.length === 1 ? ' with the same why' : ''}: every one is in the file reports`));
+    return out;
   };
 
   return {
@@ -111,6 +137,8 @@ export function consoleReporter(options: ConsoleOptions): Reporter {
     },
     onRunEnd(report: RunReport) {
       clearStatus();
+      // What the run says once: a root cause shared by many failures, weak keys.
+      for (const note of report.notes ?? []) stream.write(`${paint('1', 'note:')} ${visibleControls(note)}\n`);
       const line = summaryLine(report.summary, report.durationMs);
       stream.write(`${color ? `\u001b[1m${paint(report.summary.failed > 0 ? '31' : '32', line)}` : line}\n`);
     },

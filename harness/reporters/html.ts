@@ -35,6 +35,9 @@ th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--
 .message { white-space: pre-wrap; }
 .exchange { margin: .5rem 0 .9rem; }
 .exchange h4 { margin: .5rem 0 .2rem; font-size: 12px; color: var(--skip); }
+.exchange.failed { border-left: 3px solid var(--fail); padding-left: .6rem; }
+.failed-on { color: var(--fail); margin: .3rem 0; }
+.notes li { margin: .2rem 0; }
 .filters { margin: 1rem 0; } .filters label { margin-right: 1rem; }
 body.hide-passed .o-passed, body.hide-failed .o-failed, body.hide-warning .o-warning, body.hide-skipped .o-skipped { display: none; }
 `;
@@ -57,18 +60,23 @@ function headers(list: Record<string, string>): string {
 }
 
 function exchange(e: RecordedExchange, index: number): string {
+  const failure = e.failed
+    ? `<p class="failed-on"><b>The case failed on this exchange</b>${e.why ? `: ${esc(e.why)}` : ''}</p>` + (e.reproduce ? `<h4>Reproduce</h4><pre class="reproduce">${esc(e.reproduce)}</pre>` : '')
+    : '';
   const request = [`${e.request.method} ${e.request.url}`, headers(e.request.headers)].filter(Boolean).join('\n');
   const requestBody = e.request.body ? `\n\n${truncate(e.request.body, BODY_LIMIT)}` : '';
   const response = e.response
     ? `<h4>Response (${ms(e.durationMs)})</h4><pre>${esc([`${e.response.status}`, headers(e.response.headers)].filter(Boolean).join('\n'))}</pre>` +
       `<pre class="body">${e.response.body === '' ? '<i>(empty body)</i>' : esc(truncate(e.response.body, BODY_LIMIT))}</pre>`
     : `<h4>No response (${ms(e.durationMs)})</h4><pre>${esc(e.error ?? 'unknown error')}</pre>`;
-  return `<div class="exchange"><h4>Request ${index + 1}</h4><pre>${esc(request + requestBody)}</pre>${response}</div>`;
+  return `<div class="exchange${e.failed ? ' failed' : ''}">${failure}<h4>Request ${index + 1}</h4><pre>${esc(request + requestBody)}</pre>${response}</div>`;
 }
 
 function caseSection(r: CaseResult): string {
   const open = r.outcome === 'failed' || r.outcome === 'warning' ? ' open' : '';
-  const exchanges = r.exchanges.length ? r.exchanges.map(exchange).join('') : '<p class="meta">No HTTP exchanges.</p>';
+  // The exchanges the case failed on come first.
+  const order = [...r.exchanges.entries()].sort(([, a], [, b]) => Number(b.failed === true) - Number(a.failed === true));
+  const exchanges = r.exchanges.length ? order.map(([i, e]) => exchange(e, i)).join('') : '<p class="meta">No HTTP exchanges.</p>';
   return (
     `<section class="case o-${r.outcome}" id="${anchor(r.id)}"><details${open}>` +
     `<summary>${badge(r.outcome)} <b>${esc(r.level)}</b> <code>${esc(r.id)}</code> ${esc(r.title)} <span class="meta">(${ms(r.durationMs)}, ${r.exchanges.length} ${r.exchanges.length === 1 ? 'exchange' : 'exchanges'})</span></summary>` +
@@ -105,6 +113,7 @@ export function renderHtml(run: RunReport): string {
 <h1>cmcard conformance report</h1>
 <p class="meta">Server <code>${esc(report.server)}</code> · started ${esc(report.startedAt)} · ${ms(report.durationMs)} · ${esc(report.tool.name)} ${esc(report.tool.version)}</p>
 <div class="counts">${count('passed', 'passed', summary.passed)}${count('failed', 'failed', summary.failed)}${count('warning', 'warnings', summary.warnings)}${count('skipped', 'skipped', summary.skipped)}</div>
+${report.notes?.length ? `<ul class="notes">${report.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
 </header>
 <main>
 <h2>Cases</h2>

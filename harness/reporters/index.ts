@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { InputError } from '../../simulator/errors.js';
 import type { Reporter } from '../events.js';
@@ -8,6 +8,7 @@ import { htmlReporter } from './html.js';
 import { jsonReporter } from './json.js';
 import { junitReporter } from './junit.js';
 import { multiplex, type MultiplexedReporter, type NamedReporter } from '../event-multiplexer.js';
+import { makeFolder } from './write-file.js';
 
 /** The reporters of `cmcard conformance`: the console plus any `--report FMT:PATH` files. */
 
@@ -61,7 +62,7 @@ export async function prepareReportFiles(specs: readonly ReportSpec[]): Promise<
     };
     const existing = await stat(path).catch(() => undefined);
     if (existing?.isDirectory()) cannot('EISDIR');
-    await mkdir(dirname(path), { recursive: true }).catch(cannot);
+    await makeFolder(dirname(path)).catch(cannot);
     const probe = `${path}.${randomBytes(4).toString('hex')}.probe`;
     await writeFile(probe, '', { flag: 'wx' }).catch(cannot);
     await rm(probe, { force: true });

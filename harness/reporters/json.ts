@@ -2,7 +2,7 @@ import type { Level, Outcome, RecordedExchange, Reporter, RunReport, RunSummary 
 import { redactReport } from './redact.js';
 import { writeReportFile } from './write-file.js';
 
-/** The JSON report of SPEC.md section 6, described by report.schema.json next to this file. */
+/** The JSON report, described by report.schema.json next to this file (docs/report.md). */
 export const REPORT_SCHEMA_ID = 'cmcard/conformance-report@1';
 
 /** An exchange in the report: the recorded one, its keys in the order of the spec (`error` says why no response came). */
@@ -26,6 +26,8 @@ export interface JsonReport {
   durationMs: number;
   summary: RunSummary;
   cases: JsonCase[];
+  /** What the run says once (a likely root cause, weak keys); absent when nothing. */
+  notes?: string[];
 }
 
 /** Pure: the report document, keys in the order of the spec, credentials redacted. */
@@ -60,8 +62,13 @@ export function toJsonReport(run: RunReport): JsonReport {
         ...(e.response ? { response: { status: e.response.status, headers: e.response.headers, body: e.response.body } } : {}),
         ...(e.error !== undefined || !e.response ? { error: e.error ?? 'no response' } : {}),
         durationMs: e.durationMs,
+        // Optional fields of the same schema version: a reader of older reports ignores them.
+        ...(e.failed ? { failed: true } : {}),
+        ...(e.failed && e.why !== undefined ? { why: e.why } : {}),
+        ...(e.failed && e.reproduce !== undefined ? { reproduce: e.reproduce } : {}),
       })),
     })),
+    ...(report.notes && report.notes.length ? { notes: [...report.notes] } : {}),
   };
 }
 

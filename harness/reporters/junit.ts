@@ -1,7 +1,7 @@
 import type { CaseResult, Reporter, RunReport } from '../events.js';
 import { escapeAttribute, escapeMarkup } from './escape.js';
 import { redactReport } from './redact.js';
-import { exchangeText } from './transcript.js';
+import { exchangeLine, exchangeText, failedExchanges, failureLines } from './transcript.js';
 import { writeReportFile } from './write-file.js';
 
 /**
@@ -14,8 +14,15 @@ const BODY_LIMIT = 4096;
 
 const seconds = (ms: number): string => (Math.max(0, ms) / 1000).toFixed(3);
 
+/** The exchanges the case failed on first (why, reproduction), then every exchange in full. */
 function transcript(result: CaseResult): string {
-  return result.exchanges.map((e) => exchangeText(e, BODY_LIMIT)).join('\n\n');
+  const failed = failedExchanges(result.exchanges);
+  const parts = result.exchanges.map((e) => exchangeText(e, BODY_LIMIT));
+  if (failed.length) {
+    const lines = failed.flatMap((e) => [`- ${exchangeLine(e)}`, ...failureLines(e).map((l) => `  ${l}`)]);
+    parts.unshift([`Failed on ${failed.length} of ${result.exchanges.length} exchanges:`, ...lines].join('\n'));
+  }
+  return parts.join('\n\n');
 }
 
 function testcase(result: CaseResult): string {
@@ -51,8 +58,10 @@ export function renderJunit(run: RunReport): string {
     `      <property name="server" value="${escapeAttribute(report.server)}"/>`,
     `      <property name="tool" value="${escapeAttribute(`${report.tool.name} ${report.tool.version}`)}"/>`,
     `      <property name="warnings" value="${summary.warnings}"/>`,
+    ...(report.notes ?? []).map((note) => `      <property name="note" value="${escapeAttribute(note)}"/>`),
     '    </properties>',
     ...report.results.map(testcase),
+    ...(report.notes?.length ? [`    <system-out>${escapeMarkup(report.notes.map((n) => `note: ${n}`).join('\n'))}</system-out>`] : []),
     '  </testsuite>',
     '</testsuites>',
     '',

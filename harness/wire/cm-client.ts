@@ -72,8 +72,12 @@ export interface CmClientOptions {
   maxBodyBytes?: number;
   /** Connections per caller for connection-bound credentials. */
   maxConnections?: number;
-  /** Called once per request, credentials redacted; a failed request carries `error`. */
-  onExchange?: (exchange: RecordedExchange) => void;
+  /**
+   * Called once per request, credentials redacted; a failed request carries `error`. `raw`
+   * is what went and came before redaction: for checks that must see the real bytes (a
+   * key in a body) and for reproductions. It must never reach any output.
+   */
+  onExchange?: (exchange: RecordedExchange, raw: RawExchange) => void;
   /** Masks credentials in what `onExchange` sees; default: the values of `headers`, plus header names. */
   redactor?: Redactor;
 }
@@ -88,9 +92,22 @@ export interface CmResponse {
   multi?: Record<string, string[]>;
 }
 
+/** One exchange before redaction (see `onExchange`). */
+export interface RawExchange {
+  /** Who sent it: a configured caller, or explicit headers. */
+  caller: CallerRole | 'explicit';
+  /** The last leg sent; a header given as an array went out as that many header lines. */
+  request: { method: string; path: string; headers: Record<string, string | readonly string[]>; body?: string };
+  /** Absent when no answer came. */
+  response?: CmResponse;
+}
+
 export interface RequestOverrides {
-  /** Sent instead of the caller's credentials and headers; null = none at all (anonymous). */
-  headers?: Record<string, string> | null;
+  /**
+   * Sent instead of the caller's credentials and headers; null = none at all (anonymous).
+   * An array value goes out as one header line per element (a repeated Authorization).
+   */
+  headers?: Record<string, string | readonly string[]> | null;
   /** Which configured caller sends it (default `rights`); ignored when `headers` is given. */
   caller?: CallerRole;
   /** E.g. a mixed-case variant of the base path. */
@@ -144,7 +161,7 @@ export class CmClient {
   private readonly timeoutMs: number;
   private readonly maxBodyBytes: number;
   private readonly maxConnections: number;
-  private readonly onExchange: ((exchange: RecordedExchange) => void) | undefined;
+  private readonly onExchange: ((exchange: RecordedExchange, raw: RawExchange) => void) | undefined;
   private readonly redactor: Redactor;
   private readonly transport: typeof http | typeof https;
   private readonly agentOptions: https.AgentOptions;
@@ -248,7 +265,8 @@ export class CmClient {
   private callerFor(o: RequestOverrides): Caller {
     if (o.headers !== undefined) {
       // Explicit headers (anonymous, a garbage token): their own connections, never an authenticated one.
-      const headers = o.headers ?? {};
+      // Array values (a repeated header) pass through node:http as separate header lines.
+      const headers = (o.headers ?? {}) as Record<string, string>;
       const key = `explicit:${JSON.stringify(headers)}`;
       return this.caller(key, headers, undefined);
     }
@@ -278,6 +296,7 @@ export class CmClient {
     const url = `${this.origin}${req.path}`;
     const started = performance.now();
     const caller = this.callerFor(req.overrides);
+    const role: RawExchange['caller'] = req.overrides.headers !== undefined ? 'explicit' : req.overrides.caller ?? 'rights';
     const headers: Record<string, string> = { ...caller.headers, ...req.headers };
     if (!hasHeader(headers, 'accept')) headers['Accept'] = 'application/json';
     const cookie = caller.cookies?.header(req.path);
@@ -292,13 +311,13 @@ export class CmClient {
       });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      this.record(last, undefined, message, started);
+      this.record(role, last, undefined, message, started);
       if (err instanceof TransportError || (err instanceof Error && err.name === 'AuthFailure')) throw err;
       throw classify(err, req.method, url);
     }
     if (caller.cookies && response.multi['set-cookie']) caller.cookies.store(req.path, response.multi['set-cookie']);
     const out: CmResponse = { status: response.status, headers: response.headers, body: response.body, durationMs: round(performance.now() - started), multi: response.multi };
-    this.record(last, out, undefined, started);
+    this.record(role, last, out, undefined, started);
     return out;
   }
 
@@ -344,16 +363,20 @@ export class CmClient {
     else lane.busy = false;
   }
 
-  private record(req: WireRequest, res: CmResponse | undefined, error: string | undefined, started: number): void {
+  private record(caller: RawExchange['caller'], req: WireRequest, res: CmResponse | undefined, error: string | undefined, started: number): void {
     if (!this.onExchange) return;
+    const raw: RawExchange = { caller, request: req, ...(res ? { response: res } : {}) };
+    // A repeated header (an array value) is recorded as one line joined with ', '.
+    const flat: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers as Record<string, string | readonly string[]>)) flat[name] = typeof value === 'string' ? value : value.join(', ');
     // Every header a caller gave (config or per request, e.g. a forbidden caller) may be a credential.
     // Credential-named headers (an NTLM blob, a cookie) are masked by name already: learning each would rebuild the redactor per request.
-    const given = Object.entries(req.headers).filter(([name]) => !CLIENT_HEADERS.has(name.toLowerCase()) && !isSecretHeaderName(name));
-    const redactor = this.redactor.with(given.map(([, value]) => value));
+    const given = Object.entries(req.headers as Record<string, string | readonly string[]>).filter(([name]) => !CLIENT_HEADERS.has(name.toLowerCase()) && !isSecretHeaderName(name));
+    const redactor = this.redactor.with(given.flatMap(([, value]) => (typeof value === 'string' ? [value] : [...value])));
     const url = `${this.origin}${req.path}`;
-    const request: RecordedExchange['request'] = { method: req.method, url, headers: req.headers, ...(req.body !== undefined ? { body: req.body } : {}) };
+    const request: RecordedExchange['request'] = { method: req.method, url, headers: flat, ...(req.body !== undefined ? { body: req.body } : {}) };
     if (!res) {
-      this.onExchange(redactor.exchange({ request, error: error ?? 'no answer', durationMs: round(performance.now() - started) }));
+      this.onExchange(redactor.exchange({ request, error: error ?? 'no answer', durationMs: round(performance.now() - started) }), raw);
       return;
     }
     const keyBody = carriesKeyMaterial(req.path) && res.body.length > 0;
@@ -363,6 +386,7 @@ export class CmClient {
         response: { status: res.status, headers: res.headers, body: keyBody ? REDACTED : res.body },
         durationMs: res.durationMs,
       }),
+      raw,
     );
   }
 

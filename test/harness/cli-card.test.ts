@@ -80,6 +80,19 @@ describe('cmcard card: a blocked PIN unblocked with the help desk', () => {
     expect(outputs.join('\n').toLowerCase()).not.toContain(KEY);
   }, 60_000); // fourteen commands in a row on a busy machine: a bound, not a speed claim
 
+  it('unblock takes the server\'s JSON answer pasted as is ("zVdlc/8Ah5Q=", quotes included)', async () => {
+    const state = await newCard();
+    await ok(['card', 'block', '--state', state]);
+    const challenge = JSON.parse(await ok(['card', 'challenge', '--state', state, '--json'])).base64 as string;
+    const response = (await ok(['response', '--key', KEY, '--challenge', challenge])).trim();
+    const unblocked = await runCli(['card', 'unblock', '--state', state, '--response', JSON.stringify(response), '--new-pin', '5678']);
+    expect(unblocked.code, unblocked.stderr).toBe(0);
+    expect(unblocked.stdout).toMatch(/SW 9000/);
+    const bad = await runCli(['card', 'unblock', '--state', state, '--response', '"zVdl"c/8Ah5Q="', '--new-pin', '5678']);
+    expect(bad.code).toBe(2);
+    expectOneLine(bad.stderr, /--response starts and ends with a double quote but is not a JSON string/);
+  }, 60_000);
+
   it('a wrong response costs an admin attempt and says how many are left; no pending challenge is refused', async () => {
     const state = await newCard(['--admin-tries', '3']);
     await ok(['card', 'block', '--state', state]);

@@ -54,7 +54,7 @@ describe('cmcard init', () => {
     expect(noServer.stderr).toMatch(/cmcard\.json: server is not a URL/);
     const noCard = await runCli(['conformance', '--config', 'cmcard.json', '--server', server.url], { cwd, env: DEMO_ENV });
     expect(noCard.code).toBe(2);
-    expect(noCard.stderr).toMatch(/cmcard\.json: cards\[0\]\.reqid must be a GUID/);
+    expect(noCard.stderr).toMatch(/cmcard\.json: cards\[0\]\.reqid is not a GUID/);
     const noEnv = await runCli(['conformance', '--config', 'cmcard.json', '--server', server.url], { cwd, env: { CM_TOKEN: '', CM_TOKEN_NO_RIGHTS: '' } });
     expect(noEnv.code).toBe(2);
     expect(noEnv.stderr).toMatch(/cards\[0\]\.adminKey uses \$\{CM_ADMIN_KEY\}, but environment variable CM_ADMIN_KEY is not set/);

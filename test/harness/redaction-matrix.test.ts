@@ -124,6 +124,7 @@ describe('redaction matrix: every secret, every encoding, cut at every offset', 
         JSON.stringify({
           server: url,
           headers: { Authorization: `Bearer ${TOKEN}`, 'X-Api-Key': API_KEY },
+          forbiddenHeaders: { Authorization: `Bearer ${FORBIDDEN_TOKEN}` },
           cards: [{ ...CARD, adminKey: ADMIN_KEY.toString('hex'), diversifiedKey: DIVERSIFIED_KEY.toString('hex') }],
         }),
       );

@@ -58,14 +58,41 @@ describe('a conformance run against a server that echoes credentials', () => {
         headers: { ...server.config.headers, 'X-CM-Auth': secrets[0]! },
         forbiddenHeaders: { ...server.config.forbiddenHeaders, 'Ocp-Apim-Subscription-Key': secrets[1]! },
       };
-      const report = await runConformance({ config, grep: /^(auth\.forbidden|ids\.unknown|input\.malformed-challenge|errors\.json-body)$/ });
+      // auth.invalid sends the configured token cut short: a server that echoes it must not put most of it in a report.
+      const report = await runConformance({ config, grep: /^(auth\.forbidden|auth\.invalid|ids\.unknown|input\.malformed-challenge|errors\.json-body)$/ });
       // The echo reached the harness: the test would see a leak.
       expect(report.results.flatMap((r) => r.exchanges).some((e) => e.response?.body.includes('"request"'))).toBe(true);
       for (const [format, text] of [['json', renderJson(report)], ['junit', renderJunit(report)], ['html', renderHtml(report)], ['raw', JSON.stringify(report)]] as const) {
         for (const secret of secrets) expect(text.includes(secret), `${secret} in the ${format} report`).toBe(false);
+        expect(text.includes('helpdesk-t'), `most of helpdesk-token in the ${format} report`).toBe(false);
       }
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('a credential cut short on purpose (auth.invalid) is still a credential', () => {
+  it('is masked in the case message when a server quotes it back', async () => {
+    const token = 'helpdesk-token-0123456789abcdef';
+    // Takes any credential and quotes it in a 200: auth.invalid fails and quotes the bodies.
+    const server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ seen: req.headers.authorization }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const config: HarnessConfig = {
+        server: `http://127.0.0.1:${port}`, basePath: '/CertificateManagement/api/v1.0', headers: { Authorization: `Bearer ${token}` },
+        timeoutMs: 5000, lifecycle: false, cards: BROKEN_SERVER_CARDS.slice(0, 1), source: 'echo',
+      };
+      const report = await runConformance({ config, grep: /^auth\.invalid$/ });
+      expect(report.results[0]!.message).toMatch(/cut short by 8 characters got 200: .*\[redacted\]/);
+      const text = [renderJson(report), renderJunit(report), renderHtml(report)].join('\n');
+      expect(text).not.toContain(token.slice(0, 12));
+    } finally {
+      server.close();
     }
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { consoleReporter, summaryLine } from '../../../harness/reporters/console.js';
-import { memoryStream, play, sampleRun, SECRETS } from './fixtures.js';
+import { failedRun, memoryStream, play, sampleRun, SECRETS } from './fixtures.js';
 
 const ESC = '\u001b';
 
@@ -33,6 +33,23 @@ describe('console report, plain mode (CI logs)', () => {
     expect(lines[at + 3]).toBe(`      <script>alert("x")</script> & 'quoted' \\x00\\x01\\x1b\\uffff end`);
     const warn = lines.findIndex((l) => l.startsWith('WARN  SHOULD'));
     expect(lines[warn + 1]).toMatch(/-> no response: timeout after 5000 ms \(5001 ms\)$/);
+  });
+
+  it('shows the exchange(s) the case failed on, not the last: why, the body as a visible literal, a curl; then the notes once', async () => {
+    const out = memoryStream();
+    await play(consoleReporter({ stream: out, tty: false, color: false }), failedRun());
+    const text = out.text();
+    expect(text).not.toContain(ESC);
+    const lines = text.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('FAIL  MUST    response.correct'));
+    expect(lines[at + 2]).toMatch(/^ {6}GET http:\/\/127\.0\.0\.1:41234\/\S+ -> 200 \(3 ms\) \[failed on request 1 of 2\]$/);
+    // The missing JSON quotes show: the literal is "F0Zudm4wPLY=", where a right body shows as "\"F0Zudm4wPLY=\"".
+    expect(lines[at + 3]).toBe('      body: "F0Zudm4wPLY="');
+    expect(lines[at + 4]).toBe('      why: the body is bare base64, without the JSON string quotes');
+    expect(lines[at + 5]).toMatch(/^ {6}reproduce: curl -sS -i -g 'http:\/\/127\.0\.0\.1:41234\/\S+' -H "Authorization: Bearer \$\{CM_TOKEN\}"$/);
+    expect(text).not.toContain('[last of');
+    expect(lines.at(-3)).toBe('note: likely root cause of 3 failing cases (response.correct, response.format, path.case-insensitive): the body is bare base64, without the JSON string quotes');
+    expect(lines.at(-2)).toBe('2 passed, 1 failed, 1 warning, 1 skipped in 812 ms');
   });
 
   it('prints no credentials', async () => {

@@ -78,6 +78,24 @@ export function sampleRun(): RunReport {
   };
 }
 
+/**
+ * The sample run as the runner now leaves a failure: response.correct failed on its FIRST
+ * exchange (marked, with why and a reproduction), and the run has notes.
+ */
+export function failedRun(): RunReport {
+  const run = sampleRun();
+  const correct = run.results[1]!;
+  correct.exchanges[0] = {
+    ...correct.exchanges[0]!,
+    response: { status: 200, headers: { 'content-type': 'application/json' }, body: 'F0Zudm4wPLY=' },
+    failed: true,
+    why: 'the body is bare base64, without the JSON string quotes',
+    reproduce: `curl -sS -i -g '${url('cardid=c1&challenge=1hFD%2Bcz%2F0so%3D&diversified=False')}' -H "Authorization: Bearer \${CM_TOKEN}"`,
+  };
+  run.notes = ['likely root cause of 3 failing cases (response.correct, response.format, path.case-insensitive): the body is bare base64, without the JSON string quotes'];
+  return run;
+}
+
 /** Plays a finished run through a reporter as the runner does: start, per case start/exchanges/end, end. */
 export async function play(reporter: Reporter, run: RunReport): Promise<void> {
   const { durationMs: _d, summary: _s, results, ...info } = run;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { htmlReporter, renderHtml } from '../../../harness/reporters/html.js';
-import { HOSTILE_BODY, play, sampleRun, SECRETS } from './fixtures.js';
+import { failedRun, HOSTILE_BODY, play, sampleRun, SECRETS } from './fixtures.js';
 
 /** The <section> of one case (sections never nest, so the first </section> closes it). */
 function section(html: string, id: string): string {
@@ -14,6 +14,15 @@ function section(html: string, id: string): string {
 
 describe('HTML report', () => {
   const html = renderHtml(sampleRun());
+
+  it('puts the exchange a case failed on first, marked, with why and the reproduction; notes in the header', () => {
+    const page = renderHtml(failedRun());
+    const s = section(page, 'response.correct');
+    const first = s.indexOf('<div class="exchange');
+    expect(s.slice(first)).toMatch(/^<div class="exchange failed"><p class="failed-on"><b>The case failed on this exchange<\/b>: the body is bare base64, without the JSON string quotes<\/p><h4>Reproduce<\/h4><pre class="reproduce">curl /);
+    expect(s.match(/class="exchange failed"/g)).toHaveLength(1);
+    expect(page).toMatch(/<ul class="notes"><li>likely root cause of 3 failing cases/);
+  });
 
   it('shows the summary counts', () => {
     for (const [label, n] of [['passed', 2], ['failed', 1], ['warnings', 1], ['skipped', 1]] as const) {

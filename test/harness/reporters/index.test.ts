@@ -1,5 +1,6 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createReporter, parseReportSpec, prepareReportFiles } from '../../../harness/reporters/index.js';
@@ -76,6 +77,13 @@ describe('createReporter', () => {
     const nested = join(dir, 'made', 'for', 'it');
     await prepareReportFiles([{ format: 'json', path: join(nested, 'r.json') }]);
     expect(await readdir(nested)).toEqual([]);
+  });
+
+  // Node's recursive mkdir never returns there (ENOENT for the child, EEXIST for /proc, forever).
+  it.skipIf(!existsSync('/proc/self'))('ends with a usage error where a folder cannot be made although its parent exists (/proc/nope)', async () => {
+    await expect(prepareReportFiles([{ format: 'junit', path: '/proc/nope/r.xml' }])).rejects.toThrow(
+      expect.objectContaining({ constructor: InputError, message: '--report junit:/proc/nope/r.xml: cannot write /proc/nope/r.xml (ENOENT)' }),
+    );
   });
 
   it('reports a file it cannot write on stderr once, and the console and other files still finish', async () => {

@@ -5,7 +5,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonReporter, renderJson } from '../../../harness/reporters/json.js';
-import { play, sampleRun, SECRETS } from './fixtures.js';
+import { failedRun, play, sampleRun, SECRETS } from './fixtures.js';
 
 const SCHEMA_PATH = resolve(import.meta.dirname, '../../../harness/reporters/report.schema.json');
 
@@ -46,6 +46,17 @@ describe('JSON report (SPEC.md section 6)', () => {
     expect(Object.keys(cases[0]!)).toEqual(['id', 'title', 'level', 'outcome', 'message', 'durationMs', 'exchanges']);
   });
 
+  it('carries the failing exchange\'s mark, why and reproduction, and the run\'s notes: optional fields, still valid', () => {
+    const report = JSON.parse(renderJson(failedRun())) as Record<string, any>;
+    expect(validate(report), errors()).toBe(true);
+    expect(Object.keys(report)).toEqual(['schema', 'tool', 'server', 'startedAt', 'durationMs', 'summary', 'cases', 'notes']);
+    const [first, second] = report.cases[1].exchanges;
+    expect(Object.keys(first)).toEqual(['request', 'response', 'durationMs', 'failed', 'why', 'reproduce']);
+    expect(first).toMatchObject({ failed: true, why: 'the body is bare base64, without the JSON string quotes', reproduce: expect.stringMatching(/^curl /) });
+    expect(second).not.toHaveProperty('failed');
+    expect(report.notes).toHaveLength(1);
+  });
+
   it('keeps an exchange without response with its error and no response key', () => {
     const cases = rendered().cases as Array<{ id: string; exchanges: Array<Record<string, unknown>> }>;
     const timedOut = cases.find((c) => c.id === 'input.malformed-challenge')!.exchanges[0]!;
@@ -83,6 +94,9 @@ describe('report.schema.json rejects a broken report', () => {
     ['non-string header value', (r) => (r.cases[0].exchanges[0].request.headers.Accept = 1)],
     ['startedAt not a date-time', (r) => (r.startedAt = 'yesterday')],
     ['case without message', (r) => delete r.cases[0].message],
+    ['why on an exchange that is not marked failed', (r) => (r.cases[0].exchanges[0].why = 'x')],
+    ['failed: false (absent means not failed)', (r) => (r.cases[0].exchanges[0].failed = false)],
+    ['notes that are not strings', (r) => (r.notes = [1])],
   ];
   it.each(breakages)('%s', (_name, breakIt) => {
     const report = rendered();

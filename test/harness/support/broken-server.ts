@@ -1,6 +1,8 @@
 /**
  * A small CM server on node:http for judging the judge: correct by default, with one
- * switch per defect the conformance suite must catch (issue 5). Loopback, port 0.
+ * switch per defect the conformance suite must catch. Loopback, port 0. A correct server
+ * may also deliver its answers in ways a client must cope with (`delivery`): late, in
+ * chunks, or on a connection it closes after every answer.
  */
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
@@ -38,6 +40,16 @@ export const DEFECTS = [
   'random-response',
   'reject-atr',
   'reject-lower-true',
+  // Computes into one buffer shared by every request and sends it a little later: right alone, wrong under concurrency.
+  'shared-buffer',
+  // Puts the card's admin key (hex, spaced) in the 400 for a bad diversified value.
+  'key-in-error',
+  // Takes any Bearer token but the no-rights one as the help desk's.
+  'garbage-token-accepted',
+  // Reads a challenge of 14 or 16 hex digits as hex and answers it.
+  'hex-challenge',
+  // Two Authorization headers: the first one wins (Node's own default) instead of a 400.
+  'duplicate-auth-first-wins',
 ] as const;
 export type Defect = (typeof DEFECTS)[number];
 
@@ -77,6 +89,14 @@ export const HANG_TIMEOUT_MS = 400;
 
 const WRONG_KEY = Buffer.from('13579bdf02468ace13579bdf02468ace13579bdf02468ace', 'hex');
 
+/**
+ * How a correct server may deliver its answers: `slow` answers each request after
+ * SLOW_MS, `chunked` writes every body a few bytes at a time (no Content-Length),
+ * `close-each` closes the connection after every answer.
+ */
+export type Delivery = 'slow' | 'chunked' | 'close-each';
+export const SLOW_MS = 150;
+
 export interface BrokenServer {
   url: string;
   /** A harness config aimed at this server (a short timeout only for `hang`, so it costs little; room for a busy machine otherwise). */
@@ -84,14 +104,20 @@ export interface BrokenServer {
   close(): Promise<void>;
 }
 
-export async function startBrokenServer(defect?: Defect, options: { timeoutMs?: number; tls?: HttpsOptions } = {}): Promise<BrokenServer> {
+export async function startBrokenServer(defect?: Defect, options: { timeoutMs?: number; tls?: HttpsOptions; delivery?: Delivery } = {}): Promise<BrokenServer> {
   const has = (d: Defect) => defect === d;
+  const shared: SharedBuffer = { bytes: Buffer.alloc(64), length: 0 };
   const listener: RequestListener = (req, res) => {
-    try {
-      handle(req, res, has);
-    } catch {
-      send(res, 500, { Message: 'unexpected error' });
-    }
+    (res as Delivered).delivery = options.delivery;
+    const run = (): void => {
+      try {
+        handle(req, res, has, shared);
+      } catch {
+        send(res, 500, { Message: 'unexpected error' });
+      }
+    };
+    if (options.delivery === 'slow') setTimeout(run, SLOW_MS);
+    else run();
   };
   const server = options.tls ? createHttpsServer(options.tls, listener) : createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -117,16 +143,42 @@ export async function startBrokenServer(defect?: Defect, options: { timeoutMs?: 
   };
 }
 
-function send(res: ServerResponse, status: number, body: unknown, contentType = 'application/json; charset=utf-8'): void {
-  const echo = (res as ServerResponse & { echo?: Record<string, unknown> }).echo;
-  if (echo && status >= 400 && typeof body === 'object' && body !== null) body = { ...body, request: echo };
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
+type Delivered = ServerResponse & { echo?: Record<string, unknown>; delivery?: Delivery };
+
+/** The one buffer a `shared-buffer` server computes every response into. */
+interface SharedBuffer {
+  bytes: Buffer;
+  length: number;
 }
 
-function handle(req: IncomingMessage, res: ServerResponse, has: (d: Defect) => boolean): void {
-  if (has('echo-headers')) (res as ServerResponse & { echo?: Record<string, unknown> }).echo = { url: req.url, headers: req.headers };
+function send(res: ServerResponse, status: number, body: unknown, contentType = 'application/json; charset=utf-8'): void {
+  const { echo, delivery } = res as Delivered;
+  if (echo && status >= 400 && typeof body === 'object' && body !== null) body = { ...body, request: echo };
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  if (delivery === 'close-each') res.setHeader('Connection', 'close');
+  if (delivery !== 'chunked') {
+    res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+    return;
+  }
+  // A few bytes per write, each on a later turn: the client must read to the end.
+  res.writeHead(status, { 'Content-Type': contentType });
+  const bytes = Buffer.from(text);
+  let at = 0;
+  const next = (): void => {
+    if (at >= bytes.length) {
+      res.end();
+      return;
+    }
+    res.write(bytes.subarray(at, at + 3));
+    at += 3;
+    setImmediate(next);
+  };
+  next();
+}
+
+function handle(req: IncomingMessage, res: ServerResponse, has: (d: Defect) => boolean, shared: SharedBuffer): void {
+  if (has('echo-headers')) (res as Delivered).echo = { url: req.url, headers: req.headers };
   const [rawPath = '', rawQuery = ''] = (req.url ?? '').split('?', 2);
   const route = /^\/certificatemanagement\/api\/v1\.0\/requests\/([^/]+)\/smartcards\/([^/]+)\/(authenticationresponse|diversifiedkey)$/;
   const m = has('case-sensitive-path')
@@ -137,10 +189,14 @@ function handle(req: IncomingMessage, res: ServerResponse, has: (d: Defect) => b
     res.setHeader('Allow', 'GET');
     return send(res, 405, { Message: `method ${req.method} not allowed` });
   }
+  // Node keeps the first of two Authorization headers: a server must look at them all.
+  const authorizations = req.rawHeaders.filter((_, i) => i % 2 === 0 && req.rawHeaders[i]!.toLowerCase() === 'authorization').length;
+  if (authorizations > 1 && !has('duplicate-auth-first-wins')) return send(res, 400, { Message: 'more than one Authorization header' });
   if (!has('no-auth')) {
     const auth = req.headers.authorization;
     if (auth === `Bearer ${NO_RIGHTS}`) return send(res, 403, { Message: 'not allowed' });
-    if (auth !== `Bearer ${HELPDESK}`) {
+    const accepted = auth === `Bearer ${HELPDESK}` || (has('garbage-token-accepted') && auth !== undefined && auth.startsWith('Bearer '));
+    if (!accepted) {
       res.setHeader('WWW-Authenticate', 'Bearer');
       return send(res, 401, { Message: 'authentication required' });
     }
@@ -173,11 +229,18 @@ function handle(req: IncomingMessage, res: ServerResponse, has: (d: Defect) => b
 
   const flag = query.get('diversified');
   const spellings = has('reject-False') ? ['true', 'false', 'True'] : has('reject-lower-true') ? ['false', 'True', 'False'] : ['true', 'false', 'True', 'False'];
-  if (flag === undefined || !spellings.includes(flag)) return send(res, 400, { Message: 'diversified must be true or false' });
+  if (flag === undefined || !spellings.includes(flag)) {
+    if (has('key-in-error')) return send(res, 400, { Message: 'diversified must be true or false', Detail: `card ${card.name}, AdminKey ${spaced(card.adminKey)}` });
+    return send(res, 400, { Message: 'diversified must be true or false' });
+  }
   const diversified = flag.toLowerCase() === 'true';
   const challengeText = query.get('challenge');
   if (challengeText === undefined) return send(res, 400, { Message: 'challenge is required' });
-  const challenge = isBase64(challengeText) && !/[-_]/.test(challengeText) ? Buffer.from(challengeText, 'base64') : undefined;
+  let challenge = isBase64(challengeText) && !/[-_]/.test(challengeText) ? Buffer.from(challengeText, 'base64') : undefined;
+  if (has('hex-challenge') && /^[0-9A-Fa-f]{14}$|^[0-9A-Fa-f]{16}$/.test(challengeText)) {
+    challenge = Buffer.alloc(8);
+    Buffer.from(challengeText.length % 2 ? `${challengeText}0` : challengeText, 'hex').copy(challenge);
+  }
   if (!challenge || challenge.length === 0 || challenge.length % 8 !== 0 || challenge.length > 64) {
     if (has('stack-on-malformed')) {
       return send(res, 500, `TypeError: invalid challenge length\n    at decodeChallenge (/srv/cm/src/handlers/auth.js:41:11)\n    at handle (/srv/cm/src/app.js:88:5)`, 'text/plain');
@@ -191,10 +254,22 @@ function handle(req: IncomingMessage, res: ServerResponse, has: (d: Defect) => b
   let response = has('decrypt') ? tdesDecrypt(key, challenge) : has('cbc') ? cbcEncrypt(key, challenge) : tdesEncrypt(key, challenge);
   if (has('random-response')) response = randomBytes(challenge.length);
   if (has('wrong-length')) response = response.subarray(0, response.length - 1);
+  if (has('shared-buffer')) {
+    // The defect: one buffer for every request, read back after a pause in which others overwrite it.
+    response.copy(shared.bytes);
+    shared.length = response.length;
+    setTimeout(() => send(res, 200, JSON.stringify(shared.bytes.subarray(0, shared.length).toString('base64'))), 25);
+    return;
+  }
   if (has('hex-body')) return send(res, 200, JSON.stringify(response.toString('hex')));
   if (has('unquoted-body')) return send(res, 200, response.toString('base64'));
   if (has('text-plain')) return send(res, 200, JSON.stringify(response.toString('base64')), 'text/plain; charset=utf-8');
   return send(res, 200, JSON.stringify(response.toString('base64')));
+}
+
+/** `01 23 45 ...`: hex as a debug dump prints it. */
+function spaced(bytes: Buffer): string {
+  return (bytes.toString('hex').toUpperCase().match(/../g) ?? []).join(' ');
 }
 
 /** 3DES-CBC with a zero IV: right for the first block, wrong for every later one (ECB is the contract). */
