@@ -270,7 +270,9 @@ export class LoadRun {
       this.#end();
     };
     plan.signal?.addEventListener('abort', this.#onAbort, { once: true });
-    if (Number.isFinite(this.#deadline)) this.#deadlineTimer = setTimeout(() => this.#end(), this.#deadline - start);
+    // The closed model needs a timer to end parked workers; the open schedule ends itself
+    // once every exchange due before the end was started or dropped.
+    if (!this.#open && Number.isFinite(this.#deadline)) this.#deadlineTimer = setTimeout(() => this.#end(), this.#deadline - start);
     if (plan.signal?.aborted) this.#onAbort();
     else if (this.#open) this.#startOpen(start);
     else this.#startClosed();

@@ -110,3 +110,36 @@ export const LOAD_CARDS = [
   { name: 'a', reqid: '11111111-1111-4111-8111-111111111111', scid: '22222222-2222-4222-8222-222222222222', cardid: '33333333-3333-4333-8333-333333333333' },
   { name: 'b', reqid: '44444444-4444-4444-8444-444444444444', scid: '55555555-5555-4555-8555-555555555555', cardid: '66666666-6666-4666-8666-666666666666' },
 ];
+
+/**
+ * `cmcard serve` (the reference server) in its own process on a free loopback port, as a
+ * user runs it; stopped by PID in `stop()` and, should the test run be cut short, when
+ * this process exits.
+ */
+export async function startReferenceServer(bin: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const { spawn } = await import('node:child_process');
+  const { createInterface } = await import('node:readline');
+  const child = spawn(process.execPath, [bin, 'serve', '--host', '127.0.0.1', '--port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const killOnExit = (): void => {
+    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+  };
+  process.on('exit', killOnExit);
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('cmcard serve printed no URL within 20 s')), 20_000);
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      clearTimeout(timer);
+      resolve(line.trim());
+    });
+    void exited.then(() => reject(new Error('cmcard serve exited before printing its URL')));
+  });
+  child.stdout!.resume();
+  return {
+    url,
+    stop: async () => {
+      process.off('exit', killOnExit);
+      if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+      await exited;
+    },
+  };
+}
