@@ -133,9 +133,13 @@ export async function runLoadSession(o: LoadSessionOptions): Promise<LoadOutcome
     const stages = withStages ? model.profile.stages.length : 0;
     if (o.onProgress) {
       const report = o.onProgress;
+      let last = { at: 0, exchanges: 0 };
       timers.push(setInterval(() => {
         const elapsedMs = run.elapsed();
-        report({ stats: run.stats, elapsedMs, target: run.target(), stage: stages > 0 ? model.profile.stageAt(elapsedMs) + 1 : 0, stages });
+        const exchanges = run.stats.exchanges;
+        const recentRate = elapsedMs > last.at ? ((exchanges - last.exchanges) * 1000) / (elapsedMs - last.at) : 0;
+        last = { at: elapsedMs, exchanges };
+        report({ stats: run.stats, elapsedMs, target: run.target(), stage: stages > 0 ? model.profile.stageAt(elapsedMs) + 1 : 0, stages, recentRate });
       }, o.progressEveryMs ?? 250));
     }
     if (o.abortOnFail) timers.push(setInterval(() => watch(run, criteria), WATCH_EVERY_MS));

@@ -235,14 +235,15 @@ export interface LiveProgress {
   /** 1-based, of `stages`; 0 without --stages. */
   stage: number;
   stages: number;
+  /** Exchanges per second since the last progress line. */
+  recentRate: number;
 }
 
 /** One progress line for a TTY (rewritten in place). */
 export function formatProgress(p: LiveProgress): string {
   const s = p.stats;
-  const rate = p.elapsedMs > 0 ? Math.round((s.exchanges * 1000) / p.elapsedMs) : 0;
   const open = s.model === 'open';
   const stage = p.stage > 0 ? `stage ${p.stage}/${p.stages}  ` : '';
   const target = open ? `target ${Math.round(p.target)}/s  ` : p.stage > 0 ? `${Math.ceil(p.target)} workers  ` : '';
-  return `${(p.elapsedMs / 1000).toFixed(1)} s  ${stage}${target}${s.exchanges} exchanges  ${rate}/s  p99 ${ms(s.latency.percentileUs(99))} ms  ${open ? `dropped ${s.dropped}  ` : ''}errors ${s.errors}  wrong ${s.wrongCryptograms}`;
+  return `${(p.elapsedMs / 1000).toFixed(1)} s  ${stage}${target}${s.exchanges} exchanges  ${Math.round(p.recentRate)}/s  p99 ${ms(s.latency.percentileUs(99))} ms  ${open ? `dropped ${s.dropped}  ` : ''}errors ${s.errors}  wrong ${s.wrongCryptograms}`;
 }

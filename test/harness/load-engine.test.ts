@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cardsOf, pooledRandom, runLoad, senderOf, type LoadModel, type LoadPlan, type Sender, type StopRule } from '../../harness/load/engine.js';
 import { Profile, type Stage } from '../../harness/load/stages.js';
-import { criteriaFor, judgeLoad, summariseLoad } from '../../harness/load/summary.js';
+import { criteriaFor, formatProgress, formatSummary, judgeLoad, summariseLoad } from '../../harness/load/summary.js';
+import { parseThreshold } from '../../harness/load/thresholds.js';
 import { decodeCryptogram } from '../../harness/wire/decode.js';
 import type { Reply } from '../../harness/wire/load-transport.js';
 import { TransportError } from '../../harness/wire/transport-error.js';
@@ -316,6 +317,40 @@ describe('load engine on a fake clock', () => {
     expect(answered[0]).toBeGreaterThanOrEqual(499);
     expect(answered[1]).toBeLessThanOrEqual(1);
     expect(answered[2]).toBeGreaterThanOrEqual(999);
+  });
+});
+
+describe('load summary: the lines for people', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('shows dropped, each stage, each threshold and the first wrong cryptograms; progress shows stage, target and the recent rate', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'performance'] });
+    const stages = [{ durationMs: 500, target: 100 }, { durationMs: 500, target: 100 }];
+    const stop = { durationMs: 1000 };
+    // Every 10th answer under the other key.
+    let n = 0;
+    const send: Sender = (_k, _c, challenge, done) => {
+      n += 1;
+      const reply = right(challenge, n % 10 === 0 ? OTHER_KEY : KEY);
+      setTimeout(() => done(null, reply.status, reply.body), 3);
+    };
+    const p = runLoad({ cards: [CARD], model: open(0, 4, stop, stages), stop, send });
+    await vi.runAllTimersAsync();
+    const stats = await p;
+    const thresholds = ['p99<100', 'wrong=0'].map(parseThreshold);
+    const summary = summariseLoad(stats, { thresholds, withStages: true, wrong: [{ card: 'a', cardid: CARD.cardid, challenge: 'AAAAAAAAAAA=', response: '"x"', diagnosis: 'it was computed with card b\'s admin key', phase: 'run', atMs: 1 }] });
+    const text = formatSummary(stats, summary);
+    expect(text).toMatch(/^exchanges +75 in 1\.00 s/m);
+    expect(text).toMatch(/^dropped +0 \(due while every connection was busy\)$/m);
+    expect(text).toMatch(/^wrong cryptograms +7$/m);
+    expect(text).toMatch(/^ {2}card a, challenge AAAAAAAAAAA=, answer "x": it was computed with card b's admin key$/m);
+    expect(text).toMatch(/^stage 1 +0\.5 s 0->100\/s: 25 exchanges \(50 \/s\), 0 dropped, 0 errors, \d wrong; p50 3[.\d]* /m);
+    expect(text).toMatch(/^stage 2 +0\.5 s 100->100\/s: 50 exchanges \(100(\.\d)? \/s\)/m);
+    expect(text).toMatch(/^threshold +pass {2}p99<100 \(p99 3[.\d]* ms\)$/m);
+    expect(text).toMatch(/^threshold +FAIL {2}wrong=0 \(wrong 7\)$/m);
+    expect(formatProgress({ stats, elapsedMs: 750, target: 100, stage: 2, stages: 2, recentRate: 98.6 })).toMatch(/^0\.8 s {2}stage 2\/2 {2}target 100\/s {2}75 exchanges {2}99\/s {2}p99 3[.\d]* ms {2}dropped 0 {2}errors 0 {2}wrong 7$/);
   });
 });
 
