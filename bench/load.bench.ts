@@ -122,13 +122,27 @@ async function cmcardLoad(args: string[], startupUs: number): Promise<LoadRun> {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const pct = (x: number): string => `${(100 * x).toFixed(0)}%`;
 
-/** Open model: does `rate` hold (started >= 99% of due, p99 under the limit, all verified)? */
-async function openRun(url: string, rate: number, startupUs: number): Promise<LoadRun & { rate: number; due: number; holds: boolean }> {
+type OpenRun = LoadRun & { rate: number; due: number; holds: boolean };
+
+/** One open-model run: does `rate` hold (started >= 99% of due, p99 under the limit, all verified)? */
+async function openOnce(url: string, rate: number, startupUs: number): Promise<OpenRun> {
   const r = await cmcardLoad(['--server', url, '--rate', String(rate), '--connections', String(OPEN_CONNECTIONS), '--duration', String(OPEN_SECONDS), '--warmup', '1'], startupUs);
   const due = r.exchanges + r.dropped;
   if (r.wrongCryptograms !== 0 || r.errors !== 0 || r.verified !== r.exchanges) throw new Error(`cmcard load --rate ${rate}: ${r.wrongCryptograms} wrong cryptograms, ${r.errors} errors`);
   const holds = r.exchanges >= 0.99 * due && r.latencyMs.p99 < P99_LIMIT_MS;
   return { ...r, rate, due, holds };
+}
+
+/**
+ * A rate holds when it holds in at least two of three runs: a shared machine's stalls land
+ * in one run or another. Returns the run with the median p99, and the three p99s.
+ */
+async function openRun(url: string, rate: number, startupUs: number): Promise<OpenRun & { p99s: number[] }> {
+  const runs: OpenRun[] = [];
+  for (let i = 0; i < 3; i++) runs.push(await openOnce(url, rate, startupUs));
+  const byP99 = [...runs].sort((a, b) => a.latencyMs.p99 - b.latencyMs.p99);
+  const holds = runs.filter((r) => r.holds).length >= 2;
+  return { ...byP99[1]!, holds, p99s: runs.map((r) => r.latencyMs.p99) };
 }
 
 export default async function run(): Promise<string> {
@@ -159,35 +173,56 @@ export default async function run(): Promise<string> {
     const paired = median(loadRuns.map((r, i) => r.exchangesPerSecond / acRuns[i]!.rps));
     const exchanges = loadRuns.reduce((n, r) => n + r.exchanges, 0);
 
-    // 2. Open model: climb by half again until a rate fails, then bisect three times.
+    // 2. Open model: from 1000/s climb by half again until a rate fails (or halve down until
+    // one holds), then bisect three times between the last that held and the first that failed.
     const tried: Array<Awaited<ReturnType<typeof openRun>>> = [];
     let good = 0;
     let bad = 0;
-    for (let rate = 1000; rate <= 64_000; rate = Math.round(rate * 1.5)) {
-      const r = await openRun(url, rate, startupUs);
-      tried.push(r);
-      if (!r.holds) {
-        bad = rate;
-        break;
+    const first = await openRun(url, 1000, startupUs);
+    tried.push(first);
+    if (first.holds) {
+      good = 1000;
+      for (let rate = 1500; rate <= 64_000; rate = Math.round(rate * 1.5)) {
+        const r = await openRun(url, rate, startupUs);
+        tried.push(r);
+        if (!r.holds) {
+          bad = rate;
+          break;
+        }
+        good = rate;
       }
-      good = rate;
+    } else {
+      bad = 1000;
+      for (let rate = 500; rate >= 125; rate /= 2) {
+        const r = await openRun(url, rate, startupUs);
+        tried.push(r);
+        if (r.holds) {
+          good = rate;
+          break;
+        }
+        bad = rate;
+      }
     }
     for (let i = 0; i < 3 && good > 0 && bad > 0; i++) {
-      const rate = Math.round((good + bad) / 2 / 100) * 100;
+      const step = good >= 1000 ? 100 : 25;
+      const rate = Math.round((good + bad) / 2 / step) * step;
       if (rate <= good || rate >= bad) break;
       const r = await openRun(url, rate, startupUs);
       tried.push(r);
       if (r.holds) good = rate;
       else bad = rate;
     }
-    const best = tried.filter((r) => r.holds && r.rate === good).pop();
-    const acOpen = good > 0 ? await cannon(url, OPEN_SECONDS, { connections: OPEN_CONNECTIONS, rate: good }) : null;
+    tried.sort((a, b) => a.rate - b.rate);
+    const best = tried.find((r) => r.holds && r.rate === good);
+    // autocannon -R beside it, at the rate that held (or the first rate tried when none did).
+    const acRateOpen = good > 0 ? good : 1000;
+    const acOpen = await cannon(url, OPEN_SECONDS, { connections: OPEN_CONNECTIONS, rate: acRateOpen });
 
     // 3. Rate accuracy at 2,000/s for 10 s, on as many connections as the test uses.
     const accuracy = await cmcardLoad(['--server', url, '--rate', '2000', '--duration', '10', '--connections', '1024', '--warmup', '1'], startupUs);
 
     const cpu = cpus();
-    const rows = tried.map((r) => `| ${r.rate} | ${r.exchanges} of ${r.due} (${(100 * r.exchanges / r.due).toFixed(2)}%) | ${r.dropped} | ${r.latencyMs.p50} | ${r.latencyMs.p99} | ${r.holds ? 'holds' : 'does not hold'} |`);
+    const rows = tried.map((r) => `| ${r.rate} | ${r.exchanges} of ${r.due} (${(100 * r.exchanges / r.due).toFixed(2)}%) | ${r.dropped} | ${r.latencyMs.p50} | ${r.p99s.join(', ')} | ${r.holds ? 'holds' : 'does not hold'} |`);
     return [
       '## Load mode (`bench/load.bench.ts`)',
       '',
@@ -206,15 +241,13 @@ export default async function run(): Promise<string> {
       '',
       `### Open model: the highest rate that holds (${OPEN_CONNECTIONS} connections, ${OPEN_SECONDS} s per rate after a 1 s warm-up)`,
       '',
-      `"Holds": at least 99% of the exchanges due were started (the rest dropped: every connection busy) and p99 from the due time is under ${P99_LIMIT_MS} ms; every answer verified. One run per rate, climbing by half again, then bisecting.`,
+      `"Holds": at least 99% of the exchanges due were started (the rest dropped: every connection busy) and p99 from the due time is under ${P99_LIMIT_MS} ms, in at least two of three runs; every answer verified. From 1000/s climbing by half again (or halving down), then bisecting; the row shows the run with the median p99.`,
       '',
-      '| --rate /s | started of due | dropped | p50 ms | p99 ms | |',
+      '| --rate /s | started of due | dropped | p50 ms | p99 ms of the three runs | |',
       '|---|---|---|---|---|---|',
       ...rows,
       '',
-      good > 0 && best && acOpen
-        ? `Highest rate that held: **${good}/s** (p99 ${best.latencyMs.p99} ms, client CPU ${best.cpuUs.toFixed(1)} µs per exchange). autocannon \`-R ${good}\` on ${OPEN_CONNECTIONS} connections: ${acOpen.rps.toFixed(0)} req/s achieved, p50 ${acOpen.p50} ms, p99 ${acOpen.p99} ms (latency corrected for coordinated omission), client CPU ${acOpen.cpuUs.toFixed(1)} µs per request.`
-        : 'No rate held (the machine was too busy for p99 under 10 ms even at 1000/s).',
+      `${good > 0 && best ? `Highest rate that held: **${good}/s** (p99 ${best.latencyMs.p99} ms, client CPU ${best.cpuUs.toFixed(1)} µs per exchange).` : `No rate from ${tried[0]!.rate}/s up held: the machine's stalls put p99 over ${P99_LIMIT_MS} ms.`} autocannon \`-R ${acRateOpen}\` on ${OPEN_CONNECTIONS} connections: ${acOpen.rps.toFixed(0)} req/s achieved, p50 ${acOpen.p50} ms, p99 ${acOpen.p99} ms (its latency corrected for coordinated omission too), client CPU ${acOpen.cpuUs.toFixed(1)} µs per request.`,
       '',
       `### Rate accuracy: \`cmcard load --rate 2000 --duration 10 --connections 1024\``,
       '',

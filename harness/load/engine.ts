@@ -229,7 +229,7 @@ export class LoadRun {
   /** Open model: exchanges due so far (started or dropped). */
   #due = 0;
   #nextDueAt = Number.POSITIVE_INFINITY;
-  /** Exchanges the open schedule holds in all (Infinity when bounded by count and time alike is unknown). */
+  /** Open model: the exchanges due in all, started or dropped. */
   #scheduled = Number.POSITIVE_INFINITY;
   #lastDueMs = Number.NaN;
   #inFlight = 0;

@@ -102,7 +102,7 @@ describe('cmcard load (the built bin)', () => {
     it('all hold on a clean server: exit 0, each listed as passed', async () => {
       const server = await start({ authorization: 'Bearer tok' });
       const held = ['p99<60000', 'p50<=60s', 'max<60000', 'errors<0.1%', 'errors<=0', 'wrong=0', 'rate>=1', 'dropped<1%'];
-      const r = await runCli(['load', '--config', configFile(server.url, 't-ok.json'), '--rate', '200', '--exchanges', '100', '--json', ...held.flatMap((t) => ['--threshold', t])], { env });
+      const r = await runCli(['load', '--config', configFile(server.url, 't-ok.json'), '--rate', '200', '--connections', '200', '--exchanges', '100', '--json', ...held.flatMap((t) => ['--threshold', t])], { env });
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       const summary = lastJsonLine(r.stdout) as { thresholds: Array<{ threshold: string; pass: boolean }>; model: string };
