@@ -247,7 +247,7 @@ export default async function run(): Promise<string> {
       '|---|---|---|---|---|---|',
       ...rows,
       '',
-      `${good > 0 && best ? `Highest rate that held: **${good}/s** (p99 ${best.latencyMs.p99} ms, client CPU ${best.cpuUs.toFixed(1)} µs per exchange).` : `No rate from ${tried[0]!.rate}/s up held: the machine's stalls put p99 over ${P99_LIMIT_MS} ms.`} autocannon \`-R ${acRateOpen}\` on ${OPEN_CONNECTIONS} connections: ${acOpen.rps.toFixed(0)} req/s achieved, p50 ${acOpen.p50} ms, p99 ${acOpen.p99} ms (its latency corrected for coordinated omission too), client CPU ${acOpen.cpuUs.toFixed(1)} µs per request.`,
+      `${good > 0 && best ? `Highest rate that held: **${good}/s** (median p99 ${best.latencyMs.p99} ms).` : `No rate from ${tried[0]!.rate}/s up held: the machine's stalls put p99 over ${P99_LIMIT_MS} ms.`} autocannon \`-R ${acRateOpen}\` on ${OPEN_CONNECTIONS} connections: ${acOpen.rps.toFixed(0)} req/s achieved, p50 ${acOpen.p50} ms, p99 ${acOpen.p99} ms (its latency corrected for coordinated omission too).`,
       '',
       `### Rate accuracy: \`cmcard load --rate 2000 --duration 10 --connections 1024\``,
       '',

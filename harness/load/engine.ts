@@ -563,7 +563,8 @@ export function pooledRandom(source: RandomSource, poolSize = 4096): RandomSourc
       pool = source(poolSize);
       at = 0;
     }
-    const out = Buffer.from(pool.subarray(at, at + length)); // a copy: the card keeps it
+    const out = Buffer.allocUnsafe(length); // a copy: the card keeps it
+    pool.copy(out, 0, at, at + length);
     at += length;
     return out;
   };
