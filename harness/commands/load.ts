@@ -44,7 +44,7 @@ export function registerLoad(program: Command): void {
     .command('load')
     .description('load mode: concurrent unlock exchanges, every response verified by the card that asked')
     .option('--server <url>', 'CM server origin (overrides the config file\'s; alone: the documented example card and the demo token)')
-    .option('--config <file>', 'harness config file (SPEC section 4): server, headers, TLS, cards')
+    .option('--config <file>', 'harness config file (docs/config.md): server, headers, TLS, cards')
     .option('--concurrency <n>', `closed model: this many workers, each starting its next exchange when its last one ended (1-${MAX_CONCURRENCY}; required unless --rate or --stages)`)
     .option('--rate <n>', 'open model: start this many exchanges per second on schedule, whether or not earlier ones ended; latency counts from each exchange\'s due time')
     .option('--connections <n>', `open model: the most exchanges in flight (1-${MAX_CONNECTIONS}); one due while all are busy is dropped (default: enough for 100 ms at the peak rate, at least 16)`)
