@@ -1,15 +1,27 @@
 import { VirtualCard } from '../../simulator/card.js';
 import { systemRandom, type RandomSource } from '../../simulator/random.js';
+import { constantTimeEqual, ecbEncryptor } from '../../simulator/tdes.js';
 import { decodeCryptogram } from '../wire/decode.js';
-import type { Reply } from '../wire/load-transport.js';
 import { meansNoAnswer, TransportError } from '../wire/transport-error.js';
 import { LatencyHistogram } from './histogram.js';
+import { Profile } from './stages.js';
+import { Timeline } from './timeline.js';
 
 /**
- * The load loop, free of HTTP: N workers, each with its own virtual cards, repeat
- * card challenge -> `send` -> the card judges the answer. The transport is injected
- * (harness/wire/load-transport.ts in the CLI, a fake in unit tests), so the counting
- * rules live here alone.
+ * The load loop, free of HTTP. Each connection is a slot holding its own virtual cards; an
+ * exchange is: a card issues a challenge -> `send` on the slot's connection -> the card
+ * judges the answer. The transport is injected (harness/wire/load-transport.ts in the CLI,
+ * a fake in unit tests), so the counting rules live here alone.
+ *
+ * Two models:
+ * - closed (`concurrency`): N workers, each starting its next exchange when the last one
+ *   ended; latency is the round trip. A slow server slows the load down, so a stall shows
+ *   in few samples (coordinated omission).
+ * - open (`rate`): exchanges are due on a schedule whether or not earlier ones ended;
+ *   latency runs from the time the exchange was due, so a stall counts for every exchange
+ *   it delayed (as wrk2 measures). An exchange due while every connection is busy is
+ *   dropped (counted, never silently skipped).
+ * Both follow a Profile: a constant, or stages ramping the workers or the rate.
  *
  * Counting rules (one exchange = one challenge sent):
  * - a transport failure (refused, timeout, reset, ...) is an error, with no status code;
@@ -27,20 +39,68 @@ export interface LoadCardSpec {
 
 export type StopRule = { exchanges: number } | { durationMs: number };
 
+/** How the transport reports one exchange: an error (no answer), or a status and a body. */
+export type ReplyCallback = (err: unknown, status: number, body: string) => void;
+
+/** Sends the challenge for card `cardIndex` on connection `connection`; calls `done` once. */
+export type Sender = (connection: number, cardIndex: number, challenge: Buffer, done: ReplyCallback) => void;
+
+export type LoadModel =
+  /** `profile` gives the number of workers over time (each with its own connection). */
+  | { kind: 'closed'; profile: Profile }
+  /** `profile` gives exchanges due per second over time; `connections` caps those in flight. */
+  | { kind: 'open'; profile: Profile; connections: number };
+
 export interface LoadPlan {
   cards: LoadCardSpec[];
-  concurrency: number;
+  model: LoadModel;
+  /** Exchanges (closed: started; open: due, started or dropped) or a length of time. */
   stop: StopRule;
-  /** Sends the challenge for card `cardIndex` (an index into `cards`); throws TransportError. */
-  send: (cardIndex: number, challenge: Buffer) => Promise<Reply>;
+  send: Sender;
   /** Milliseconds, monotonic. Default performance.now. */
   now?: () => number;
   random?: RandomSource;
   /** Aborting stops new exchanges; those in flight finish and are counted. */
   signal?: AbortSignal;
+  /** How many wrong cryptograms to keep with their challenge and answer. Default 5. */
+  keepWrong?: number;
+  /** Width of a timeline point, ms. Default: 1 s, wider for long planned runs. */
+  timelineIntervalMs?: number;
+}
+
+/** A wrong cryptogram kept for its diagnosis. */
+export interface WrongSample {
+  cardIndex: number;
+  challenge: Buffer;
+  /** The decoded cryptogram; null when the body was not a base64 JSON string of the challenge's length. */
+  response: Buffer | null;
+  /** The 200 body as received. */
+  body: string;
+  /** ms from the start of the run. */
+  atMs: number;
+}
+
+export interface StageStats {
+  /** ms from the start of the run. */
+  startMs: number;
+  /** Planned length (Infinity for the one stage of an --exchanges run). */
+  durationMs: number;
+  /** The profile's value at the start and the end of the stage. */
+  from: number;
+  to: number;
+  /** Exchanges started in the stage (by their due time in the open model). */
+  exchanges: number;
+  dropped: number;
+  verified: number;
+  errors: number;
+  wrongCryptograms: number;
+  latency: LatencyHistogram;
+  /** How long the run spent in the stage, ms. */
+  elapsedMs: number;
 }
 
 export interface LoadStats {
+  model: 'closed' | 'open';
   exchanges: number;
   /** Exchanges whose 200 response the card accepted. */
   verified: number;
@@ -48,10 +108,19 @@ export interface LoadStats {
   malformedBodies: number;
   /** Transport failures plus non-200 responses. */
   errors: number;
+  /** Open model: exchanges due while every connection was busy, never sent. */
+  dropped: number;
   transportErrors: Record<string, number>;
   statusCodes: Record<string, number>;
-  /** HTTP round trip of every exchange that got a response. */
+  /**
+   * Every exchange that got a response: closed model, the round trip; open model, from the
+   * time the exchange was due (so waiting for the client's own schedule counts too).
+   */
   latency: LatencyHistogram;
+  stages: StageStats[];
+  timeline: Timeline;
+  /** The first few wrong cryptograms (see LoadPlan.keepWrong). */
+  wrongSamples: WrongSample[];
   startedAt: number;
   /** Elapsed ms so far (live) or of the whole run (final). */
   elapsedMs: number;
@@ -61,55 +130,174 @@ export interface LoadStats {
   unreachable: boolean;
   /** Set when the signal stopped the run early. */
   interrupted: boolean;
+  /** Set when stop(reason) ended the run early (e.g. a threshold that can no longer hold). */
+  stoppedBy: string | null;
+}
+
+/** What may still happen, for deciding early whether a threshold can still hold. */
+export interface RunOutlook {
+  /** Exchanges in flight plus those still to start; Infinity when the run is bounded by time in the closed model. */
+  remaining: number;
+  /** Exchanges still due that could yet be dropped (open model). */
+  droppable: number;
+  /** The shortest the run can still last in all, ms (open model: its last due time); NaN when unknown. */
+  minDurationMs: number;
 }
 
 /** Bounds that keep a run finite and the machine usable. */
 export const MAX_CONCURRENCY = 1024;
+export const MAX_CONNECTIONS = 1024;
+/** Exchanges per second, open model: beyond this the schedule, not the server, is measured. */
+export const MAX_RATE = 1_000_000;
+/** Exchanges the open schedule starts (or drops) per event-loop turn at most. */
+const TICK_BUDGET = 256;
+
+/** The connections a plan needs: one per worker (closed), or the open model's pool. */
+export function connectionsFor(model: LoadModel, stop: StopRule): number {
+  if (model.kind === 'open') return model.connections;
+  const peak = Math.ceil(model.profile.peak - 1e-9);
+  return 'exchanges' in stop ? Math.min(peak, stop.exchanges) : peak;
+}
+
+/** One connection: its card objects and the exchange in flight on it. */
+class Slot {
+  readonly index: number;
+  /** Closed model: the card identities this worker plays, in turn. */
+  readonly mine: number[];
+  readonly #cards: (VirtualCard | undefined)[];
+  turn = 0;
+  parked = false;
+  card: VirtualCard | null = null;
+  cardIndex = 0;
+  challenge: Buffer | null = null;
+  t0 = 0;
+  stage = 0;
+  /** The cryptogram being judged, read by `check`. */
+  response: Buffer | null = null;
+  /** Bound once: no closure per exchange. */
+  readonly onReply: ReplyCallback;
+  readonly next: () => void;
+  /**
+   * The card's check of the answer, run by the card itself (VirtualCard.adminAttempt: it
+   * consumes its pending challenge, counts the attempt, and lends its own key): 3DES-ECB of
+   * the challenge under that key, compared in constant time, as authenticateAdmin does,
+   * with one kept cipher context per key instead of a new one per exchange.
+   */
+  readonly check: (key: Buffer, challenge: Buffer) => boolean;
+
+  constructor(index: number, mine: number[], cardCount: number, run: LoadRun) {
+    this.index = index;
+    this.mine = mine;
+    this.#cards = new Array<VirtualCard | undefined>(cardCount);
+    this.onReply = (err, status, body) => run.complete(this, err, status, body);
+    this.next = () => run.closedNext(this);
+    // Per card identity: the key it lent last time and a cipher context kept for it.
+    const kept: Array<{ key: Buffer; encrypt: (data: Uint8Array) => Buffer } | undefined> = new Array(cardCount);
+    this.check = (key, challenge) => {
+      let k = kept[this.cardIndex];
+      if (k === undefined || !k.key.equals(key)) {
+        k = { key, encrypt: ecbEncryptor(key) };
+        kept[this.cardIndex] = k;
+      }
+      return constantTimeEqual(k.encrypt(challenge), this.response!);
+    };
+  }
+
+  /** This slot's card object for identity i, made on first use. */
+  cardFor(i: number, spec: LoadCardSpec, random: RandomSource): VirtualCard {
+    let card = this.#cards[i];
+    if (card === undefined) {
+      // No admin-try limit: one wrong answer does not block the card for the rest of the run.
+      card = VirtualCard.create({ adminKey: spec.adminKey, pin: '1234', cardId: spec.cardid, adminTries: null }, { random });
+      this.#cards[i] = card;
+    }
+    return card;
+  }
+}
 
 export class LoadRun {
   readonly stats: LoadStats;
   readonly #plan: LoadPlan;
+  readonly #profile: Profile;
+  readonly #open: boolean;
   readonly #now: () => number;
+  readonly #random: RandomSource;
+  readonly #slots: Slot[] = [];
+  readonly #free: number[] = [];
+  readonly #keepWrong: number;
   #started = 0;
+  /** Open model: exchanges due so far (started or dropped). */
+  #due = 0;
+  #nextDueAt = Number.POSITIVE_INFINITY;
+  /** Open model: the exchanges due in all, started or dropped. */
+  #scheduled = Number.POSITIVE_INFINITY;
+  #lastDueMs = Number.NaN;
+  #inFlight = 0;
   #deadline = Number.POSITIVE_INFINITY;
   #limit = Number.POSITIVE_INFINITY;
   #responses = 0;
   #noAnswers = 0;
-  #stopped = false;
+  #stageCursor = 0;
+  #ending = false;
+  #finished = false;
+  #resolve: (() => void) | null = null;
+  #timer: NodeJS.Timeout | undefined;
+  #deadlineTimer: NodeJS.Timeout | undefined;
+  #rampTimer: NodeJS.Timeout | undefined;
+  #onAbort: (() => void) | null = null;
 
   constructor(plan: LoadPlan) {
     checkPlan(plan);
     this.#plan = plan;
+    this.#profile = plan.model.profile;
+    this.#open = plan.model.kind === 'open';
     this.#now = plan.now ?? (() => performance.now());
+    this.#random = plan.random ?? pooledRandom(systemRandom);
+    this.#keepWrong = plan.keepWrong ?? 5;
+    const p = this.#profile;
+    const plannedMs = 'durationMs' in plan.stop ? Math.min(plan.stop.durationMs, p.durationMs) : p.durationMs;
+    const interval = plan.timelineIntervalMs ?? (Number.isFinite(plannedMs) ? Math.max(1000, Math.ceil(plannedMs / 600 / 1000) * 1000) : 1000);
     this.stats = {
-      exchanges: 0, verified: 0, wrongCryptograms: 0, malformedBodies: 0, errors: 0,
+      model: plan.model.kind,
+      exchanges: 0, verified: 0, wrongCryptograms: 0, malformedBodies: 0, errors: 0, dropped: 0,
       transportErrors: {}, statusCodes: {}, latency: new LatencyHistogram(),
-      startedAt: 0, elapsedMs: 0, firstTransportError: null, unreachable: false, interrupted: false,
+      stages: p.stages.map((s, i) => ({
+        startMs: p.stageStartsMs[i]!, durationMs: s.durationMs, from: i === 0 ? p.start : p.stages[i - 1]!.target, to: s.target,
+        exchanges: 0, dropped: 0, verified: 0, errors: 0, wrongCryptograms: 0, latency: new LatencyHistogram(), elapsedMs: 0,
+      })),
+      timeline: new Timeline(interval, (t) => p.valueAt(t)),
+      wrongSamples: [],
+      startedAt: 0, elapsedMs: 0, firstTransportError: null, unreachable: false, interrupted: false, stoppedBy: null,
     };
   }
 
   /** Runs to the stop rule; resolves with the final stats. */
   async run(): Promise<LoadStats> {
     const plan = this.#plan;
-    const random = plan.random ?? pooledRandom(systemRandom);
-    this.stats.startedAt = this.#now();
-    if ('durationMs' in plan.stop) this.#deadline = this.stats.startedAt + plan.stop.durationMs;
-    else this.#limit = plan.stop.exchanges;
-    const onAbort = (): void => {
-      this.stats.interrupted = true;
-      this.#stopped = true;
-    };
-    if (plan.signal?.aborted) onAbort();
-    plan.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      const workers = Math.min(plan.concurrency, this.#limit);
-      const jobs: Promise<void>[] = [];
-      for (let w = 0; w < workers; w++) jobs.push(this.#worker(cardsOf(w, workers, plan.cards.length), random));
-      await Promise.all(jobs);
-    } finally {
-      plan.signal?.removeEventListener('abort', onAbort);
+    const done = new Promise<void>((resolve) => (this.#resolve = resolve));
+    const start = this.#now();
+    this.stats.startedAt = start;
+    if ('durationMs' in plan.stop) this.#deadline = start + Math.min(plan.stop.durationMs, this.#profile.durationMs);
+    else {
+      this.#limit = plan.stop.exchanges;
+      if (Number.isFinite(this.#profile.durationMs)) this.#deadline = start + this.#profile.durationMs;
     }
-    this.stats.elapsedMs = this.#now() - this.stats.startedAt;
+    const slots = connectionsFor(plan.model, plan.stop);
+    const cards = plan.cards.length;
+    for (let k = 0; k < slots; k++) this.#slots.push(new Slot(k, this.#open ? [] : cardsOf(k, slots, cards), cards, this));
+    this.#onAbort = () => {
+      this.stats.interrupted = true;
+      this.#end();
+    };
+    plan.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    // The closed model needs a timer to end parked workers; the open schedule ends itself
+    // once every exchange due before the end was started or dropped.
+    if (!this.#open && Number.isFinite(this.#deadline)) this.#deadlineTimer = setTimeout(() => this.#end(), this.#deadline - start);
+    if (plan.signal?.aborted) this.#onAbort();
+    else if (this.#open) this.#startOpen(start);
+    else this.#startClosed();
+    this.#maybeFinish();
+    await done;
     return this.stats;
   }
 
@@ -118,64 +306,220 @@ export class LoadRun {
     return this.#now() - this.stats.startedAt;
   }
 
-  /** Claims the right to start one more exchange. */
-  #claim(): boolean {
-    if (this.#stopped || this.#started >= this.#limit || this.#now() >= this.#deadline) return false;
-    this.#started += 1;
-    return true;
+  /** The profile's value now (workers or rate), for live progress. */
+  target(): number {
+    return this.#profile.valueAt(this.elapsed());
   }
 
-  async #worker(cardIndexes: number[], random: RandomSource): Promise<void> {
-    // Each worker holds its own card objects: a pending challenge belongs to one worker.
-    // No admin-try limit, so one wrong answer does not block the card for the rest of the run.
-    const cards = cardIndexes.map((i) => {
-      const spec = this.#plan.cards[i]!;
-      return VirtualCard.create({ adminKey: spec.adminKey, pin: '1234', cardId: spec.cardid, adminTries: null }, { random });
-    });
-    const s = this.stats;
-    let turn = 0;
-    while (this.#claim()) {
-      const slot = turn++ % cards.length;
-      const card = cards[slot]!;
-      const challenge = card.getChallenge();
-      const t0 = this.#now();
-      let reply: Reply;
-      try {
-        reply = await this.#plan.send(cardIndexes[slot]!, challenge);
-      } catch (err) {
-        s.exchanges += 1;
-        s.errors += 1;
-        const kind = err instanceof TransportError ? err.kind : 'protocol';
-        s.transportErrors[kind] = (s.transportErrors[kind] ?? 0) + 1;
-        s.firstTransportError ??= err instanceof TransportError ? `${err.kind}: ${err.message}` : err instanceof Error ? err.message : String(err);
-        // Nothing answered at all yet: after one no-answer failure per worker, the server is
-        // unreachable (meansNoAnswer: a too-large body was an answer).
-        if (meansNoAnswer(kind)) this.#noAnswers += 1;
-        if (this.#responses === 0 && this.#noAnswers >= Math.min(this.#plan.concurrency, this.#limit)) {
-          s.unreachable = true;
-          this.#stopped = true;
-        }
-        continue;
-      }
-      s.latency.record((this.#now() - t0) * 1000);
-      this.#responses += 1;
-      s.exchanges += 1;
-      const code = String(reply.status);
-      s.statusCodes[code] = (s.statusCodes[code] ?? 0) + 1;
-      if (reply.status !== 200) {
-        s.errors += 1;
-        continue;
-      }
-      const response = decodeCryptogram(reply.body, challenge.length);
-      if (response === null) {
-        s.malformedBodies += 1;
-        s.wrongCryptograms += 1;
-        card.reset(); // drop the pending challenge: it was never answered
-        continue;
-      }
-      if (card.authenticateAdmin(response).ok) s.verified += 1;
-      else s.wrongCryptograms += 1;
+  /** Ends the run early: no new exchange starts; those in flight finish and count. */
+  stop(reason: string): void {
+    if (this.#ending) return;
+    this.stats.stoppedBy = reason;
+    this.#end();
+  }
+
+  outlook(): RunOutlook {
+    if (this.#open) {
+      const left = this.#scheduled - this.#due;
+      return { remaining: this.#inFlight + left, droppable: left, minDurationMs: this.#lastDueMs };
     }
+    const left = Number.isFinite(this.#limit) && !this.#ending ? this.#limit - this.#started : this.#ending ? 0 : Number.POSITIVE_INFINITY;
+    return { remaining: this.#inFlight + left, droppable: 0, minDurationMs: Number.NaN };
+  }
+
+  // ---- closed model ----
+
+  #startClosed(): void {
+    for (const slot of this.#slots) this.closedNext(slot);
+    if (!this.#profile.constant) {
+      // Workers above the profile's value wait; this wakes them as the ramp climbs.
+      this.#rampTimer = setInterval(() => this.#wakeParked(), 10);
+    }
+  }
+
+  /** A worker's next exchange, or its end. Public for the slots only. */
+  closedNext(slot: Slot): void {
+    if (this.#ending) return this.#maybeFinish();
+    const now = this.#now();
+    if (this.#started >= this.#limit || now >= this.#deadline) return this.#end();
+    const t = now - this.stats.startedAt;
+    if (!this.#profile.constant && slot.index >= this.#profile.valueAt(t)) {
+      slot.parked = true;
+      return;
+    }
+    const cardIndex = slot.mine[slot.turn++ % slot.mine.length]!;
+    this.#issue(slot, cardIndex, now, t);
+  }
+
+  #wakeParked(): void {
+    if (this.#ending) return;
+    const value = this.#profile.valueAt(this.elapsed());
+    for (const slot of this.#slots) {
+      if (slot.parked && slot.index < value) {
+        slot.parked = false;
+        this.closedNext(slot);
+      }
+    }
+  }
+
+  // ---- open model ----
+
+  #startOpen(start: number): void {
+    const p = this.#profile;
+    const plannedEnd = Number.isFinite(this.#deadline) ? this.#deadline - start : Number.POSITIVE_INFINITY;
+    this.#scheduled = Math.min(this.#limit, Number.isFinite(plannedEnd) ? p.arrivalsBefore(plannedEnd) : Number.POSITIVE_INFINITY);
+    if (Number.isFinite(this.#scheduled)) this.#lastDueMs = this.#scheduled > 0 ? p.arrivalTimeMs(this.#scheduled - 1) : 0;
+    for (let k = this.#slots.length - 1; k >= 0; k--) this.#free.push(k); // pop() hands out 0 first
+    this.#nextDueAt = this.#scheduled > 0 ? start + p.arrivalTimeMs(0) : Number.POSITIVE_INFINITY;
+    this.#tick();
+  }
+
+  /** Starts (or drops) every exchange that is due, then sleeps until the next one. */
+  #tick = (): void => {
+    this.#timer = undefined;
+    if (this.#ending) return;
+    const start = this.stats.startedAt;
+    const cards = this.#plan.cards.length;
+    let now = this.#now();
+    // A client that cannot keep up still lets answers in: at most this many per turn.
+    let budget = TICK_BUDGET;
+    while (this.#nextDueAt <= now) {
+      if (budget-- === 0) {
+        this.#timer = setTimeout(this.#tick, 0);
+        return;
+      }
+      const dueAt = this.#nextDueAt;
+      const t = dueAt - start;
+      this.#stageCursor = this.#profile.stageAt(t, this.#stageCursor);
+      const k = this.#free.pop();
+      if (k === undefined) {
+        this.stats.dropped += 1;
+        this.stats.stages[this.#stageCursor]!.dropped += 1;
+        this.stats.timeline.dropped(now - start);
+      } else {
+        this.#issue(this.#slots[k]!, this.#due % cards, dueAt, t);
+        if (this.#ending) return; // the send failed at once and ended the run
+      }
+      this.#due += 1;
+      this.#nextDueAt = this.#due < this.#scheduled ? start + this.#profile.arrivalTimeMs(this.#due, this.#stageCursor) : Number.POSITIVE_INFINITY;
+      if (this.#nextDueAt > now) now = this.#now();
+    }
+    if (this.#due >= this.#scheduled || this.#nextDueAt >= this.#deadline) return this.#end();
+    // Whole milliseconds, rounded up: a timer never fires early, so no exchange starts before it is due.
+    this.#timer = setTimeout(this.#tick, Math.max(1, Math.ceil(this.#nextDueAt - now)));
+  };
+
+  // ---- both ----
+
+  #issue(slot: Slot, cardIndex: number, t0: number, t: number): void {
+    const card = slot.cardFor(cardIndex, this.#plan.cards[cardIndex]!, this.#random);
+    if (!this.#open) this.#stageCursor = this.#profile.stageAt(t, this.#stageCursor);
+    slot.card = card;
+    slot.cardIndex = cardIndex;
+    slot.challenge = card.getChallenge();
+    slot.t0 = t0;
+    slot.stage = this.#stageCursor;
+    this.#started += 1;
+    this.#inFlight += 1;
+    this.stats.stages[this.#stageCursor]!.exchanges += 1;
+    this.stats.timeline.started(t);
+    try {
+      this.#plan.send(slot.index, cardIndex, slot.challenge, slot.onReply);
+    } catch (err) {
+      slot.onReply(err, 0, '');
+    }
+  }
+
+  /** One exchange ended. Public for the slots only. */
+  complete(slot: Slot, err: unknown, status: number, body: string): void {
+    const now = this.#now();
+    const s = this.stats;
+    const stage = s.stages[slot.stage]!;
+    const card = slot.card!;
+    const challenge = slot.challenge!;
+    slot.challenge = null;
+    this.#inFlight -= 1;
+    s.exchanges += 1;
+    let latencyUs = -1;
+    let error = false;
+    let wrong = false;
+    if (err !== null && err !== undefined) {
+      error = true;
+      const kind = err instanceof TransportError ? err.kind : 'protocol';
+      s.transportErrors[kind] = (s.transportErrors[kind] ?? 0) + 1;
+      s.firstTransportError ??= err instanceof TransportError ? `${err.kind}: ${err.message}` : err instanceof Error ? err.message : String(err);
+      // Nothing answered at all yet: after one no-answer failure per connection, the server
+      // is unreachable (meansNoAnswer: a too-large body was an answer).
+      if (meansNoAnswer(kind)) this.#noAnswers += 1;
+      if (this.#responses === 0 && this.#noAnswers >= Math.min(this.#slots.length, this.#limit)) {
+        s.unreachable = true;
+        this.#end();
+      }
+    } else {
+      latencyUs = (now - slot.t0) * 1000;
+      s.latency.record(latencyUs);
+      stage.latency.record(latencyUs);
+      this.#responses += 1;
+      s.statusCodes[status] = (s.statusCodes[status] ?? 0) + 1;
+      if (status !== 200) {
+        error = true;
+      } else {
+        const response = decodeCryptogram(body, challenge.length);
+        if (response === null) {
+          s.malformedBodies += 1;
+          wrong = true;
+          card.reset(); // drop the pending challenge: it was never answered
+        } else {
+          slot.response = response;
+          if (card.adminAttempt(slot.check).ok) {
+            s.verified += 1;
+            stage.verified += 1;
+          } else {
+            wrong = true;
+          }
+          slot.response = null;
+        }
+        if (wrong && s.wrongSamples.length < this.#keepWrong) {
+          s.wrongSamples.push({ cardIndex: slot.cardIndex, challenge, response, body, atMs: Math.round(now - s.startedAt) });
+        }
+      }
+    }
+    if (error) {
+      s.errors += 1;
+      stage.errors += 1;
+    } else if (wrong) {
+      s.wrongCryptograms += 1;
+      stage.wrongCryptograms += 1;
+    }
+    s.timeline.completed(now - s.startedAt, latencyUs, error, wrong);
+    if (this.#open) {
+      this.#free.push(slot.index);
+      if (this.#ending) this.#maybeFinish();
+    } else {
+      // Next exchange after the transport's callback has returned (no re-entry into it).
+      queueMicrotask(slot.next);
+    }
+  }
+
+  #end(): void {
+    if (this.#ending) return;
+    this.#ending = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#rampTimer) clearInterval(this.#rampTimer);
+    this.#timer = this.#rampTimer = undefined;
+    this.#maybeFinish();
+  }
+
+  #maybeFinish(): void {
+    if (!this.#ending || this.#inFlight > 0 || this.#finished || this.#resolve === null) return;
+    this.#finished = true;
+    if (this.#deadlineTimer) clearTimeout(this.#deadlineTimer);
+    if (this.#onAbort) this.#plan.signal?.removeEventListener('abort', this.#onAbort);
+    const s = this.stats;
+    s.elapsedMs = this.#now() - s.startedAt;
+    s.timeline.finish(s.elapsedMs);
+    for (const st of s.stages) st.elapsedMs = Math.max(0, Math.min(s.elapsedMs, st.startMs + st.durationMs) - st.startMs);
+    this.#resolve();
   }
 }
 
@@ -184,6 +528,15 @@ export function runLoad(plan: LoadPlan): Promise<LoadStats> {
   return new LoadRun(plan).run();
 }
 
+/** A Sender over a promise-returning function (tests, and transports without a callback path). */
+export function senderOf(send: (cardIndex: number, challenge: Buffer, connection: number) => Promise<{ status: number; body: string }>): Sender {
+  return (connection, cardIndex, challenge, done) => {
+    send(cardIndex, challenge, connection).then(
+      (r) => done(null, r.status, r.body),
+      (err: unknown) => done(err ?? new Error('send failed'), 0, ''),
+    );
+  };
+}
 
 /**
  * Which cards worker w of n plays: with more workers than cards, several workers play
@@ -210,7 +563,8 @@ export function pooledRandom(source: RandomSource, poolSize = 4096): RandomSourc
       pool = source(poolSize);
       at = 0;
     }
-    const out = Buffer.from(pool.subarray(at, at + length)); // a copy: the card keeps it
+    const out = Buffer.allocUnsafe(length); // a copy: the card keeps it
+    pool.copy(out, 0, at, at + length);
     at += length;
     return out;
   };
@@ -218,8 +572,16 @@ export function pooledRandom(source: RandomSource, poolSize = 4096): RandomSourc
 
 function checkPlan(plan: LoadPlan): void {
   if (plan.cards.length === 0) throw new RangeError('load needs at least one card');
-  if (!Number.isInteger(plan.concurrency) || plan.concurrency < 1 || plan.concurrency > MAX_CONCURRENCY) {
-    throw new RangeError(`concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}, got ${plan.concurrency}`);
+  const m = plan.model;
+  if (m.kind === 'closed') {
+    if (!(m.profile.peak >= 1) || m.profile.peak > MAX_CONCURRENCY || (m.profile.constant && !Number.isInteger(m.profile.peak))) {
+      throw new RangeError(`concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}, got ${m.profile.peak}`);
+    }
+  } else {
+    if (!Number.isInteger(m.connections) || m.connections < 1 || m.connections > MAX_CONNECTIONS) {
+      throw new RangeError(`connections must be a whole number from 1 to ${MAX_CONNECTIONS}, got ${m.connections}`);
+    }
+    if (!(m.profile.peak > 0) || m.profile.peak > MAX_RATE) throw new RangeError(`rate must be above 0 and at most ${MAX_RATE} per second, got ${m.profile.peak}`);
   }
   if ('exchanges' in plan.stop) {
     if (!Number.isInteger(plan.stop.exchanges) || plan.stop.exchanges < 1) throw new RangeError(`exchanges must be a whole number >= 1, got ${plan.stop.exchanges}`);

@@ -83,17 +83,32 @@ export class LatencyHistogram {
    * The value at percentile p (0 < p <= 100): the highest value of the bucket holding the
    * ceil(p% * n)-th smallest sample, capped at the exact maximum, as HdrHistogram reports
    * it. 0 when empty.
+   *
+   * `padLow` and `padHigh` count samples not yet recorded as 0 and as Infinity: the bounds
+   * of what the percentile can still become when that many more samples may come.
    */
-  percentileUs(p: number): number {
+  percentileUs(p: number, padLow = 0, padHigh = 0): number {
     if (!(p > 0 && p <= 100)) throw new RangeError(`percentile must be in (0, 100], got ${p}`);
-    if (this.#total === 0) return 0;
-    const rank = Math.max(1, Math.ceil((p / 100) * this.#total));
-    let seen = 0;
+    const total = this.#total + padLow + padHigh;
+    if (total === 0) return 0;
+    const rank = Math.max(1, Math.ceil((p / 100) * total));
+    if (rank <= padLow) return 0;
+    if (rank > padLow + this.#total) return Number.POSITIVE_INFINITY;
+    let seen = padLow;
     for (let i = 0; i < BUCKETS; i++) {
       seen += this.#counts[i]!;
       if (seen >= rank) return Math.min(boundsOf(i).high, this.#max);
     }
     return this.#max;
+  }
+
+  /** Forgets every sample (a new interval of a timeline), keeping the memory. */
+  reset(): void {
+    this.#counts.fill(0);
+    this.#total = 0;
+    this.#min = Number.POSITIVE_INFINITY;
+    this.#max = 0;
+    this.#sum = 0;
   }
 
   /** The non-empty buckets in ascending order (for pictures). */

@@ -4,23 +4,37 @@ import { createLoadTransport } from '../wire/load-transport.js';
 import { openSession, type CmSession } from '../config-client.js';
 import type { CardConfig, HarnessConfig } from '../config.js';
 import { InputError } from '../../simulator/errors.js';
-import { LoadRun, type LoadStats, type StopRule } from './engine.js';
-import { judgeLoad, summariseLoad, type LoadSummary, type LoadVerdict } from './summary.js';
+import { connectionsFor, LoadRun, MAX_CONNECTIONS, type LoadModel, type LoadPlan, type LoadStats, type StopRule } from './engine.js';
+import { Profile, type Stage } from './stages.js';
+import { criteriaFor, firstLostCause, judgeLoad, summariseLoad, type LiveProgress, type LoadCriteria, type LoadSummary, type LoadVerdict } from './summary.js';
+import type { Threshold } from './thresholds.js';
+import { explainWrong, othersFor, type JudgedCard, type WrongDetail } from './wrong-cryptograms.js';
 
 /**
- * One load run against a configured server: picks the cards and their keys, wires the
- * HTTP transport to the engine, and judges the outcome. No printing: the command does that.
+ * One load run against a configured server: picks the cards and their keys, builds the
+ * profile (workers or rate, constant or in stages), wires the HTTP transport to the
+ * engine, watches the thresholds, and judges the outcome. No printing: the command does that.
  */
+
+/** What the user asked for: N workers (closed model) or N exchanges per second (open model), optionally in stages. */
+export type LoadShape =
+  | { model: 'closed'; concurrency?: number; stages?: Stage[] }
+  | { model: 'open'; rate?: number; connections?: number; stages?: Stage[] };
 
 export interface LoadSessionOptions {
   config: HarnessConfig;
   /** The run's credentials (an auth block authenticates each connection once); default: opened from the config. */
   session?: CmSession;
-  concurrency: number;
-  stop: StopRule;
+  shape: LoadShape;
+  /** Required without stages; with stages the run lasts as long as they do. */
+  stop?: StopRule;
   /** Ask for diversified=True responses, checked against each card's diversified key. */
   diversified: boolean;
-  maxErrorRate: number;
+  /** --max-error-rate when given (0..1). */
+  maxErrorRate?: number;
+  thresholds?: Threshold[];
+  /** Stop the run as soon as a threshold (or a default rule) can no longer hold. */
+  abortOnFail?: boolean;
   /**
    * Exchanges before the measured run, for this long, over the same connections: JIT,
    * sockets and server caches settle first. Not in the summary, but a wrong cryptogram
@@ -29,7 +43,7 @@ export interface LoadSessionOptions {
   warmupMs?: number;
   signal?: AbortSignal;
   /** Called every `progressEveryMs` while the run goes (live progress on a TTY). */
-  onProgress?: (stats: LoadStats, elapsedMs: number) => void;
+  onProgress?: (progress: LiveProgress) => void;
   progressEveryMs?: number;
 }
 
@@ -41,6 +55,33 @@ export interface LoadOutcome {
   verdict: LoadVerdict;
   /** The cards that took part. */
   cards: string[];
+  /** Connections the run used (the pool in the open model). */
+  connections: number;
+}
+
+/** How often --abort-on-fail looks at the thresholds. */
+const WATCH_EVERY_MS = 100;
+/** Default open-model pool: enough connections for 100 ms of latency at the peak rate. */
+export function defaultConnections(peakRate: number): number {
+  return Math.min(MAX_CONNECTIONS, Math.max(16, Math.ceil(peakRate / 10)));
+}
+
+/** The engine's model and stop rule for what the user asked. */
+export function planShape(shape: LoadShape, stop: StopRule | undefined): { model: LoadModel; stop: StopRule } {
+  const start = shape.model === 'closed' ? shape.concurrency : shape.rate;
+  let profile: Profile;
+  if (shape.stages && shape.stages.length > 0) {
+    profile = new Profile(start ?? 0, shape.stages);
+    stop = { durationMs: profile.durationMs };
+  } else {
+    if (start === undefined) throw new RangeError(shape.model === 'closed' ? 'concurrency is required' : 'rate is required');
+    if (!stop) throw new RangeError('a stop rule is required without stages');
+    profile = Profile.constant(start, 'durationMs' in stop ? stop.durationMs : Number.POSITIVE_INFINITY);
+  }
+  const model: LoadModel = shape.model === 'closed'
+    ? { kind: 'closed', profile }
+    : { kind: 'open', profile, connections: shape.connections ?? defaultConnections(profile.peak) };
+  return { model, stop };
 }
 
 interface KeyedCard {
@@ -49,8 +90,7 @@ interface KeyedCard {
 }
 
 export async function runLoadSession(o: LoadSessionOptions): Promise<LoadOutcome> {
-  const { config } = o;
-  const session = o.session ?? openSession(config);
+  const session = o.session ?? openSession(o.config);
   try {
     return await runWith(o, session);
   } finally {
@@ -60,7 +100,9 @@ export async function runLoadSession(o: LoadSessionOptions): Promise<LoadOutcome
 
 async function runWith(o: LoadSessionOptions, session: CmSession): Promise<LoadOutcome> {
   const { config } = o;
+  const { model, stop } = planShape(o.shape, o.stop);
   const keyed = o.diversified ? await diversifiedCards(config, session) : config.cards.map((card) => ({ card, key: card.adminKey }));
+  const connections = connectionsFor(model, stop);
   const transport = createLoadTransport({
     server: config.server,
     basePath: config.basePath,
@@ -68,36 +110,74 @@ async function runWith(o: LoadSessionOptions, session: CmSession): Promise<LoadO
     ...(session.auth ? { auth: session.auth } : {}),
     ...(config.tls ? { tls: config.tls } : {}),
     timeoutMs: config.timeoutMs,
-    concurrency: o.concurrency,
+    connections,
     diversified: o.diversified,
     targets: keyed.map(({ card }) => ({ reqid: card.reqid, scid: card.scid, cardid: card.cardid, ...(card.atr ? { atr: card.atr } : {}) })),
   });
-  const plan = {
+  const thresholds = o.thresholds ?? [];
+  const criteria = criteriaFor(thresholds, o.maxErrorRate);
+  const base = {
     cards: keyed.map(({ card, key }) => ({ adminKey: key, cardid: card.cardid })),
-    concurrency: o.concurrency,
     send: transport.send,
     ...(o.signal ? { signal: o.signal } : {}),
   };
-  let ticker: NodeJS.Timeout | undefined;
+  const names = keyed.map(({ card }) => card.name);
+  const withStages = (o.shape.stages?.length ?? 0) > 0;
+  const judged = judgedCards(keyed, o.diversified);
+  const redactor = session.redactor.addKeys(keyed.map((k) => k.key));
+  const finish = (stats: LoadStats, warmup: LoadStats | null): LoadOutcome => {
+    const wrong: WrongDetail[] = [
+      ...(warmup ? explainWrong(warmup.wrongSamples, 'warmup', judged, redactor) : []),
+      ...(stats === warmup ? [] : explainWrong(stats.wrongSamples, 'run', judged, redactor)),
+    ].slice(0, 5);
+    const summary = summariseLoad(stats, { thresholds, withStages, wrong });
+    const verdict = judgeLoad(stats, summary, criteria);
+    return { stats, warmup, summary, verdict: stats === warmup ? verdict : withWarmup(verdict, warmup), cards: names, connections };
+  };
+  const timers: NodeJS.Timeout[] = [];
   try {
     let warmup: LoadStats | null = null;
     if (o.warmupMs && o.warmupMs > 0) {
-      warmup = await new LoadRun({ ...plan, stop: { durationMs: o.warmupMs } }).run();
-      if (warmup.unreachable || warmup.interrupted) {
-        const summary = summariseLoad(warmup);
-        return { stats: warmup, warmup, summary, verdict: judgeLoad(warmup, summary, o.maxErrorRate), cards: keyed.map(({ card }) => card.name) };
-      }
+      warmup = await new LoadRun({ ...base, ...warmupPlan(model, connections), stop: { durationMs: o.warmupMs } }).run();
+      if (warmup.unreachable || warmup.interrupted) return finish(warmup, warmup);
     }
-    const run = new LoadRun({ ...plan, stop: o.stop });
-    if (o.onProgress) ticker = setInterval(() => o.onProgress!(run.stats, run.elapsed()), o.progressEveryMs ?? 250);
+    const run = new LoadRun({ ...base, model, stop } satisfies LoadPlan);
+    const stages = withStages ? model.profile.stages.length : 0;
+    if (o.onProgress) {
+      const report = o.onProgress;
+      let last = { at: 0, exchanges: 0 };
+      timers.push(setInterval(() => {
+        const elapsedMs = run.elapsed();
+        const exchanges = run.stats.exchanges;
+        const recentRate = elapsedMs > last.at ? ((exchanges - last.exchanges) * 1000) / (elapsedMs - last.at) : 0;
+        last = { at: elapsedMs, exchanges };
+        report({ stats: run.stats, elapsedMs, target: run.target(), stage: stages > 0 ? model.profile.stageAt(elapsedMs) + 1 : 0, stages, recentRate });
+      }, o.progressEveryMs ?? 250));
+    }
+    if (o.abortOnFail) timers.push(setInterval(() => watch(run, criteria), WATCH_EVERY_MS));
     const stats = await run.run();
-    const summary = summariseLoad(stats);
-    const verdict = judgeLoad(stats, summary, o.maxErrorRate);
-    return { stats, warmup, summary, verdict: withWarmup(verdict, warmup), cards: keyed.map(({ card }) => card.name) };
+    return finish(stats, warmup);
   } finally {
-    if (ticker) clearInterval(ticker);
+    for (const t of timers) clearInterval(t);
     await transport.close();
   }
+}
+
+/** --abort-on-fail: ends the run once a rule in force can no longer be met. */
+function watch(run: LoadRun, criteria: LoadCriteria): void {
+  const lost = firstLostCause(run.stats, run.elapsed(), criteria, run.outlook());
+  if (lost) run.stop(lost.text);
+}
+
+/**
+ * The warm-up: the same model held at its first working value (the starting workers or
+ * rate, or the first stage's target when the profile starts at 0).
+ */
+function warmupPlan(model: LoadModel, connections: number): { model: LoadModel } {
+  const p = model.profile;
+  const first = p.start > 0 ? p.start : (p.stages.find((s) => s.target > 0)?.target ?? p.peak);
+  if (model.kind === 'closed') return { model: { kind: 'closed', profile: Profile.constant(Math.max(1, Math.min(connections, Math.ceil(first))), Number.POSITIVE_INFINITY) } };
+  return { model: { kind: 'open', profile: Profile.constant(first, Number.POSITIVE_INFINITY), connections } };
 }
 
 /** A wrong cryptogram in the warm-up fails the run too: every response is checked. */
@@ -105,6 +185,15 @@ function withWarmup(verdict: LoadVerdict, warmup: LoadStats | null): LoadVerdict
   if (!warmup || warmup.wrongCryptograms === 0 || verdict.exitCode === 3) return verdict;
   const reason = `${warmup.wrongCryptograms} response(s) in the warm-up failed card verification`;
   return { exitCode: 1, reason: verdict.reason ? `${verdict.reason}; ${reason}` : reason };
+}
+
+function judgedCards(keyed: KeyedCard[], diversified: boolean): JudgedCard[] {
+  const keys = keyed.map(({ card, key }) => ({
+    name: card.name,
+    adminKey: card.adminKey,
+    diversifiedKey: diversified ? key : card.diversifiedKey instanceof Buffer ? card.diversifiedKey : undefined,
+  }));
+  return keyed.map(({ card, key }, i) => ({ name: card.name, cardid: card.cardid, key, others: othersFor(keys, i, diversified) }));
 }
 
 /**

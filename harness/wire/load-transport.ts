@@ -1,8 +1,9 @@
 /**
- * The lean request path of load mode: one undici connection per worker, the request path
- * of each card built once (endpoints.ts) and per exchange only the percent-encoded
- * challenge appended; responses read through undici's raw dispatch handler (no streams, no
- * promises per chunk). It records nothing: the recording CmClient is for conformance.
+ * The lean request path of load mode: one undici connection per slot of the load engine,
+ * the request path of each card built once (endpoints.ts) and per exchange only the
+ * percent-encoded challenge appended; responses read through undici's raw dispatch
+ * handler, one handler object per connection reused for every exchange (no streams, no
+ * promise or closure per exchange). It records nothing: the recording CmClient is for conformance.
  * undici rather than node:http because node:http's client costs about three times the
  * CPU per request, which on a shared machine takes it from the server.
  *
@@ -28,6 +29,9 @@ export interface Reply {
   body: string;
 }
 
+/** How one exchange ends: an error (no answer came; a TransportError or AuthFailure), or a status and a body. */
+export type ReplyCallback = (err: unknown, status: number, body: string) => void;
+
 export interface LoadTransportOptions {
   /** Origin, e.g. http://127.0.0.1:8080 (a path, if any, is ignored: use basePath). */
   server: string;
@@ -36,33 +40,89 @@ export interface LoadTransportOptions {
   auth?: Authenticator;
   tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer };
   timeoutMs: number;
-  /** Connections: one per worker. */
-  concurrency: number;
+  /** Connections, numbered 0..n-1; each carries one exchange at a time. */
+  connections: number;
   /** diversified=True (the card's diversified key) or False (the template's default key). */
   diversified: boolean;
   targets: TransportTarget[];
 }
 
 export interface LoadTransport {
-  /** Sends the challenge for card `cardIndex`; throws TransportError (or AuthFailure) when no answer came. */
-  send(cardIndex: number, challenge: Buffer): Promise<Reply>;
+  /**
+   * Sends the challenge for card `cardIndex` on connection `connection` (the caller keeps
+   * at most one exchange in flight per connection) and calls `done` once.
+   */
+  send(connection: number, cardIndex: number, challenge: Buffer, done: ReplyCallback): void;
   close(): Promise<void>;
 }
 
 /** Bodies larger than this fail the exchange: a cryptogram is a few dozen bytes. */
 const MAX_BODY = 64 * 1024;
 
-interface Connection {
-  client: Client;
-  authenticated: boolean;
+/**
+ * One connection and the undici handler its exchanges reuse: with one exchange in flight
+ * per connection, nothing is allocated per exchange here but the path and the body.
+ */
+class Connection implements Dispatcher.DispatchHandler {
+  readonly client: Client;
+  authenticated = false;
+  readonly #opts: { origin: string; path: string; method: 'GET'; headers: string[] };
+  readonly #timeoutMs: number;
+  #status = 0;
+  #body = '';
+  #done: ReplyCallback | null = null;
+
+  constructor(client: Client, origin: string, headers: string[], timeoutMs: number) {
+    this.client = client;
+    this.#opts = { origin, path: '/', method: 'GET', headers };
+    this.#timeoutMs = timeoutMs;
+    client.on('disconnect', () => {
+      this.authenticated = false;
+    });
+  }
+
+  /** A GET with the fixed headers: the exchange's fast path. */
+  get(path: string, done: ReplyCallback): void {
+    this.#status = 0;
+    this.#body = '';
+    this.#done = done;
+    this.#opts.path = path; // undici copies what it needs of opts during dispatch
+    this.client.dispatch(this.#opts, this);
+  }
+
+  // The callback form of undici's handler: dispatch in undici 7 still takes it as is.
+  onConnect(): void {}
+  onHeaders(statusCode: number): boolean {
+    this.#status = statusCode;
+    return true;
+  }
+  onData(chunk: Buffer): boolean {
+    // A cryptogram arrives in one chunk; only a long body is ever joined.
+    this.#body = this.#body === '' ? chunk.toString('latin1') : this.#body + chunk.toString('latin1');
+    return true;
+  }
+  onComplete(): void {
+    const done = this.#done!;
+    this.#done = null;
+    done(null, this.#status, this.#body);
+  }
+  onError(err: Error): void {
+    const done = this.#done;
+    this.#done = null;
+    done?.(failure(err, 'GET', this.#opts.origin + this.#opts.path, this.#timeoutMs), 0, '');
+  }
 }
 
 export function createLoadTransport(o: LoadTransportOptions): LoadTransport {
   const url = new URL(o.server);
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new RangeError(`server must be an http:// or https:// URL, got ${o.server}`);
   const origin = url.origin;
+  const fixed: Record<string, string> = { ...o.headers, accept: 'application/json' };
+  // A flat [name, value, ...] list: undici takes it as is, an object it converts per request.
+  const flatHeaders: string[] = Object.entries(fixed).flat();
   const connections: Connection[] = [];
-  for (let i = 0; i < o.concurrency; i++) {
+  for (let i = 0; i < o.connections; i++) {
+    // Connections open on first use: a large open-model pool costs nothing until needed.
     const client = new Client(origin, {
       pipelining: 1,
       headersTimeout: o.timeoutMs,
@@ -70,46 +130,11 @@ export function createLoadTransport(o: LoadTransportOptions): LoadTransport {
       maxResponseSize: MAX_BODY,
       connect: { timeout: o.timeoutMs, ...(o.tls ?? {}) },
     });
-    const connection: Connection = { client, authenticated: false };
-    client.on('disconnect', () => {
-      connection.authenticated = false;
-    });
-    connections.push(connection);
+    connections.push(new Connection(client, origin, flatHeaders, o.timeoutMs));
   }
-  // A worker has at most one exchange in flight, so a free connection is always there.
-  const free = connections.map((_, i) => i).reverse();
-  const fixed: Record<string, string> = { ...o.headers, accept: 'application/json' };
-  // A flat [name, value, ...] list: undici takes it as is, an object it converts per request.
-  const flatHeaders: string[] = Object.entries(fixed).flat();
   const base = normaliseBasePath(o.basePath);
   const templates = o.targets.map((t) => authResponseTemplate(base, t, o.diversified));
   const auth = o.auth;
-
-  function fast(connection: Connection, path: string): Promise<Reply> {
-    return new Promise<Reply>((resolve, reject) => {
-      let status = 0;
-      let body = '';
-      // The callback form of undici's handler: dispatch in undici 7 still checks for it.
-      const handler: Dispatcher.DispatchHandler = {
-        onConnect() {},
-        onHeaders(statusCode) {
-          status = statusCode;
-          return true;
-        },
-        onData(chunk) {
-          body += chunk.toString('latin1');
-          return true;
-        },
-        onComplete() {
-          resolve({ status, body });
-        },
-        onError(err) {
-          reject(failure(err, 'GET', origin + path, o.timeoutMs));
-        },
-      };
-      connection.client.dispatch({ origin, path, method: 'GET', headers: flatHeaders }, handler);
-    });
-  }
 
   /** The full request path, for handshakes and request-bound mechanisms (answers with every header). */
   function full(connection: Connection): ConnectionSend {
@@ -131,6 +156,10 @@ export function createLoadTransport(o: LoadTransportOptions): LoadTransport {
     };
   }
 
+  function fast(connection: Connection, path: string): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => connection.get(path, (err, status, body) => (err ? reject(err) : resolve({ status, body }))));
+  }
+
   async function viaAuth(authenticator: Authenticator, connection: Connection, path: string): Promise<Reply> {
     if (authenticator.binding === 'connection' && connection.authenticated) {
       const reply = await fast(connection, path);
@@ -142,17 +171,16 @@ export function createLoadTransport(o: LoadTransportOptions): LoadTransport {
     return { status: res.status, body: res.body };
   }
 
-  async function send(cardIndex: number, challenge: Buffer): Promise<Reply> {
+  function send(index: number, cardIndex: number, challenge: Buffer, done: ReplyCallback): void {
     const t = templates[cardIndex]!;
     const path = t.prefix + encodeURIComponent(challenge.toString('base64')) + t.suffix;
-    const index = free.pop();
-    if (index === undefined) throw new RangeError('load transport: more exchanges in flight than connections');
-    const connection = connections[index]!;
-    try {
-      return auth ? await viaAuth(auth, connection, path) : await fast(connection, path);
-    } finally {
-      free.push(index);
-    }
+    const connection = connections[index];
+    if (connection === undefined) throw new RangeError(`load transport: no connection ${index} (there are ${connections.length})`);
+    if (auth === undefined) return connection.get(path, done);
+    viaAuth(auth, connection, path).then(
+      (r) => done(null, r.status, r.body),
+      (err: unknown) => done(err, 0, ''),
+    );
   }
 
   return {
