@@ -89,6 +89,14 @@ export const CALLERS = {
 } as const;
 export type Caller = 'helpdesk' | 'noRights' | 'anonymous';
 
+/**
+ * Tags the pact carries on interactions (in each interaction's V4 `comments.tags`), so a
+ * verification can leave a group out: `lifecycle` marks the request lifecycle of the unlock
+ * flow (create, read, complete a request), which a server without request management lacks.
+ */
+export const TAG = { lifecycle: 'lifecycle' } as const;
+export type Tag = (typeof TAG)[keyof typeof TAG];
+
 // Names of the pact, here rather than in interactions.ts so reading a pact file does not
 // load Pact's native core (a second of start-up for every cmcard command).
 export const CONSUMER = 'cmcard';

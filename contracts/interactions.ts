@@ -12,7 +12,7 @@
  * to jsonBody would be written unquoted.
  */
 import { HTTPResponseStatusClass, MatchersV3 as M, PactV4 } from '@pact-foundation/pact';
-import { BASE_PATH, CALLERS, CONSUMER, PROVIDER, type Caller } from './fixtures.js';
+import { BASE_PATH, CALLERS, CONSUMER, PROVIDER, type Caller, type Tag } from './fixtures.js';
 import type { ProviderState } from './states.js';
 
 // pact-js does not export its V4 builder types from the package root: derive them.
@@ -79,6 +79,13 @@ export class CmInteraction {
 
   uponReceiving(description: string): this {
     this.interaction = this.interaction.uponReceiving(description);
+    return this;
+  }
+
+  /** Tags written to the interaction's `comments.tags` (read back by contracts/pact-file.ts tagsOf). */
+  tagged(...tags: Tag[]): this {
+    // Pact's core stores a comment value that parses as JSON as that JSON: an array here.
+    this.interaction = this.interaction.comment({ key: 'tags', value: JSON.stringify(tags) });
     return this;
   }
 

@@ -88,3 +88,11 @@ export function callerOf(interaction: PactInteraction): Caller {
 export function statesOf(interaction: PactInteraction): string[] {
   return (interaction.providerStates ?? []).map((s) => s.name);
 }
+
+/** The tags in the interaction's V4 `comments.tags` (strings only; none when absent). */
+export function tagsOf(interaction: PactInteraction): string[] {
+  const comments = interaction.comments;
+  if (typeof comments !== 'object' || comments === null) return [];
+  const tags = (comments as { tags?: unknown }).tags;
+  return Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [];
+}

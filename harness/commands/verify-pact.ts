@@ -1,5 +1,7 @@
+import { stripVTControlCharacters } from 'node:util';
 import type { Command } from 'commander';
-import { readPact } from '../../contracts/pact-file.js';
+import { committedPactPath, readPact } from '../../contracts/pact-file.js';
+import { checkChoice } from '../../contracts/select.js';
 import { verifyPact, VerifyRunError, type InteractionResult, type VerifyResult } from '../../contracts/verify.js';
 import { PROVIDER_STATES_PATH, startReferenceServer } from '../../reference-server/index.js';
 import { InputError } from '../../simulator/errors.js';
@@ -18,6 +20,11 @@ interface VerifyPactFlags {
   header?: string[];
   forbiddenHeader?: string[];
   timeout?: string;
+  only?: string[];
+  skip?: string[];
+  onlyTag?: string[];
+  skipTag?: string[];
+  documentedExample?: boolean;
 }
 
 const collect = (v: string, acc: string[] | undefined): string[] => [...(acc ?? []), v];
@@ -34,10 +41,20 @@ export function registerVerifyPact(program: Command): void {
     .option('--header <name:value>', "send instead of the pact's help-desk credentials (repeatable; also sent with those interactions' state-change calls), e.g. 'Authorization: Negotiate ...'", collect)
     .option('--forbidden-header <name:value>', "send instead of the pact's no-rights caller credentials (repeatable; also sent with its state-change calls)", collect)
     .option('--timeout <ms>', 'per-request timeout in milliseconds (default 10000)')
+    .option('--only <regex>', 'verify only the interactions whose description matches (case-insensitive; repeatable: any of them)', collect)
+    .option('--skip <regex>', 'leave out the interactions whose description matches (case-insensitive; repeatable)', collect)
+    .option('--only-tag <tag>', 'verify only the interactions the pact tags so (repeatable: any of them)', collect)
+    .option('--skip-tag <tag>', 'leave out the interactions the pact tags so, e.g. lifecycle: create, read and complete a request (repeatable)', collect)
+    .option(
+      '--documented-example',
+      "the server holds Microsoft's documented example card (request a9b4b42c-..., all-zero default key, the documented diversified key): its interactions run without --states-url",
+    )
     .addHelpText(
       'after',
-      '\nPrints the verifier\'s per-interaction report, then one line per interaction (PASS, FAIL, SKIP with the reason) and a summary.' +
-        '\nExit codes: 0 verified, 1 an interaction failed or nothing was verified (every interaction skipped, e.g. no --states-url)' +
+      '\nPrints the verifier\'s report, then one line per interaction and a summary. PASS: the verifier verified it;' +
+        ' FAIL: it did and the server answered otherwise; SKIP: not verified, with the reason (not chosen, a provider state' +
+        ' or caller the run cannot set up, or left out by Pact\'s own PACT_DESCRIPTION, PACT_PROVIDER_STATE or PACT_PROVIDER_NO_STATE).' +
+        '\nExit codes: 0 something verified and nothing failed, 1 an interaction failed or nothing was verified' +
         ' or the verifier could not run, 2 usage error, 3 server unreachable.',
     )
     .action(async (flags: VerifyPactFlags) => {
@@ -50,7 +67,20 @@ export function registerVerifyPact(program: Command): void {
       if (flags.statesUrl !== undefined && flags.server === undefined && flags.config === undefined) {
         throw new InputError('--states-url needs --server (the embedded reference server brings its own state endpoint)');
       }
-      if (flags.pact !== undefined) readPact(flags.pact); // a bad file is a usage error before anything starts
+      if (flags.documentedExample && flags.statesUrl !== undefined) {
+        throw new InputError('--documented-example is for a server without a state-change URL: with --states-url every provider state is set up');
+      }
+      if (flags.documentedExample && flags.server === undefined && flags.config === undefined) {
+        throw new InputError('--documented-example needs --server or --config (the embedded reference server brings its own state endpoint)');
+      }
+      const choice = {
+        ...(flags.only ? { only: flags.only.map((p) => parsePattern(p, '--only')) } : {}),
+        ...(flags.skip ? { skip: flags.skip.map((p) => parsePattern(p, '--skip')) } : {}),
+        ...(flags.onlyTag ? { onlyTags: flags.onlyTag } : {}),
+        ...(flags.skipTag ? { skipTags: flags.skipTag } : {}),
+      };
+      // A bad pact file or a choice that selects nothing is a usage error before anything starts.
+      checkChoice(readPact(flags.pact ?? committedPactPath()), choice);
       const config = flags.config !== undefined ? loadConfig(flags.config, { ...(flags.server !== undefined ? { server: flags.server } : {}), timeoutMs }) : undefined;
       const embedded = flags.server === undefined && config === undefined ? await startReferenceServer({ host: '127.0.0.1', port: 0, providerStates: true, quiet: true }) : undefined;
       let session: CmSession | undefined;
@@ -71,12 +101,17 @@ export function registerVerifyPact(program: Command): void {
             server: proxy?.url ?? server,
             ...(statesUrl !== undefined ? { statesUrl } : {}),
             ...(flags.pact !== undefined ? { pactFile: flags.pact } : {}),
+            ...choice,
+            ...(flags.documentedExample ? { documentedExample: true } : {}),
             // Through the proxy, the verifier names the caller and the proxy attaches its credentials.
             ...(proxy ? { headers: { [CALLER_HEADER]: 'rights' } } : {}),
             ...(proxy && (config?.forbiddenHeaders || config?.forbiddenAuth) ? { forbiddenHeaders: { [CALLER_HEADER]: 'forbidden' } } : {}),
             ...(!proxy && headers ? { headers } : {}),
             ...(!proxy && forbiddenHeaders ? { forbiddenHeaders } : {}),
             timeoutMs,
+            // https://no-color.org: any non-empty NO_COLOR turns colour off; a pipe or file never gets it.
+            colour: process.stdout.isTTY === true && !process.env.NO_COLOR,
+            onReport: (text) => process.stdout.write(text),
           });
         } catch (err) {
           if (!(err instanceof VerifyRunError)) throw err;
@@ -88,7 +123,7 @@ export function registerVerifyPact(program: Command): void {
         process.stdout.write(formatResult(result, embedded ? `embedded reference server ${server}` : server));
         const { passed, failed } = result.summary;
         if (failed > 0) process.exitCode = EXIT.FAILED;
-        else if (passed === 0) throw new ExitError('nothing was verified: every interaction was skipped, so this is no pass (give --states-url for interactions with provider states)', EXIT.FAILED);
+        else if (passed === 0) throw new ExitError(`nothing was verified: every interaction was skipped, so this is no pass (${nothingVerifiedHint(result)})`, EXIT.FAILED);
         else process.exitCode = EXIT.OK;
       } finally {
         await proxy?.close();
@@ -98,7 +133,10 @@ export function registerVerifyPact(program: Command): void {
     });
 }
 
-/** One line per interaction, mismatches indented under a failure, then the summary. */
+/**
+ * One line per interaction, mismatches indented under a failure, then the summary. Plain text:
+ * control characters (a server's ANSI codes quoted in a mismatch, say) are taken out.
+ */
 export function formatResult(result: VerifyResult, target: string): string {
   const label: Record<InteractionResult['outcome'], string> = { passed: 'PASS', failed: 'FAIL', skipped: 'SKIP' };
   const lines = ['', `Pact ${result.pactFile} against ${target}:`];
@@ -109,7 +147,26 @@ export function formatResult(result: VerifyResult, target: string): string {
   const { passed, failed, skipped } = result.summary;
   lines.push(`${result.results.length} interactions: ${passed} passed, ${failed} failed, ${skipped} skipped`);
   if (passed + failed === 0) lines.push('Nothing was verified: every interaction was skipped (see the reasons above).');
-  return `${lines.join('\n')}\n`;
+  return `${lines.map((l) => stripVTControlCharacters(l)).join('\n')}\n`;
+}
+
+/** What to do about a run where everything was skipped, from the reasons given. */
+function nothingVerifiedHint(result: VerifyResult): string {
+  const reasons = result.results.map((r) => r.message);
+  if (reasons.some((m) => m.startsWith('needs provider state'))) {
+    return 'give --states-url for interactions with provider states, or --documented-example for a server that holds the documented example card';
+  }
+  if (reasons.some((m) => m.startsWith('not run by the verifier'))) return "Pact's own filter variables left out the rest: see the SKIP reasons";
+  return 'see the SKIP reasons';
+}
+
+/** --only, --skip: a regular expression, matched case-insensitively against descriptions. */
+function parsePattern(text: string, flag: string): RegExp {
+  try {
+    return new RegExp(text, 'i');
+  } catch (err) {
+    throw new InputError(`${flag} '${text}' is not a valid regular expression (${(err as Error).message})`);
+  }
 }
 
 const DEFAULT_VERIFY_TIMEOUT_MS = 10_000;

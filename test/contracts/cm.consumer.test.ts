@@ -20,6 +20,7 @@ import {
   NON_WEAK,
   NON_WEAK_CARD,
   OTHER_CARD,
+  TAG,
   type Caller,
 } from '../../contracts/fixtures.js';
 import { cm, cmPact, guid, PACT_FILE_NAME } from '../../contracts/interactions.js';
@@ -197,6 +198,7 @@ describe('the request lifecycle of the unlock flow', () => {
     const exampleId = '5b0d7a52-3c1e-4f7a-9d2b-0c6e8a41f0ff';
     await runInteraction(() => cm(pact)
       .given(smartCard(NON_WEAK_CARD))
+      .tagged(TAG.lifecycle)
       .uponReceiving('a request to create an Unblock request for a smart card')
       .createUnblockRequest(NON_WEAK_CARD.scid)
       .answersCreated('requests', exampleId),
@@ -210,6 +212,7 @@ describe('the request lifecycle of the unlock flow', () => {
   it('reads a request', async () => {
     await runInteraction(() => cm(pact)
       .given(request(APPROVED_REQUEST))
+      .tagged(TAG.lifecycle)
       .uponReceiving('a request to read an approved request')
       .getRequest(APPROVED_REQUEST.reqid)
       .answersObject({ Uuid: guid(APPROVED_REQUEST.reqid), Status: APPROVED_REQUEST.status }),
@@ -223,6 +226,7 @@ describe('the request lifecycle of the unlock flow', () => {
   it('completes a request', async () => {
     await runInteraction(() => cm(pact)
       .given(request(APPROVED_REQUEST))
+      .tagged(TAG.lifecycle)
       .uponReceiving('a request to complete an approved request')
       .updateRequest(APPROVED_REQUEST.reqid, 'Completed')
       .answersSuccess(),

@@ -2,13 +2,13 @@
  * `cmcard verify-pact` run as a user runs it (the built bin): exit codes 0/1/2/3, the
  * per-interaction lines and summary, and `cmcard serve --provider-states` end to end.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { committedPactPath, readPact } from '../../contracts/pact-file.js';
-import { BIN, runCli } from '../support/cli.js';
+import { runCli } from '../support/cli.js';
+import { startServe, type Served } from './support/serve.js';
 import { startWrongProvider } from './support/wrong-provider.js';
 
 const total = readPact(committedPactPath()).interactions.length;
@@ -41,7 +41,7 @@ describe('cmcard verify-pact', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/^cmcard: nothing was verified: every interaction was skipped.*--states-url/);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stdout).toMatch(/ {2}SKIP {2}the documented example request \(needs provider state "a smart card with a Base CSP admin key": give a state-change URL \(--states-url\)\)/);
+      expect(r.stdout).toMatch(/ {2}SKIP {2}the documented example request \(needs provider state "a smart card with a Base CSP admin key": give a state-change URL \(--states-url\), or --documented-example if the server holds the documented example card\)/);
       expect(r.stdout).toContain(`${total} interactions: 0 passed, 0 failed, ${total} skipped\nNothing was verified`);
     } finally {
       await provider.close();
@@ -75,39 +75,17 @@ describe('cmcard verify-pact', () => {
 });
 
 describe('cmcard serve --provider-states + cmcard verify-pact --states-url', () => {
-  let serve: ChildProcess | undefined;
+  let served: Served | undefined;
   afterAll(async () => {
-    if (serve && serve.exitCode === null) {
-      serve.kill('SIGTERM');
-      await once(serve, 'exit');
-    }
+    await served?.stop();
   });
 
   it('verifies a separately started reference server through its state-change endpoint', async () => {
-    serve = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--provider-states', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const url = await firstLine(serve, 20_000);
+    served = await startServe(['--provider-states']);
+    const { url } = served;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const r = await runCli(['verify-pact', '--server', url, '--states-url', `${url}/_pact/provider-states`], { timeoutMs: 60_000 });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`${total} interactions: ${total} passed, 0 failed, 0 skipped`);
   });
 });
-
-function firstLine(child: ChildProcess, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    const timer = setTimeout(() => reject(new Error(`no first line within ${timeoutMs} ms`)), timeoutMs);
-    child.stdout!.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      const nl = buffered.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(timer);
-        resolve(buffered.slice(0, nl).trim());
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited with ${code} before printing its URL`));
-    });
-  });
-}
