@@ -13,7 +13,7 @@ import { parseThreshold, type Threshold } from '../load/thresholds.js';
 import { preflight, ServerUnreachableError } from '../preflight.js';
 import { parseReportSpec, prepareReportFiles } from '../reporters/index.js';
 import { writeReportFile } from '../reporters/write-file.js';
-import { parseTimeout, resolveTarget } from '../target.js';
+import { parseHeaderFlags, parseTimeout, resolveTarget } from '../target.js';
 import { VERSION } from '../version.js';
 
 interface LoadFlags {
@@ -32,6 +32,7 @@ interface LoadFlags {
   maxErrorRate?: string;
   timeout?: string;
   diversified?: boolean;
+  header?: string[];
   warmup: string;
 }
 
@@ -58,6 +59,7 @@ export function registerLoad(program: Command): void {
     .option('--max-error-rate <r>', 'fail (exit 1) when errors/exchanges is above this, 0..1 (default 0, unless an errors threshold is given)')
     .option('--timeout <ms>', 'per-request timeout (default: the config\'s timeoutMs, else 5000)')
     .option('--warmup <seconds>', 'exchanges before the measured run, not counted (every response still verified)', '0')
+    .option('--header <name:value>', "send this header with every request, e.g. 'Authorization: Bearer ...' (repeatable; replaces a config header of the same name)", (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
     .option('--diversified', 'ask for diversified=True and check with each card\'s diversified key')
     .addHelpText('after', '\nExit codes: 0 all verified, error rate within bound and every threshold held, 1 a wrong cryptogram, too many errors or a breached threshold, 2 usage or config error, 3 server unreachable.\nWith neither --server nor --config it boots the embedded reference server on a loopback port.')
     .action(async (flags: LoadFlags) => {
@@ -79,10 +81,12 @@ async function loadCommand(flags: LoadFlags): Promise<number> {
   });
   await prepareReportFiles(reports);
 
+  const headers = parseHeaderFlags(flags.header);
   const { config, close } = await resolveTarget({
     ...(flags.server !== undefined ? { server: flags.server } : {}),
     ...(flags.config !== undefined ? { config: flags.config } : {}),
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    ...(headers ? { headers } : {}),
   });
 
   // A script reading the last line of --json output gets a summary even when nothing answered.

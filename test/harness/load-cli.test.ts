@@ -63,6 +63,18 @@ describe('cmcard load (the built bin)', () => {
     expect(page).not.toMatch(/<script|<link|<img|\b(src|href)=/); // self-contained
   });
 
+  it('--header replaces the config header of the same name for every exchange', async () => {
+    const server = await start({ authorization: 'Bearer from-the-flag' });
+    const r = await runCli(['load', '--config', configFile(server.url, 'header.json'), '--header', 'Authorization: Bearer from-the-flag', '--concurrency', '2', '--exchanges', '20', '--json'], { env });
+    expect(r.code).toBe(0);
+    expect(lastJsonLine(r.stdout)).toMatchObject({ exchanges: 20, errors: 0, statusCodes: { '200': 20 } });
+    // Without the flag, the config's token is refused: the first minute says so in one line.
+    const without = await runCli(['load', '--config', configFile(server.url, 'header.json'), '--concurrency', '2', '--exchanges', '20', '--json'], { env });
+    expect(without.code).toBe(2);
+    expect(without.stderr).toMatch(/^cmcard: the server refused the credentials in headers \(401/);
+    expect(without.stderr).not.toContain('tok');
+  });
+
   it('honours --duration (loose bound), prints a summary for people, and allows --max-error-rate (every 10th answer a 503, 15% allowed)', async () => {
     const server = await start({ statusEvery: 10, failStatus: 503, authorization: 'Bearer tok' });
     const json = join(dir, 'load.json');
