@@ -25,7 +25,7 @@ const CONNECTIONS = Number(process.env.CMCARD_BENCH_CONCURRENCY ?? 16);
 const SECONDS = Number(process.env.CMCARD_BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.CMCARD_BENCH_ROUNDS ?? 3);
 const WARMUP_SECONDS = 1;
-// The documented example (DOMAIN.md section 2), answered "F0Zudm4wPLY=" by every target.
+// The documented example (docs/protocol.md#the-documented-example), answered "F0Zudm4wPLY=" by every target.
 const PATH = '/CertificateManagement/api/v1.0/requests/a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099/smartcards/17cf063d-e337-4aa9-a822-346554ddd3c9/authenticationresponse?cardid=bc88f13f-83ba-4037-8262-46eba1291c6e&challenge=1hFD%2Bcz%2F0so%3D&diversified=False';
 const HEADERS = { authorization: 'Bearer demo-helpdesk' };
 const EXPECTED = '"F0Zudm4wPLY="';

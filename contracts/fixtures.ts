@@ -1,5 +1,5 @@
 /**
- * The cards, challenges and answers the pact pins. Exact values come from DOMAIN.md
+ * The cards, challenges and answers the pact pins. Exact values come from docs/protocol.md
  * (sections 2, 3 and 6), never from our own output; the other ids are arbitrary but fixed,
  * so the pact file is stable.
  */
@@ -17,7 +17,7 @@ export interface CardFixture {
 }
 
 export { CM_BASE_PATH as BASE_PATH } from '../simulator/cm-api.js';
-/** The documented example request spells the path in lower case (DOMAIN.md section 2). */
+/** The documented example request spells the path in lower case (docs/protocol.md#the-documented-example). */
 export const LOWER_CASE_BASE_PATH = '/certificatemanagement/api/v1.0';
 
 /** The documented example: ids, all-zero default key, the documented diversified key. */
@@ -35,12 +35,12 @@ export const EXAMPLE = {
   response: 'F0Zudm4wPLY=',
   /** The documented diversifiedkey answer for the example card. */
   diversifiedKey: 'mBVA+HopB/gc+6FuKsQqx+OX01hK1WQI',
-  /** 3DES-ECB(documented diversified key, challenge): DOMAIN.md section 6. */
+  /** 3DES-ECB(documented diversified key, challenge): docs/protocol.md#known-answer-vectors. */
   diversifiedResponse: 'xdUoVecIEg0=',
 } as const;
 
 /**
- * A card on a non-weak key (the TPM virtual smart card default, DOMAIN.md section 3): the
+ * A card on a non-weak key (the TPM virtual smart card default, docs/protocol.md#diversified-keys): the
  * all-zero key is a DES weak key, so only a card like this tells encryption from decryption.
  */
 export const NON_WEAK_CARD: CardFixture = {
@@ -53,7 +53,7 @@ export const NON_WEAK_CARD: CardFixture = {
   atr: '3b8d0180fba000000397425446590301c8',
 };
 
-/** DOMAIN.md section 6, row 3: key 0102...08 x3, challenge 1603ebdf1c8a2e72 -> f940671512cd0dff. */
+/** docs/protocol.md#known-answer-vectors, row 3: key 0102...08 x3, challenge 1603ebdf1c8a2e72 -> f940671512cd0dff. */
 export const NON_WEAK = {
   challengeHex: '1603ebdf1c8a2e72',
   challenge: 'FgPr3xyKLnI=',
@@ -76,7 +76,7 @@ export const KEYLESS_CARD = {
   cardid: '5b0d7a52-3c1e-4f7a-9d2b-0c6e8a41f023',
 } as const;
 
-/** An approved request (Status 3, DOMAIN.md section 4) the lifecycle interactions read and complete. */
+/** An approved request (Status 3, docs/protocol.md#request-lifecycle) the lifecycle interactions read and complete. */
 export const APPROVED_REQUEST = { reqid: '5b0d7a52-3c1e-4f7a-9d2b-0c6e8a41f031', status: 3 } as const;
 
 /**

@@ -1,6 +1,6 @@
 import { InputError } from '../simulator/errors.js';
 
-/** Exit codes of SPEC.md section 3. */
+/** Exit codes of docs/cli.md. */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, UNREACHABLE: 3 } as const;
 
 /** An error that ends the CLI with a given exit code and a one-line message. */

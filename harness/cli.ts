@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     await buildProgram().parseAsync(process.argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      // --help and --version end here with exit code 0; usage errors get 2 (SPEC.md section 3).
+      // --help and --version end here with exit code 0; usage errors get 2 (docs/cli.md).
       process.exitCode = err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
       return;
     }

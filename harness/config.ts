@@ -1,5 +1,5 @@
 /**
- * The harness config file (SPEC.md section 4): JSON, `${ENV}` expansion in string values,
+ * The harness config file (docs/config.md): JSON, `${ENV}` expansion in string values,
  * unknown keys rejected, every error one line naming the key path and the file. Pure
  * except `loadConfig`, which reads the file and the TLS files it names.
  */
@@ -15,7 +15,7 @@ import { DEFAULT_BASE_PATH, DEFAULT_TIMEOUT_MS } from './wire/cm-client.js';
 
 export { DEFAULT_BASE_PATH, DEFAULT_TIMEOUT_MS };
 
-/** The documented example (DOMAIN.md section 2), as the pact pins it: a card equal to it enables `example.documented`. */
+/** The documented example (docs/protocol.md#the-documented-example), as the pact pins it: a card equal to it enables `example.documented`. */
 export const DOCUMENTED_EXAMPLE = {
   reqid: EXAMPLE_CARD.reqid,
   scid: EXAMPLE_CARD.scid,

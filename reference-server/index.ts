@@ -1,4 +1,4 @@
-// The reference CM server's public entry point (SPEC.md section 7).
+// The reference CM server's public entry point (docs/reference-server.md).
 export { BASE_PATH, PROVIDER_STATES_PATH } from './paths.js';
 export { startReferenceServer, isLoopbackAddress, ProviderStatesOffLoopbackError, type ServerOptions, type RunningServer } from './server.js';
 export {

@@ -1,6 +1,6 @@
 /**
  * The numbers and names of the MIM CM object model that the API carries. Enroll=1,
- * Unblock=5, Approved=3 and Completed=8 are documented (DOMAIN.md section 4); the other
+ * Unblock=5, Approved=3 and Completed=8 are documented (docs/protocol.md#request-lifecycle); the other
  * values follow the order of the documented enumerations and are our choice.
  */
 export const REQUEST_TYPES = {
@@ -35,7 +35,7 @@ export const CLOSED_STATUSES: ReadonlySet<number> = new Set([
   REQUEST_STATUS.Denied, REQUEST_STATUS.Failed, REQUEST_STATUS.Canceled, REQUEST_STATUS.Abandoned, REQUEST_STATUS.Completed,
 ]);
 
-/** What PUT /requests/{id} may set (DOMAIN.md section 4). */
+/** What PUT /requests/{id} may set (docs/protocol.md#request-lifecycle). */
 export const SETTABLE_REQUEST_STATUSES: readonly RequestStatusName[] = ['Completed', 'Canceled', 'Abandoned'];
 
 export const SMARTCARD_STATUSES = ['Assigned', 'InUse', 'Disabled', 'Retired'] as const;

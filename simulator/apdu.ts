@@ -13,8 +13,7 @@ export { SW, parseCommandApdu, type CommandApdu } from './iso7816.js';
 /**
  * The card's APDU front end: ISO 7816-4 command APDUs (with the GIDS command set that
  * OpenSC's driver and the Windows minidriver use) dispatched to a VirtualCard. It never
- * throws: a malformed or unknown command gets a status word. Exact bytes: DOMAIN.md
- * section 5.
+ * throws: a malformed or unknown command gets a status word. Exact bytes: docs/protocol.md#apdu-commands.
  */
 
 /** One command and its answer, as the transcript keeps it (PINs and keys masked). */
@@ -346,7 +345,7 @@ export class ApduFrontEnd {
   }
 }
 
-/** GENERAL AUTHENTICATE reports a wrong response as 6982 (DOMAIN.md section 5), not 63Cx. */
+/** GENERAL AUTHENTICATE reports a wrong response as 6982 (docs/protocol.md#apdu-commands), not 63Cx. */
 function authFailureSw(result: CardResult): number {
   if (result.ok) return SW.OK;
   if (result.sw === SW.AUTH_METHOD_BLOCKED || result.sw === SW.CONDITIONS_NOT_SATISFIED) return result.sw;

@@ -2,7 +2,7 @@ import { SW } from './iso7816.js';
 import { adminKeyLengthProblem, tdesCbcDecrypt, tdesCbcEncrypt, constantTimeEqual } from './tdes.js';
 
 /**
- * The GIDS specifics the APDU front end needs (DOMAIN.md section 5, after OpenSC's
+ * The GIDS specifics the APDU front end needs (docs/protocol.md#apdu-commands, after OpenSC's
  * card-gids.c and the GIDS applet): the AID, BER-TLV in and out, the data objects
  * pkcs15-tool reads, and the mutual-authentication cryptograms. Pure functions; they
  * never throw on malformed input (they return null instead).
@@ -229,7 +229,7 @@ export function parseKeyImport(data: Uint8Array): KeyImport {
   if (!keyTlv) return { ok: false, sw: SW.WRONG_DATA };
   if (adminKeyLengthProblem(keyTlv.value.length)) return { ok: false, sw: SW.WRONG_DATA };
   // The 88 (KCV) object is not checked on purpose: OpenSC's gids-tool always sends the
-  // fixed `88 03 B0 73 DC` (the KCV of 0102..08 x 3, DOMAIN.md section 5) whatever the new
+  // fixed `88 03 B0 73 DC` (the KCV of 0102..08 x 3, docs/protocol.md#apdu-commands) whatever the new
   // key, and real GIDS cards accept it; refusing a mismatch would break `gids-tool -C`.
   return { ok: true, keyRef: ref.value[0]!, key: keyTlv.value };
 }

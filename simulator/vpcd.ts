@@ -2,7 +2,7 @@ import { createConnection, isIP, type Socket } from 'node:net';
 import { InputError } from './errors.js';
 
 /**
- * The card side of vsmartcard's vpcd protocol (DOMAIN.md section 5): the reader driver
+ * The card side of vsmartcard's vpcd protocol (docs/protocol.md#apdu-commands): the reader driver
  * inside pcscd listens on TCP (35963 by default), the card connects as a client. Every
  * message both ways is a 2-byte big-endian length and a payload; a 1-byte payload from the
  * reader is a control (00 power off, 01 power on, 02 reset, 04 get ATR, answered with the

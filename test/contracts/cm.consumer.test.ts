@@ -90,7 +90,7 @@ describe('authenticationresponse', () => {
       });
   });
 
-  it('accepts lower-case false, answering the exact cryptogram (DOMAIN.md section 6 vector, non-weak key)', async () => {
+  it('accepts lower-case false, answering the exact cryptogram (docs/protocol.md#known-answer-vectors vector, non-weak key)', async () => {
     await runInteraction(() => cm(pact)
       .given(cardWithKey(NON_WEAK_CARD))
       .uponReceiving('a response request with lower-case false')

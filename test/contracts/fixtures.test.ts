@@ -8,7 +8,7 @@ import { hasOddParity, isWeakDesKey, tdesEncrypt } from '../../simulator/tdes.js
 const hex = (s: string): Buffer => Buffer.from(s, 'hex');
 
 describe('the values the pact pins', () => {
-  // The fixtures copy DOMAIN.md section 6; this checks the copies against the cipher.
+  // The fixtures copy docs/protocol.md#known-answer-vectors; this checks the copies against the cipher.
   it('agree with 3DES for every exact answer', () => {
     expect(tdesEncrypt(hex(EXAMPLE_CARD.adminKey), Buffer.from(EXAMPLE.challenge, 'base64')).toString('base64')).toBe(EXAMPLE.response);
     expect(tdesEncrypt(hex(EXAMPLE_CARD.diversifiedKey!), Buffer.from(EXAMPLE.challenge, 'base64')).toString('base64')).toBe(EXAMPLE.diversifiedResponse);

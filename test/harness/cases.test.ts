@@ -13,7 +13,7 @@ import { ensureReachable, ServerUnreachableError } from '../../harness/preflight
 import { exitCodeFor, runConformance } from '../../harness/runner.js';
 import { BROKEN_SERVER_CARDS, startBrokenServer } from './support/broken-server.js';
 
-// Known answers from DOMAIN.md section 6.
+// Known answers from docs/protocol.md#known-answer-vectors.
 const ZERO = Buffer.alloc(24);
 const K0102 = Buffer.from('010203040506070801020304050607080102030405060708', 'hex');
 const DOC_DIVERSIFIED = Buffer.from('981540f87a2907f81cfba16e2ac42ac7e397d3584ad56408', 'hex');
@@ -22,7 +22,7 @@ const EXAMPLE_CHALLENGE = Buffer.from('d61143f9ccffd2ca', 'hex');
 // A 3-key key whose three parts differ (so 2-key, single-DES and reversed readings all differ from it).
 const K0102_3 = Buffer.from('0123456789abcdeffedcba987654321089abcdef01234567', 'hex');
 
-const SPEC_CASES: Record<string, 'MUST' | 'SHOULD' | 'MAY'> = {
+const DOCUMENTED_CASES: Record<string, 'MUST' | 'SHOULD' | 'MAY'> = {
   'example.documented': 'MUST', 'response.correct': 'MUST', 'response.diversified': 'MUST', 'response.format': 'MUST',
   'path.case-insensitive': 'MUST', 'query.boolean-spelling': 'MUST', 'query.encoding': 'MUST', 'params.required': 'MUST',
   'auth.forbidden': 'MUST', 'auth.anonymous': 'MUST', 'ids.unknown': 'MUST', 'exchange.unlock': 'MUST',
@@ -39,10 +39,10 @@ function ok(body: string, type = 'application/json; charset=utf-8'): CmResponse 
 }
 
 describe('the catalogue', () => {
-  it('holds every SPEC.md section 5 case at its level, ids unique', () => {
+  it('holds every docs/cases.md case at its level, ids unique', () => {
     const ids = CATALOGUE.map((c) => c.id);
     expect(new Set(ids).size).toBe(ids.length);
-    for (const [id, level] of Object.entries(SPEC_CASES)) {
+    for (const [id, level] of Object.entries(DOCUMENTED_CASES)) {
       expect(CATALOGUE.find((c) => c.id === id)?.level, id).toBe(level);
     }
   });

@@ -16,7 +16,7 @@ import { VERSION } from '../../harness/version.js';
 import type { RecordedExchange } from '../../harness/events.js';
 import { InputError } from '../../simulator/errors.js';
 
-// The documented example (DOMAIN.md section 2).
+// The documented example (docs/protocol.md#the-documented-example).
 const REQID = 'a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099';
 const SCID = '17cf063d-e337-4aa9-a822-346554ddd3c9';
 const CARDID = 'bc88f13f-83ba-4037-8262-46eba1291c6e';
@@ -188,7 +188,7 @@ describe('headers and recorded exchanges', () => {
     expect(exchanges).toHaveLength(1);
     const [e] = exchanges;
     expect(e!.request.url).toBe(`${ORIGIN}${AUTH_PATH}?cardid=${CARDID}&challenge=1hFD%2Bcz%2F0so%3D&diversified=False`);
-    // Every configured header value counts as a credential (SPEC.md section 6: masked by value, whatever the name).
+    // Every configured header value counts as a credential (docs/report.md: masked by value, whatever the name).
     expect(e!.request.headers).toMatchObject({ Authorization: 'Bearer [redacted]', Cookie: '[redacted]', 'X-Api-Key': '[redacted]', 'X-Trace': '[redacted]', Accept: 'application/json' });
     expect(e!.response?.headers['set-cookie']).toBe('[redacted]');
     expect(e!.response?.headers['content-type']).toBe('application/json');

@@ -29,7 +29,7 @@ function errorOf(fn: () => unknown): string {
 }
 
 describe('parseConfig', () => {
-  it('reads the SPEC example with defaults filled in', () => {
+  it('reads the documented config example (docs/config.md) with defaults filled in', () => {
     const cfg = parseConfig(JSON.stringify(base({ headers: { Authorization: 'Bearer x' } })), 'cm.json');
     expect(cfg.server).toBe('https://cm.contoso.com');
     expect(cfg.basePath).toBe('/CertificateManagement/api/v1.0');

@@ -13,7 +13,7 @@ import { runConformance } from '../../harness/runner.js';
 import { runCli } from '../support/cli.js';
 import { BROKEN_SERVER_CARDS, startBrokenServer, type Defect } from './support/broken-server.js';
 
-// SPEC.md section 6: credentials never in a report, whatever the header is called, and
+// docs/report.md: credentials never in a report, whatever the header is called, and
 // admin keys never in any output the user did not ask for.
 
 describe('Redactor: by value first, header names as the fallback', () => {

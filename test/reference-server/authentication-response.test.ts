@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultSeed, describeSeed, startReferenceServer, type RunningServer, type SeededCard } from '../../reference-server/index.js';
 import { EX, HELPDESK, USER, errorBody, raw, responsePath } from './support.js';
 
-// Known answers from DOMAIN.md section 6, computed here with Node's OpenSSL, not our code.
+// Known answers from docs/protocol.md#known-answer-vectors, computed here with Node's OpenSSL, not our code.
 function openssl3des(keyHex: string, dataHex: string): string {
   const c = createCipheriv('des-ede3', Buffer.from(keyHex, 'hex'), null);
   c.setAutoPadding(false);

@@ -16,7 +16,7 @@ describe('admin responses under kept cipher contexts', () => {
     );
   });
 
-  it('keep the known answers when one context is used again and again (DOMAIN.md section 6)', () => {
+  it('keep the known answers when one context is used again and again (docs/protocol.md#known-answer-vectors)', () => {
     const zero = Buffer.alloc(24);
     const tpm = Buffer.from('0102030405060708'.repeat(3), 'hex');
     for (let i = 0; i < 3; i++) {

@@ -5,7 +5,7 @@ import { VirtualCard } from '../../simulator/card.js';
 import { checkCardCryptogram, hostCryptogram } from '../../simulator/gids.js';
 import { seededRandom, type RandomSource } from '../../simulator/random.js';
 
-// Known answers from DOMAIN.md section 6; APDU bytes from section 5.
+// Known answers from docs/protocol.md#known-answer-vectors; APDU bytes from docs/protocol.md#apdu-commands.
 const KEY = Buffer.from('0102030405060708'.repeat(3), 'hex');
 const KAT_CHALLENGE = '1603ebdf1c8a2e72';
 const KAT_RESPONSE = 'f940671512cd0dff';

@@ -8,7 +8,7 @@ import { tdesEncrypt } from '../../simulator/tdes.js';
 const hex = (s: string) => Buffer.from(s.replace(/\s/g, ''), 'hex');
 const b64 = (s: string) => Buffer.from(s, 'base64');
 // A non-weak 3-key key (NIST SP 800-67's example key); responses under it are computed by
-// tdes.ts, whose own known-answer tests pin it to NIST and DOMAIN.md vectors.
+// tdes.ts, whose own known-answer tests pin it to NIST and the vectors of docs/protocol.md#known-answer-vectors.
 const KEY = hex('0123456789ABCDEF 23456789ABCDEF01 456789ABCDEF0123');
 const CARDID = 'bc88f13f-83ba-4037-8262-46eba1291c6e';
 
@@ -26,7 +26,7 @@ function newCard(extra: Partial<Parameters<typeof VirtualCard.create>[0]> = {}, 
   return VirtualCard.create({ adminKey: KEY, pin: '1234', cardId: CARDID, ...extra }, random ? { random } : {});
 }
 
-describe('admin challenge/response: known answers (DOMAIN.md section 6)', () => {
+describe('admin challenge/response: known answers (docs/protocol.md#known-answer-vectors)', () => {
   it('the MIM documented example: all-zero key, 1hFD+cz/0so= answered by F0Zudm4wPLY=', () => {
     const card = newCard({ adminKey: Buffer.alloc(24) }, fixed(b64('1hFD+cz/0so=')));
     expect(card.getChallenge().toString('base64')).toBe('1hFD+cz/0so=');
@@ -41,7 +41,7 @@ describe('admin challenge/response: known answers (DOMAIN.md section 6)', () => 
   });
 
   it('the enrollment flow: default key authenticates, key changed to the diversified key, old key then fails', () => {
-    // DOMAIN.md section 3: starts on DefaultAdminKeyHex, diversified=false response, key change.
+    // docs/protocol.md#diversified-keys: starts on DefaultAdminKeyHex, diversified=false response, key change.
     const challenge = b64('1hFD+cz/0so=');
     const card = newCard({ adminKey: Buffer.alloc(24) }, fixed(challenge));
     card.getChallenge();
@@ -326,7 +326,7 @@ describe('creation', () => {
 });
 
 describe('ATR checks (ISO 7816-3)', () => {
-  it('accepts the documented GIDS ATR (DOMAIN.md section 4) and a T=0-only ATR without TCK', () => {
+  it('accepts the documented GIDS ATR (docs/protocol.md#request-lifecycle) and a T=0-only ATR without TCK', () => {
     expect(atrProblem(hex('3b8d0180fba000000397425446590301c8'))).toBeNull();
     expect(atrProblem(hex('3b00'))).toBeNull();
   });

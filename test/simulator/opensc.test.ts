@@ -22,7 +22,7 @@ const READER = 'cmcard test vpcd';
 const TOOL_TIMEOUT_MS = 20_000;
 const PCSCD_SOCKET = '/run/pcscd/pcscd.comm';
 
-// Non-weak 3-key keys (DOMAIN.md section 6 warns against testing with the all-zero key only).
+// Non-weak 3-key keys (docs/protocol.md#known-answer-vectors warns against testing with the all-zero key only).
 const KEY_0 = '3a7c91e4d2065fb8c41d7e2a96f3085b1e6fa4c7d39205e8';
 // Differs from KEY_0 in a key bit of its last byte (not only the parity bit DES ignores).
 const KEY_WRONG = '3a7c91e4d2065fb8c41d7e2a96f3085b1e6fa4c7d39205f8';
@@ -289,7 +289,7 @@ describe.skipIf(reason !== null)(`OpenSC drives the attached card through pcscd 
     const base = `${server.url}${BASE_PATH}/requests/${EXAMPLE.reqid}/smartcards/${EXAMPLE.scid}`;
     const headers = { Authorization: `Bearer ${DEMO_TOKENS.helpdesk}` };
 
-    // Enrollment (DOMAIN.md section 3): the card takes its diversified key from the CM server.
+    // Enrollment (docs/protocol.md#diversified-keys): the card takes its diversified key from the CM server.
     const keyRes = await fetch(`${base}/diversifiedkey?cardid=${EXAMPLE.cardid}`, { headers, signal: AbortSignal.timeout(10_000) });
     expect(keyRes.status).toBe(200);
     const diversified = Buffer.from((await keyRes.json()) as string, 'base64').toString('hex');

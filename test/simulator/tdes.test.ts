@@ -6,7 +6,7 @@ const hex = (s: string) => Buffer.from(s.replace(/\s/g, ''), 'hex');
 const b64 = (s: string) => Buffer.from(s, 'base64');
 
 describe('3DES-EDE ECB known answers', () => {
-  // DOMAIN.md section 6: each row comes from a source outside this project.
+  // docs/protocol.md#known-answer-vectors: each row comes from a source outside this project.
   const domain: Array<[string, Buffer, Buffer, Buffer]> = [
     ['MIM documented example', Buffer.alloc(24), b64('1hFD+cz/0so='), b64('F0Zudm4wPLY=')],
     ['minidriver spec sample', Buffer.alloc(24), hex('a892d75601617c5d'), hex('1951ec3ef81bbabb')],
@@ -46,7 +46,7 @@ describe('3DES-EDE ECB known answers', () => {
     expect(tdesEncrypt(hex('8001010101010101'.repeat(3)), hex('0000000000000000')).toString('hex')).toBe('95a8d72813daa94d');
   });
 
-  it('key check values (DOMAIN.md section 6)', () => {
+  it('key check values (docs/protocol.md#known-answer-vectors)', () => {
     expect(keyCheckValue(Buffer.alloc(24)).toString('hex')).toBe('8ca64d');
     expect(keyCheckValue(hex('0102030405060708'.repeat(3))).toString('hex')).toBe('b073dc');
   });

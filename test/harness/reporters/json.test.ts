@@ -30,7 +30,7 @@ afterAll(async () => {
 
 const rendered = (): Record<string, unknown> => JSON.parse(renderJson(sampleRun())) as Record<string, unknown>;
 
-describe('JSON report (SPEC.md section 6)', () => {
+describe('JSON report (docs/report.md)', () => {
   it('is valid against report.schema.json', () => {
     const ok = validate(rendered());
     expect(ok, errors()).toBe(true);
