@@ -39,7 +39,8 @@ export interface AuditMemoryResult {
   ms: number;
 }
 
-const PATH = '/CertificateManagement/api/v1.0/requests/a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099/smartcards/17cf063d-e337-4aa9-a822-346554ddd3c9/authenticationresponse?cardid=bc88f13f-83ba-4037-8262-46eba1291c6e&challenge=1hFD%2Bcz%2F0so%3D&diversified=False';
+const PATH =
+  '/CertificateManagement/api/v1.0/requests/a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099/smartcards/17cf063d-e337-4aa9-a822-346554ddd3c9/authenticationresponse?cardid=bc88f13f-83ba-4037-8262-46eba1291c6e&challenge=1hFD%2Bcz%2F0so%3D&diversified=False';
 const HELPDESK = { authorization: 'Bearer demo-helpdesk' };
 
 /** A full garbage collection, with or without --expose-gc. */
@@ -63,11 +64,16 @@ export async function runAuditMemory(options: AuditMemoryOptions): Promise<Audit
       await new Promise((r) => setImmediate(r));
       collectGarbage();
       samples.push({
-        requests, rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed,
+        requests,
+        rssBytes: process.memoryUsage.rss(),
+        heapUsedBytes: process.memoryUsage().heapUsed,
         dbPages: server.store.db.pragma('page_count', { simple: true }) as number,
       });
     };
-    const stops = Array.from({ length: sampleCount }, (_, i) => options.warmup + Math.round(((options.requests - options.warmup) * i) / Math.max(1, sampleCount - 1)));
+    const stops = Array.from(
+      { length: sampleCount },
+      (_, i) => options.warmup + Math.round(((options.requests - options.warmup) * i) / Math.max(1, sampleCount - 1)),
+    );
     let sent = 0;
     for (const stop of stops) {
       // `concurrency` loops, each sending its next request when the last one answered.
@@ -84,7 +90,10 @@ export async function runAuditMemory(options: AuditMemoryOptions): Promise<Audit
     }
     const counts = server.store.auditCounts();
     return {
-      samples, statuses, auditRows: server.store.auditRows, ms: Date.now() - started,
+      samples,
+      statuses,
+      auditRows: server.store.auditRows,
+      ms: Date.now() - started,
       audited: { total: counts.total, kept: counts.kept, granted: counts.byOutcome.granted, refused: counts.byOutcome.refused },
     };
   } finally {

@@ -46,7 +46,10 @@ export default async function run(): Promise<string> {
   const challenges = Array.from({ length: RING }, () => randomBytes(8));
   const responses = challenges.map((c) => tdesEncrypt(KEY, c));
   let next = 0;
-  const card = VirtualCard.create({ adminKey: KEY, pin: '1234', adminTries: null, cardId: 'bc88f13f-83ba-4037-8262-46eba1291c6e' }, { random: () => challenges[next++ % RING]! });
+  const card = VirtualCard.create(
+    { adminKey: KEY, pin: '1234', adminTries: null, cardId: 'bc88f13f-83ba-4037-8262-46eba1291c6e' },
+    { random: () => challenges[next++ % RING]! },
+  );
   let k = 0;
   let failures = 0;
   const cardOp = () => {

@@ -29,7 +29,12 @@ function time(label: string, args: string[], runs: number): Timing {
   const out: Timing = { label, runs: [], exitCodes: [] };
   for (let i = 0; i < runs; i++) {
     const started = performance.now();
-    const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, PACT_DO_NOT_TRACK: 'true' }, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, PACT_DO_NOT_TRACK: 'true' },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     out.runs.push(performance.now() - started);
     out.exitCodes.push(r.status ?? -1);
   }
@@ -53,19 +58,34 @@ export async function farServer(runs: number): Promise<{ wall: number[]; suite: 
   const out = { wall: [] as number[], suite: [] as number[], exitCodes: [] as number[], requests: 0 };
   try {
     const config = join(dir, 'far.json');
-    writeFileSync(config, JSON.stringify({
-      server: proxy.url,
-      headers: { Authorization: `Bearer ${described.tokens.helpdesk}` },
-      forbiddenHeaders: { Authorization: `Bearer ${described.tokens.user}` },
-      lifecycle: true,
-      cards: described.cards.map((c) => ({ name: c.name, reqid: c.reqid, scid: c.scid, cardid: c.cardid, atr: c.atr, adminKey: c.adminKey, ...(c.diversifiedKey ? { diversifiedKey: c.diversifiedKey } : {}) })),
-    }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        server: proxy.url,
+        headers: { Authorization: `Bearer ${described.tokens.helpdesk}` },
+        forbiddenHeaders: { Authorization: `Bearer ${described.tokens.user}` },
+        lifecycle: true,
+        cards: described.cards.map((c) => ({
+          name: c.name,
+          reqid: c.reqid,
+          scid: c.scid,
+          cardid: c.cardid,
+          atr: c.atr,
+          adminKey: c.adminKey,
+          ...(c.diversifiedKey ? { diversifiedKey: c.diversifiedKey } : {}),
+        })),
+      }),
+    );
     const report = join(dir, 'far-report.json');
     for (let i = 0; i < runs; i++) {
       const before = proxy.requests();
       const started = performance.now();
       const code = await new Promise<number>((resolve) => {
-        const child = spawn(process.execPath, [BIN, 'conformance', '--config', config, '--report', `json:${report}`], { cwd: ROOT, env: { ...process.env, PACT_DO_NOT_TRACK: 'true' }, stdio: 'ignore' });
+        const child = spawn(process.execPath, [BIN, 'conformance', '--config', config, '--report', `json:${report}`], {
+          cwd: ROOT,
+          env: { ...process.env, PACT_DO_NOT_TRACK: 'true' },
+          stdio: 'ignore',
+        });
         const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
         child.on('close', (c) => {
           clearTimeout(timer);

@@ -95,7 +95,15 @@ async function serveWithDb(db: string): Promise<{ url: string; child: ChildProce
 /** A harness config for the default seed's cards at `url`, lifecycle on (what the embedded server's config holds). */
 function seedConfigFile(url: string, path: string): void {
   const described = describeSeed(defaultSeed());
-  const cards = described.cards.map((c) => ({ name: c.name, reqid: c.reqid, scid: c.scid, cardid: c.cardid, atr: c.atr, adminKey: c.adminKey, ...(c.diversifiedKey ? { diversifiedKey: c.diversifiedKey } : {}) }));
+  const cards = described.cards.map((c) => ({
+    name: c.name,
+    reqid: c.reqid,
+    scid: c.scid,
+    cardid: c.cardid,
+    atr: c.atr,
+    adminKey: c.adminKey,
+    ...(c.diversifiedKey ? { diversifiedKey: c.diversifiedKey } : {}),
+  }));
   const config = {
     server: url,
     headers: { Authorization: `Bearer ${described.tokens.helpdesk}` },
@@ -166,7 +174,7 @@ export default async function run(): Promise<string> {
       `| \`cmcard fuzz\`, HTTP steps/s | ${fuzz.map((f) => n(f.stepsPerSecond)).join(', ')} | ${n(stepRate)} |`,
       `| \`cmcard fuzz\`, sequences/s | ${fuzz.map((f) => n(f.sequencesPerSecond)).join(', ')} | ${n(median(fuzz.map((f) => f.sequencesPerSecond)))} |`,
       '',
-      `Fuzz steps / conformance requests: **${(ratio * 100).toFixed(0)}%** (target >= 50%: ${ratio >= 0.5 ? 'met' : 'NOT met'}); fuzz steps / sequential load exchanges: ${((stepRate / median(sequential)) * 100).toFixed(0)}%; ${(median(fuzz.map((f) => f.steps / f.sequences))).toFixed(1)} steps per sequence.`,
+      `Fuzz steps / conformance requests: **${(ratio * 100).toFixed(0)}%** (target >= 50%: ${ratio >= 0.5 ? 'met' : 'NOT met'}); fuzz steps / sequential load exchanges: ${((stepRate / median(sequential)) * 100).toFixed(0)}%; ${median(fuzz.map((f) => f.steps / f.sequences)).toFixed(1)} steps per sequence.`,
       '',
       `Long clean runs on the reference server (target: nothing breaks in ${n(LONG_RUNS)} sequences):`,
       '',

@@ -79,8 +79,16 @@ export async function runKillStress(options: KillStressOptions): Promise<KillStr
   const script = CHILD(options.cardFileModule);
   const maxDelay = options.maxDelayMs ?? 25;
   const r: KillStressResult = {
-    kills: 0, answers: 0, triesUsed: 0, gainedAttempts: 0, countedUnanswered: 0, staleLocks: 0,
-    tempFilesLeft: 0, tornFiles: 0, nextCommandFailures: 0, idleKills: 0,
+    kills: 0,
+    answers: 0,
+    triesUsed: 0,
+    gainedAttempts: 0,
+    countedUnanswered: 0,
+    staleLocks: 0,
+    tempFilesLeft: 0,
+    tornFiles: 0,
+    nextCommandFailures: 0,
+    idleKills: 0,
   };
   for (let i = 0; i < options.kills; i++) {
     const cardPath = join(options.dir, `kill-${i}.json`);

@@ -34,7 +34,8 @@ const P99_LIMIT_MS = 10;
 // 2-core machine); autocannon gets its warm-up once in this process, the bin one per run.
 const WARMUP_S = 2;
 // The documented example: the card `cmcard load --server` plays.
-const PATH = '/CertificateManagement/api/v1.0/requests/a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099/smartcards/17cf063d-e337-4aa9-a822-346554ddd3c9/authenticationresponse?cardid=bc88f13f-83ba-4037-8262-46eba1291c6e&challenge=1hFD%2Bcz%2F0so%3D&diversified=False';
+const PATH =
+  '/CertificateManagement/api/v1.0/requests/a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099/smartcards/17cf063d-e337-4aa9-a822-346554ddd3c9/authenticationresponse?cardid=bc88f13f-83ba-4037-8262-46eba1291c6e&challenge=1hFD%2Bcz%2F0so%3D&diversified=False';
 const HEADERS = { authorization: 'Bearer demo-helpdesk' };
 
 interface LoadJson {
@@ -79,10 +80,23 @@ async function startServer(): Promise<{ url: string; child: ChildProcess }> {
 
 async function cannon(url: string, seconds: number, o: { connections?: number; rate?: number } = {}): Promise<CannonRun> {
   const c0 = process.cpuUsage();
-  const r = await autocannon({ url: url + PATH, connections: o.connections ?? CONCURRENCY, duration: seconds, headers: HEADERS, ...(o.rate ? { overallRate: o.rate } : {}) });
+  const r = await autocannon({
+    url: url + PATH,
+    connections: o.connections ?? CONCURRENCY,
+    duration: seconds,
+    headers: HEADERS,
+    ...(o.rate ? { overallRate: o.rate } : {}),
+  });
   const cpu = process.cpuUsage(c0);
   const total = r.requests.total;
-  return { rps: total / (r.duration || seconds), ok: r['2xx'], total, p50: r.latency.p50, p99: r.latency.p99, cpuUs: (cpu.user + cpu.system) / Math.max(1, total) };
+  return {
+    rps: total / (r.duration || seconds),
+    ok: r['2xx'],
+    total,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    cpuUs: (cpu.user + cpu.system) / Math.max(1, total),
+  };
 }
 
 /** One `cmcard load` process: its --json summary, its CPU (us) and its warm-up's exchanges. */
@@ -90,7 +104,9 @@ function cmcardProcess(args: string[]): Promise<{ json: LoadJson; cpuUs: number;
   const dir = mkdtempSync(join(tmpdir(), 'cmcard-bench-load-'));
   const report = join(dir, 'load.json');
   return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, ['--import', CPU_AT_EXIT, BIN, 'load', ...args, '--json', '--report', `json:${report}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', CPU_AT_EXIT, BIN, 'load', ...args, '--json', '--report', `json:${report}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -126,9 +142,13 @@ type OpenRun = LoadRun & { rate: number; due: number; holds: boolean };
 
 /** One open-model run: does `rate` hold (started >= 99% of due, p99 under the limit, all verified)? */
 async function openOnce(url: string, rate: number, startupUs: number): Promise<OpenRun> {
-  const r = await cmcardLoad(['--server', url, '--rate', String(rate), '--connections', String(OPEN_CONNECTIONS), '--duration', String(OPEN_SECONDS), '--warmup', '1'], startupUs);
+  const r = await cmcardLoad(
+    ['--server', url, '--rate', String(rate), '--connections', String(OPEN_CONNECTIONS), '--duration', String(OPEN_SECONDS), '--warmup', '1'],
+    startupUs,
+  );
   const due = r.exchanges + r.dropped;
-  if (r.wrongCryptograms !== 0 || r.errors !== 0 || r.verified !== r.exchanges) throw new Error(`cmcard load --rate ${rate}: ${r.wrongCryptograms} wrong cryptograms, ${r.errors} errors`);
+  if (r.wrongCryptograms !== 0 || r.errors !== 0 || r.verified !== r.exchanges)
+    throw new Error(`cmcard load --rate ${rate}: ${r.wrongCryptograms} wrong cryptograms, ${r.errors} errors`);
   const holds = r.exchanges >= 0.99 * due && r.latencyMs.p99 < P99_LIMIT_MS;
   return { ...r, rate, due, holds };
 }
@@ -162,8 +182,12 @@ export default async function run(): Promise<string> {
       const ac = await cannon(url, SECONDS);
       if (ac.ok !== ac.total) throw new Error(`autocannon got ${ac.total - ac.ok} non-2xx answers: the bench URL or token is wrong`);
       acRuns.push(ac);
-      const load = await cmcardLoad(['--server', url, '--concurrency', String(CONCURRENCY), '--duration', String(SECONDS), '--warmup', String(WARMUP_S)], startupUs);
-      if (load.wrongCryptograms !== 0 || load.errors !== 0 || load.verified !== load.exchanges) throw new Error(`cmcard load saw ${load.wrongCryptograms} wrong cryptograms and ${load.errors} errors`);
+      const load = await cmcardLoad(
+        ['--server', url, '--concurrency', String(CONCURRENCY), '--duration', String(SECONDS), '--warmup', String(WARMUP_S)],
+        startupUs,
+      );
+      if (load.wrongCryptograms !== 0 || load.errors !== 0 || load.verified !== load.exchanges)
+        throw new Error(`cmcard load saw ${load.wrongCryptograms} wrong cryptograms and ${load.errors} errors`);
       loadRuns.push(load);
     }
     const acRate = median(acRuns.map((r) => r.rps));
@@ -222,7 +246,10 @@ export default async function run(): Promise<string> {
     const accuracy = await cmcardLoad(['--server', url, '--rate', '2000', '--duration', '10', '--connections', '1024', '--warmup', '1'], startupUs);
 
     const cpu = cpus();
-    const rows = tried.map((r) => `| ${r.rate} | ${r.exchanges} of ${r.due} (${(100 * r.exchanges / r.due).toFixed(2)}%) | ${r.dropped} | ${r.latencyMs.p50} | ${r.p99s.join(', ')} | ${r.holds ? 'holds' : 'does not hold'} |`);
+    const rows = tried.map(
+      (r) =>
+        `| ${r.rate} | ${r.exchanges} of ${r.due} (${((100 * r.exchanges) / r.due).toFixed(2)}%) | ${r.dropped} | ${r.latencyMs.p50} | ${r.p99s.join(', ')} | ${r.holds ? 'holds' : 'does not hold'} |`,
+    );
     return [
       '## Load mode (`bench/load.bench.ts`)',
       '',
@@ -251,7 +278,7 @@ export default async function run(): Promise<string> {
       '',
       `### Rate accuracy: \`cmcard load --rate 2000 --duration 10 --connections 1024\``,
       '',
-      `${accuracy.exchanges} of ${accuracy.exchanges + accuracy.dropped} due exchanges started (${(accuracy.exchanges / 10).toFixed(1)}/s against 2000/s: ${(100 * Math.abs(accuracy.exchanges / 10 - 2000) / 2000).toFixed(2)}% off), ${accuracy.dropped} dropped, ${accuracy.verified} verified, ${accuracy.errors} errors; ${accuracy.exchangesPerSecond}/s over the whole run including the last answers; p50 ${accuracy.latencyMs.p50} ms, p99 ${accuracy.latencyMs.p99} ms, max ${accuracy.latencyMs.max} ms.`,
+      `${accuracy.exchanges} of ${accuracy.exchanges + accuracy.dropped} due exchanges started (${(accuracy.exchanges / 10).toFixed(1)}/s against 2000/s: ${((100 * Math.abs(accuracy.exchanges / 10 - 2000)) / 2000).toFixed(2)}% off), ${accuracy.dropped} dropped, ${accuracy.verified} verified, ${accuracy.errors} errors; ${accuracy.exchangesPerSecond}/s over the whole run including the last answers; p50 ${accuracy.latencyMs.p50} ms, p99 ${accuracy.latencyMs.p99} ms, max ${accuracy.latencyMs.max} ms.`,
       '',
     ].join('\n');
   } finally {

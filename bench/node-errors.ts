@@ -18,10 +18,22 @@ const T = '/CertificateManagement/api/v1.0/profiletemplates';
 const POST = 'POST /CertificateManagement/api/v1.0/requests HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer demo-helpdesk\r\nContent-Type: application/json\r\n';
 const CASES: { request: string; nodeAlone: string; text: string; halfClose?: boolean }[] = [
   { request: 'HTTP/1.1 without Host', nodeAlone: 'bare 400', text: `GET ${T} HTTP/1.1\r\nAuthorization: Bearer demo-user\r\n\r\n` },
-  { request: 'two Host headers', nodeAlone: 'served (first wins)', text: `GET ${T} HTTP/1.1\r\nHost: a\r\nHost: b\r\nAuthorization: Bearer demo-user\r\nConnection: close\r\n\r\n` },
-  { request: 'two Authorization headers', nodeAlone: 'served (first wins)', text: `GET ${T} HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer demo-helpdesk\r\nAuthorization: Bearer demo-user\r\nConnection: close\r\n\r\n` },
+  {
+    request: 'two Host headers',
+    nodeAlone: 'served (first wins)',
+    text: `GET ${T} HTTP/1.1\r\nHost: a\r\nHost: b\r\nAuthorization: Bearer demo-user\r\nConnection: close\r\n\r\n`,
+  },
+  {
+    request: 'two Authorization headers',
+    nodeAlone: 'served (first wins)',
+    text: `GET ${T} HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer demo-helpdesk\r\nAuthorization: Bearer demo-user\r\nConnection: close\r\n\r\n`,
+  },
   { request: 'Expect: garbage', nodeAlone: 'bare 417', text: `GET ${T} HTTP/1.1\r\nHost: a\r\nExpect: garbage\r\n\r\n` },
-  { request: 'Expect: 100-continue, 1 MB body announced', nodeAlone: '100, then reads the body', text: `${POST}Content-Length: 1000000\r\nExpect: 100-continue\r\n\r\n` },
+  {
+    request: 'Expect: 100-continue, 1 MB body announced',
+    nodeAlone: '100, then reads the body',
+    text: `${POST}Content-Length: 1000000\r\nExpect: 100-continue\r\n\r\n`,
+  },
   { request: 'headers not finished in time', nodeAlone: 'bare 408', text: `GET ${T} HTTP/1.1\r\nHost: a\r\n` },
   { request: 'body not finished in time', nodeAlone: 'bare 408', text: `${POST}Content-Length: 50\r\n\r\n{"type"` },
   { request: 'CONNECT', nodeAlone: 'connection dropped', text: 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n' },
@@ -38,7 +50,9 @@ function probe(port: number, text: string, halfClose: boolean): Promise<{ status
     let out = '';
     const bound = setTimeout(() => socket.destroy(), 10_000);
     socket.on('data', (d: Buffer) => (out += d.toString('latin1')));
-    socket.on('error', () => { /* judged by what arrived */ });
+    socket.on('error', () => {
+      /* judged by what arrived */
+    });
     socket.on('close', () => {
       clearTimeout(bound);
       const [head = '', ...rest] = out.split('\r\n\r\n');
@@ -48,7 +62,9 @@ function probe(port: number, text: string, halfClose: boolean): Promise<{ status
         const body = JSON.parse(rest.join('\r\n\r\n')) as Record<string, unknown>;
         const id = /\r\nX-Correlation-Id: ([0-9a-f-]{36})/i.exec(head)?.[1];
         json = Object.keys(body).sort().join(',') === 'CorrelationId,Message' && body.CorrelationId === id;
-      } catch { /* not JSON */ }
+      } catch {
+        /* not JSON */
+      }
       resolve({ status: status ? Number(status) : null, json });
     });
     socket.write(text, 'latin1');

@@ -30,7 +30,11 @@ const dist = (file: string): string => pathToFileURL(join(here, '..', 'simulator
 const scratch = mkdtempSync(join(tmpdir(), 'cmcard-reliability-'));
 const stopWorkers = (): void => {
   for (const pid of runningWorkers) {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
 };
 process.on('exit', () => {
@@ -51,7 +55,9 @@ const log = (line: string): void => void process.stderr.write(`reliability: ${li
 
 const cpu = cpus();
 console.log(`# cmcard reliability figures (${short ? 'short run' : 'full run'})\n`);
-console.log(`Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, Node ${process.version}; 1-minute load average at the start: ${loadavg()[0]!.toFixed(1)}.\n`);
+console.log(
+  `Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, Node ${process.version}; 1-minute load average at the start: ${loadavg()[0]!.toFixed(1)}.\n`,
+);
 
 // 1. The stale-lock takeover race.
 async function staleLocks(jitter: boolean, rounds: number): Promise<void> {
@@ -59,7 +65,12 @@ async function staleLocks(jitter: boolean, rounds: number): Promise<void> {
   let done = 0;
   const bad: StaleLockRound[] = [];
   const results = await runStaleLockRounds({
-    cardFileModule: dist('card-file.js'), cardLockModule: dist('card-lock.js'), dir: scratch, rounds, workers: PLAN.workers, jitter,
+    cardFileModule: dist('card-file.js'),
+    cardLockModule: dist('card-lock.js'),
+    dir: scratch,
+    rounds,
+    workers: PLAN.workers,
+    jitter,
     onRound: (r) => {
       if (!r.ok) bad.push(r);
       if (++done % 50 === 0) log(`stale lock${jitter ? ' (slowed)' : ''}: ${done} of ${rounds} rounds`);
@@ -68,13 +79,20 @@ async function staleLocks(jitter: boolean, rounds: number): Promise<void> {
   const exact = results.filter((r) => r.ok).length;
   const lost = results.reduce((s, r) => s + Math.max(0, r.triesLeft - r.expectedTriesLeft), 0);
   const leftovers = results.reduce((s, r) => s + r.leftovers.length, 0);
-  console.log(`| ${jitter ? 'lock steps slowed 0-2 ms at random' : 'plain'} | ${n(rounds)} | ${PLAN.workers} | ${n(exact)} | ${n(rounds - exact)} | ${n(lost)} | ${n(leftovers)} | ${seconds(Date.now() - t0)} |`);
-  for (const r of bad.slice(0, 3)) failures.push(`stale lock round ${r.round}: answers ${r.sws.join(' ')}, ${r.triesLeft} tries left (want ${r.expectedTriesLeft}), left behind: ${r.leftovers.join(' ') || 'nothing'}`);
+  console.log(
+    `| ${jitter ? 'lock steps slowed 0-2 ms at random' : 'plain'} | ${n(rounds)} | ${PLAN.workers} | ${n(exact)} | ${n(rounds - exact)} | ${n(lost)} | ${n(leftovers)} | ${seconds(Date.now() - t0)} |`,
+  );
+  for (const r of bad.slice(0, 3))
+    failures.push(
+      `stale lock round ${r.round}: answers ${r.sws.join(' ')}, ${r.triesLeft} tries left (want ${r.expectedTriesLeft}), left behind: ${r.leftovers.join(' ') || 'nothing'}`,
+    );
   if (bad.length > 3) failures.push(`... and ${bad.length - 3} more stale lock rounds`);
 }
 
 console.log('## Stale card lock: processes released onto a lock left by a killed process\n');
-console.log(`Each round: a child takes the card file's lock and is killed holding it; ${PLAN.workers} processes that had opened the card are then released together, one wrong PIN each (PIN tries 15). A round is exact when the counter lost exactly ${PLAN.workers} tries, the answers were 63CE down to 63C${(15 - PLAN.workers).toString(16).toUpperCase()} (one each), and nothing (lock, claim, temp file) was left beside the card file.\n`);
+console.log(
+  `Each round: a child takes the card file's lock and is killed holding it; ${PLAN.workers} processes that had opened the card are then released together, one wrong PIN each (PIN tries 15). A round is exact when the counter lost exactly ${PLAN.workers} tries, the answers were 63CE down to 63C${(15 - PLAN.workers).toString(16).toUpperCase()} (one each), and nothing (lock, claim, temp file) was left beside the card file.\n`,
+);
 console.log('| mode | rounds | processes | exact | not exact | tries not counted | files left | time |');
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
 await staleLocks(false, PLAN.staleRounds);
@@ -87,10 +105,16 @@ console.log('');
   const t0 = Date.now();
   const k = await runKillStress({ cardFileModule: dist('card-file.js'), dir: scratch, kills: PLAN.kills });
   console.log('## kill -9 of card commands\n');
-  console.log('A child makes wrong PIN attempts on a fresh card (15 tries) and is killed 0-25 ms after opening it; then the file is loaded, its counter compared with the answers the child printed, and one more command is run on it.\n');
-  console.log('| kills | answers printed | tries used | attempts gained | counted, killed before answering | torn files | locks left (taken over) | temp files left (swept) | next command wrong | time |');
+  console.log(
+    'A child makes wrong PIN attempts on a fresh card (15 tries) and is killed 0-25 ms after opening it; then the file is loaded, its counter compared with the answers the child printed, and one more command is run on it.\n',
+  );
+  console.log(
+    '| kills | answers printed | tries used | attempts gained | counted, killed before answering | torn files | locks left (taken over) | temp files left (swept) | next command wrong | time |',
+  );
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  console.log(`| ${n(k.kills)} | ${n(k.answers)} | ${n(k.triesUsed)} | ${n(k.gainedAttempts)} | ${n(k.countedUnanswered)} | ${n(k.tornFiles)} | ${n(k.staleLocks)} | ${n(k.tempFilesLeft)} | ${n(k.nextCommandFailures)} | ${seconds(Date.now() - t0)} |\n`);
+  console.log(
+    `| ${n(k.kills)} | ${n(k.answers)} | ${n(k.triesUsed)} | ${n(k.gainedAttempts)} | ${n(k.countedUnanswered)} | ${n(k.tornFiles)} | ${n(k.staleLocks)} | ${n(k.tempFilesLeft)} | ${n(k.nextCommandFailures)} | ${seconds(Date.now() - t0)} |\n`,
+  );
   if (k.gainedAttempts > 0) failures.push(`kill -9: ${k.gainedAttempts} attempt(s) gained`);
   if (k.tornFiles > 0) failures.push(`kill -9: ${k.tornFiles} card file(s) did not load`);
   if (k.nextCommandFailures > 0) failures.push(`kill -9: the next command failed or miscounted ${k.nextCommandFailures} time(s)`);
@@ -106,11 +130,21 @@ console.log('');
   const growth = last.rssBytes - first.rssBytes;
   const allowed = RSS_SLACK_BYTES + RSS_BYTES_PER_REQUEST * (last.requests - first.requests);
   console.log('## Memory of the in-memory server\n');
-  console.log(`${n(PLAN.requests)} requests to the authenticationresponse endpoint over loopback, half anonymous (401), half the help desk's (200): each one an audit row. Server and client (undici, 32 keep-alive connections) in one process; samples after a full GC. The audit keeps the newest ${n(m.auditRows ?? 0)} rows.\n`);
+  console.log(
+    `${n(PLAN.requests)} requests to the authenticationresponse endpoint over loopback, half anonymous (401), half the help desk's (200): each one an audit row. Server and client (undici, 32 keep-alive connections) in one process; samples after a full GC. The audit keeps the newest ${n(m.auditRows ?? 0)} rows.\n`,
+  );
   console.log('| after requests | RSS | JS heap | SQLite pages |');
   console.log('|---:|---:|---:|---:|');
   for (const s of m.samples) console.log(`| ${n(s.requests)} | ${mb(s.rssBytes)} | ${mb(s.heapUsedBytes)} | ${n(s.dbPages)} |`);
-  console.log(`\nRSS from the first sample to the last: ${growth >= 0 ? '+' : ''}${mb(growth)} (flat means under ${mb(allowed)}: noise plus a tenth of what keeping every row cost). Answers: ${Object.entries(m.statuses).map(([s, c]) => `${n(c)} x ${s}`).join(', ')}. Audited: ${n(m.audited.total)} rows counted (${n(m.audited.granted)} granted, ${n(m.audited.refused)} refused), ${n(m.audited.kept)} kept. ${n(Math.round((PLAN.requests * 1000) / m.ms))} requests/s on this machine.\n`);
+  console.log(
+    `\nRSS from the first sample to the last: ${growth >= 0 ? '+' : ''}${mb(growth)} (flat means under ${mb(allowed)}: noise plus a tenth of what keeping every row cost). Answers: ${Object.entries(
+      m.statuses,
+    )
+      .map(([s, c]) => `${n(c)} x ${s}`)
+      .join(
+        ', ',
+      )}. Audited: ${n(m.audited.total)} rows counted (${n(m.audited.granted)} granted, ${n(m.audited.refused)} refused), ${n(m.audited.kept)} kept. ${n(Math.round((PLAN.requests * 1000) / m.ms))} requests/s on this machine.\n`,
+  );
   if (growth > allowed) failures.push(`memory: RSS grew ${mb(growth)} after warm-up (allowed ${mb(allowed)})`);
   if (m.audited.total !== PLAN.requests) failures.push(`memory: ${m.audited.total} audit rows counted for ${PLAN.requests} requests`);
   if (last.dbPages > first.dbPages + 2) failures.push(`memory: the database grew from ${first.dbPages} to ${last.dbPages} pages`);

@@ -26,7 +26,8 @@ const SECONDS = Number(process.env.CMCARD_BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.CMCARD_BENCH_ROUNDS ?? 3);
 const WARMUP_SECONDS = 1;
 // The documented example (docs/protocol.md#the-documented-example), answered "F0Zudm4wPLY=" by every target.
-const PATH = '/CertificateManagement/api/v1.0/requests/a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099/smartcards/17cf063d-e337-4aa9-a822-346554ddd3c9/authenticationresponse?cardid=bc88f13f-83ba-4037-8262-46eba1291c6e&challenge=1hFD%2Bcz%2F0so%3D&diversified=False';
+const PATH =
+  '/CertificateManagement/api/v1.0/requests/a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099/smartcards/17cf063d-e337-4aa9-a822-346554ddd3c9/authenticationresponse?cardid=bc88f13f-83ba-4037-8262-46eba1291c6e&challenge=1hFD%2Bcz%2F0so%3D&diversified=False';
 const HEADERS = { authorization: 'Bearer demo-helpdesk' };
 const EXPECTED = '"F0Zudm4wPLY="';
 
@@ -46,10 +47,14 @@ async function serveChild(kind: Kind): Promise<void> {
   if (kind === 'reference' || kind === 'reference-db') {
     const dir = kind === 'reference-db' ? mkdtempSync(join(tmpdir(), 'cmcard-bench-')) : null;
     const s = await startReferenceServer({ host: '127.0.0.1', port: 0, quiet: true, dbFile: dir ? join(dir, 'cm.db') : undefined });
-    process.on('disconnect', () => void s.close().then(() => {
-      if (dir) rmSync(dir, { recursive: true, force: true });
-      process.exit(0);
-    }));
+    process.on(
+      'disconnect',
+      () =>
+        void s.close().then(() => {
+          if (dir) rmSync(dir, { recursive: true, force: true });
+          process.exit(0);
+        }),
+    );
     port = Number(new URL(s.url).port);
   } else {
     const key = Buffer.alloc(24);
@@ -122,7 +127,14 @@ async function round(t: Target, seconds: number): Promise<Round> {
   const before = await cpuOf(t);
   const r = await autocannon({ url: t.url + PATH, connections: CONNECTIONS, duration: seconds, headers: HEADERS });
   const cpuMicros = (await cpuOf(t)) - before;
-  return { rps: r.requests.total / (r.duration || seconds), requests: r.requests.total, cpuMicros, p50: r.latency.p50, p99: r.latency.p99, bad: r.non2xx + r.errors };
+  return {
+    rps: r.requests.total / (r.duration || seconds),
+    requests: r.requests.total,
+    cpuMicros,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    bad: r.non2xx + r.errors,
+  };
 }
 
 const median = (xs: number[]): number => {
@@ -144,17 +156,22 @@ export default async function run(): Promise<string> {
     const rounds = new Map<Kind, Round[]>(KINDS.map((k) => [k, []]));
     for (let i = 0; i < ROUNDS; i++) for (const t of targets) rounds.get(t.kind)!.push(await round(t, SECONDS));
 
-    const stats = new Map(KINDS.map((k) => {
-      const rs = rounds.get(k)!;
-      const requests = rs.reduce((n, r) => n + r.requests, 0);
-      return [k, {
-        rps: median(rs.map((r) => r.rps)),
-        cpuPerRequest: rs.reduce((n, r) => n + r.cpuMicros, 0) / Math.max(1, requests),
-        p50: median(rs.map((r) => r.p50)),
-        p99: median(rs.map((r) => r.p99)),
-        bad: rs.reduce((n, r) => n + r.bad, 0),
-      }];
-    }));
+    const stats = new Map(
+      KINDS.map((k) => {
+        const rs = rounds.get(k)!;
+        const requests = rs.reduce((n, r) => n + r.requests, 0);
+        return [
+          k,
+          {
+            rps: median(rs.map((r) => r.rps)),
+            cpuPerRequest: rs.reduce((n, r) => n + r.cpuMicros, 0) / Math.max(1, requests),
+            p50: median(rs.map((r) => r.p50)),
+            p99: median(rs.map((r) => r.p99)),
+            bad: rs.reduce((n, r) => n + r.bad, 0),
+          },
+        ];
+      }),
+    );
     const minimal = stats.get('minimal')!;
     const ref = stats.get('reference')!;
     const byRps = ref.rps / minimal.rps;

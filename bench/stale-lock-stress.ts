@@ -191,8 +191,12 @@ export async function runStaleLockRounds(options: StaleLockOptions): Promise<Sta
       const triesLeft = readCardFile(cardPath).card.pinTriesLeft;
       const expectedTriesLeft = PIN_TRIES - options.workers;
       const leftovers = besides(cardPath);
-      const ok = staleLockPresent && triesLeft === expectedTriesLeft && leftovers.length === 0 &&
-        sws.length === expectedSws.length && sws.every((s, i) => s === expectedSws[i]);
+      const ok =
+        staleLockPresent &&
+        triesLeft === expectedTriesLeft &&
+        leftovers.length === 0 &&
+        sws.length === expectedSws.length &&
+        sws.every((s, i) => s === expectedSws[i]);
       const result = { round, sws, expectedSws, triesLeft, expectedTriesLeft, staleLockPresent, leftovers, ok };
       results.push(result);
       options.onRound?.(result);

@@ -19,7 +19,13 @@ const SECONDS = Number(process.env.CMCARD_BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.CMCARD_BENCH_ROUNDS ?? 3);
 const WARMUP_S = 1;
 // The documented example card (Microsoft's example request), which `cmcard serve` seeds.
-const CARD = { name: 'example', reqid: 'a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099', scid: '17cf063d-e337-4aa9-a822-346554ddd3c9', cardid: 'bc88f13f-83ba-4037-8262-46eba1291c6e', adminKey: '0'.repeat(48) };
+const CARD = {
+  name: 'example',
+  reqid: 'a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099',
+  scid: '17cf063d-e337-4aa9-a822-346554ddd3c9',
+  cardid: 'bc88f13f-83ba-4037-8262-46eba1291c6e',
+  adminKey: '0'.repeat(48),
+};
 
 interface LoadJson {
   exchanges: number;
@@ -66,7 +72,10 @@ export default async function run(): Promise<string> {
   if (skip) return `## Load through Kerberos and NTLM (\`bench/wia-load.bench.ts\`)\n\nNot run: ${skip}\n`;
   const { url, child } = await startServer();
   const dir = mkdtempSync(join(tmpdir(), 'cmcard-wia-bench-'));
-  const bed = await startTestBed({ backend: url, backendAuthorization: { [`alice@${REALM}`]: 'Bearer demo-helpdesk', [`${NTLM_DOMAIN}\\alice`]: 'Bearer demo-helpdesk' } });
+  const bed = await startTestBed({
+    backend: url,
+    backendAuthorization: { [`alice@${REALM}`]: 'Bearer demo-helpdesk', [`${NTLM_DOMAIN}\\alice`]: 'Bearer demo-helpdesk' },
+  });
   try {
     const file = (name: string, doc: object): string => {
       const path = join(dir, `${name}.json`);
@@ -77,7 +86,10 @@ export default async function run(): Promise<string> {
     const ways = [
       ['fixed header (no authentication in Apache)', file('plain', { server: bed.apache.plainUrl, headers: { Authorization: 'Bearer demo-helpdesk' } })],
       ['negotiate (Kerberos), once per connection', file('negotiate', { server: bed.apache.negotiateUrl, auth: { type: 'negotiate' } })],
-      ['ntlm, once per connection', file('ntlm', { server: bed.apache.ntlmUrl, auth: { type: 'ntlm', username: 'alice', password: '${ALICE_PW}', domain: NTLM_DOMAIN } })],
+      [
+        'ntlm, once per connection',
+        file('ntlm', { server: bed.apache.ntlmUrl, auth: { type: 'ntlm', username: 'alice', password: '${ALICE_PW}', domain: NTLM_DOMAIN } }),
+      ],
     ] as const;
     const runs: LoadJson[][] = ways.map(() => []);
     for (let round = 0; round < ROUNDS; round++) {

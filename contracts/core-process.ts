@@ -85,7 +85,11 @@ export async function runCorePasses(passes: CorePass[], options: { env: NodeJS.P
     try {
       raw = JSON.parse(readFileSync(resultFile, 'utf8'));
     } catch {
-      const why = timedOut ? `did not finish within ${Math.round(options.deadlineMs / 1000)} s` : signal !== null ? `was stopped by ${signal}` : `exited with ${code}`;
+      const why = timedOut
+        ? `did not finish within ${Math.round(options.deadlineMs / 1000)} s`
+        : signal !== null
+          ? `was stopped by ${signal}`
+          : `exited with ${code}`;
       throw new CoreProcessError(`the Pact verifier process ${why} without results${lastLine(log)}`);
     }
     if (!Array.isArray(raw) || raw.length !== passes.length || !raw.every((r) => typeof r === 'string')) {

@@ -45,15 +45,22 @@ export interface PlannedInteraction {
  */
 export function checkChoice(pact: PactDocument, choice: InteractionChoice): void {
   const descriptions = pact.interactions.map((i) => i.description);
-  for (const [flag, patterns] of [['--only', choice.only], ['--skip', choice.skip]] as const) {
+  for (const [flag, patterns] of [
+    ['--only', choice.only],
+    ['--skip', choice.skip],
+  ] as const) {
     for (const p of patterns ?? []) {
       if (!descriptions.some((d) => matches(p, d))) throw new InputError(`${flag} '${p.source}' matches no interaction description of the pact`);
     }
   }
   const known = [...new Set(pact.interactions.flatMap(tagsOf))].sort();
-  for (const [flag, tags] of [['--only-tag', choice.onlyTags], ['--skip-tag', choice.skipTags]] as const) {
+  for (const [flag, tags] of [
+    ['--only-tag', choice.onlyTags],
+    ['--skip-tag', choice.skipTags],
+  ] as const) {
     for (const t of tags ?? []) {
-      if (!known.includes(t)) throw new InputError(`${flag} '${t}' is not a tag of the pact (${known.length > 0 ? `its tags: ${known.join(', ')}` : 'it has none'})`);
+      if (!known.includes(t))
+        throw new InputError(`${flag} '${t}' is not a tag of the pact (${known.length > 0 ? `its tags: ${known.join(', ')}` : 'it has none'})`);
     }
   }
 }
@@ -68,7 +75,8 @@ export function planInteractions(pact: PactDocument, choice: InteractionChoice, 
 function notChosen(interaction: PactInteraction, choice: InteractionChoice): string | undefined {
   const { description } = interaction;
   const tags = tagsOf(interaction);
-  if (choice.only !== undefined && choice.only.length > 0 && !choice.only.some((p) => matches(p, description))) return 'not chosen: no --only pattern matches its description';
+  if (choice.only !== undefined && choice.only.length > 0 && !choice.only.some((p) => matches(p, description)))
+    return 'not chosen: no --only pattern matches its description';
   const skipped = choice.skip?.find((p) => matches(p, description));
   if (skipped !== undefined) return `not chosen: --skip '${skipped.source}' matches its description`;
   if (choice.onlyTags !== undefined && choice.onlyTags.length > 0 && !choice.onlyTags.some((t) => tags.includes(t))) {
@@ -108,5 +116,7 @@ const DOCUMENTED_EXAMPLE_STATE = cardWithKey(EXAMPLE_CARD);
  */
 export function providedByDocumentedExample(interaction: PactInteraction): boolean {
   const states = interaction.providerStates ?? [];
-  return states.length > 0 && states.every((s) => s.name === DOCUMENTED_EXAMPLE_STATE.name && isDeepStrictEqual(s.params ?? {}, DOCUMENTED_EXAMPLE_STATE.params));
+  return (
+    states.length > 0 && states.every((s) => s.name === DOCUMENTED_EXAMPLE_STATE.name && isDeepStrictEqual(s.params ?? {}, DOCUMENTED_EXAMPLE_STATE.params))
+  );
 }

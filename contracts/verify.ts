@@ -91,7 +91,10 @@ export async function verifyPact(options: VerifyOptions): Promise<VerifyResult> 
     forbiddenGiven: options.forbiddenHeaders !== undefined,
   });
   const toRun = planned.filter((p) => p.skip === undefined).map((p) => p.interaction);
-  const run = toRun.length > 0 ? await runVerifier({ ...pact, interactions: toRun }, server, statesUrl, env, options) : { verdicts: new Map<string, Verdict>(), report: '' };
+  const run =
+    toRun.length > 0
+      ? await runVerifier({ ...pact, interactions: toRun }, server, statesUrl, env, options)
+      : { verdicts: new Map<string, Verdict>(), report: '' };
 
   const notRun = notRunReason(env);
   const results: InteractionResult[] = planned.map(({ interaction, skip }) => {
@@ -127,7 +130,10 @@ function withoutAuthorization(interaction: PactInteraction): PactInteraction {
   const headers = Object.fromEntries(Object.entries(interaction.request.headers ?? {}).filter(([name]) => !isAuth(name)));
   const request: PactInteraction['request'] & { matchingRules?: { header?: Record<string, unknown> } } = { ...interaction.request, headers };
   if (request.matchingRules?.header !== undefined) {
-    request.matchingRules = { ...request.matchingRules, header: Object.fromEntries(Object.entries(request.matchingRules.header).filter(([name]) => !isAuth(name))) };
+    request.matchingRules = {
+      ...request.matchingRules,
+      header: Object.fromEntries(Object.entries(request.matchingRules.header).filter(([name]) => !isAuth(name))),
+    };
   }
   return { ...interaction, request };
 }
@@ -226,7 +232,9 @@ function parseResults(raw: string, pact: PactDocument, stateFailures: Map<string
     verdicts.set(description, { ok: false, message: stripVTControlCharacters(lines.join('\n')) });
   }
   if (parsed.result === false && [...verdicts.values()].every((v) => v.ok)) {
-    throw new VerifyRunError(`the Pact verifier failed without naming an interaction: ${stripVTControlCharacters((parsed.output ?? []).join(' ')).slice(0, 300)}`);
+    throw new VerifyRunError(
+      `the Pact verifier failed without naming an interaction: ${stripVTControlCharacters((parsed.output ?? []).join(' ')).slice(0, 300)}`,
+    );
   }
   return { verdicts, report: (parsed.output ?? []).map((line) => `${line}\n`).join('') };
 }
@@ -255,7 +263,10 @@ function describeMismatch(mismatch: unknown): string {
     return m.mismatches
       .map((x) => {
         const mm = x as { type?: string; mismatch?: string; expected?: unknown; actual?: unknown };
-        const what = (mm.type ?? 'Mismatch').replace(/Mismatch$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+        const what = (mm.type ?? 'Mismatch')
+          .replace(/Mismatch$/, '')
+          .replace(/([a-z])([A-Z])/g, '$1 $2')
+          .toLowerCase();
         return `${what}: ${mm.mismatch ?? `expected ${JSON.stringify(mm.expected)} but got ${JSON.stringify(mm.actual)}`}`;
       })
       .join('\n');

@@ -6,7 +6,10 @@ export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, UNREACHABLE: 3 } as const;
 /** An error that ends the CLI with a given exit code and a one-line message. */
 export class ExitError extends Error {
   override readonly name = 'ExitError';
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
   }
 }

@@ -279,7 +279,13 @@ function parseCard(value: unknown, i: number, fail: Fail): CardConfig {
     if (typeof v !== 'string') return fail(`${at}.${key}`, `must be a GUID string, got ${show(v)}`);
     return checked(readGuid(v), `${at}.${key}`, fail);
   };
-  const card: CardConfig = { name, reqid: guid('reqid'), scid: guid('scid'), cardid: guid('cardid'), adminKey: key(value.adminKey, `${at}.adminKey`, fail, true) };
+  const card: CardConfig = {
+    name,
+    reqid: guid('reqid'),
+    scid: guid('scid'),
+    cardid: guid('cardid'),
+    adminKey: key(value.adminKey, `${at}.adminKey`, fail, true),
+  };
   if (value.atr !== undefined) {
     if (typeof value.atr !== 'string') fail(`${at}.atr`, `must be a hex string, got ${show(value.atr)}`);
     card.atr = checked(readAtr(value.atr as string), `${at}.atr`, fail);

@@ -71,10 +71,15 @@ async function probe(client: CmClient, config: HarnessConfig): Promise<void> {
       note(`GET ${config.basePath}/profiletemplates`, await client.profileTemplates());
     }
     // A mechanism that returned an answer ran its handshake (or fetched its token) to the end.
-    line = diagnose({ ...facts, answers: apiAnswered ? answers.filter((a) => a.status !== 404) : answers, handshakeCompleted: config.auth !== undefined && config.auth.type !== 'headers' });
+    line = diagnose({
+      ...facts,
+      answers: apiAnswered ? answers.filter((a) => a.status !== 404) : answers,
+      handshakeCompleted: config.auth !== undefined && config.auth.type !== 'headers',
+    });
   } catch (err) {
     if (err instanceof AuthFailure) line = diagnose({ ...facts, answers, handshakeCompleted: false, failure: err });
-    else if (err instanceof TransportError) return; // the cases will report it per request
+    else if (err instanceof TransportError)
+      return; // the cases will report it per request
     else throw err;
   }
   if (line) throw new ExitError(line, EXIT.USAGE);

@@ -113,7 +113,10 @@ export class Redactor {
   /** A copy of this redactor plus more credential values (per-request headers). */
   with(values: readonly string[]): Redactor {
     if (values.every((v) => v.trim() === '' || this.values.has(v.trim()))) return this;
-    const copy = new Redactor([...this.values], [...this.keyHex].map((h) => Buffer.from(h, 'hex')));
+    const copy = new Redactor(
+      [...this.values],
+      [...this.keyHex].map((h) => Buffer.from(h, 'hex')),
+    );
     return copy.add(values);
   }
 

@@ -29,7 +29,11 @@ const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 const SCHEME = /^([A-Za-z][\w-]*)\s+(\S.*)$/;
 
 /** `X-Api-Key` -> `X_API_KEY` */
-const envName = (header: string): string => header.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_|_$/g, '');
+const envName = (header: string): string =>
+  header
+    .toUpperCase()
+    .replace(/[^A-Z0-9]+/g, '_')
+    .replace(/^_|_$/g, '');
 
 function parseTemplate(template: string): Piece[] {
   const out: Piece[] = [];
@@ -57,7 +61,13 @@ function credentialsOf(config: Pick<HarnessConfig, 'headers' | 'forbiddenHeaders
         continue;
       }
       const variable = `CM_${prefix}${name.toLowerCase() === 'authorization' && scheme ? 'TOKEN' : envName(name)}`;
-      if (scheme) out.push({ name: name.toLowerCase(), value, whole: [{ text: `${scheme[1]} ` }, { expansion: `\${${variable}}` }], token: { value: scheme[2]!, variable } });
+      if (scheme)
+        out.push({
+          name: name.toLowerCase(),
+          value,
+          whole: [{ text: `${scheme[1]} ` }, { expansion: `\${${variable}}` }],
+          token: { value: scheme[2]!, variable },
+        });
       else out.push({ name: name.toLowerCase(), value, whole: [{ expansion: `\${${variable}}` }], token: { value, variable } });
     }
   };
@@ -119,7 +129,9 @@ export function reproducerFor(config: Pick<HarnessConfig, 'headers' | 'forbidden
       if (method !== 'GET' || exchange.request.body !== undefined) parts.push('-X', singleQuoted(method));
       parts.push(singleQuoted(exchange.request.url));
       const headers: Array<[string, string]> = raw
-        ? Object.entries(raw.request.headers).flatMap(([n, v]) => (typeof v === 'string' ? [[n, v] as [string, string]] : v.map((x): [string, string] => [n, x])))
+        ? Object.entries(raw.request.headers).flatMap(([n, v]) =>
+            typeof v === 'string' ? [[n, v] as [string, string]] : v.map((x): [string, string] => [n, x]),
+          )
         : Object.entries(exchange.request.headers);
       for (const [name, value] of headers) {
         if (!raw && isSecretHeaderName(name)) {

@@ -95,19 +95,19 @@ export async function runConformance(o: RunOptions): Promise<RunReport> {
   const othersDone = new Promise<void>((resolve) => (othersEnded = resolve));
   try {
     await schedule(
-    cases,
-    o.config,
-    o.concurrency ?? DEFAULT_CONCURRENCY,
-    async (i) => {
-      const c = cases[i]!;
-      events.push(i, () => reporter.onCaseStart?.(caseInfo(c)));
-      const last = scheduleOf(c, o.config) === 'last';
-      const result = await runCase(c, state, (ex) => events.push(i, () => reporter.onExchange?.(c.id, ex)), last ? othersDone : undefined);
-      results[i] = result;
-      events.push(i, () => reporter.onCaseEnd?.(result), true);
-    },
-    othersEnded,
-  );
+      cases,
+      o.config,
+      o.concurrency ?? DEFAULT_CONCURRENCY,
+      async (i) => {
+        const c = cases[i]!;
+        events.push(i, () => reporter.onCaseStart?.(caseInfo(c)));
+        const last = scheduleOf(c, o.config) === 'last';
+        const result = await runCase(c, state, (ex) => events.push(i, () => reporter.onExchange?.(c.id, ex)), last ? othersDone : undefined);
+        results[i] = result;
+        events.push(i, () => reporter.onCaseEnd?.(result), true);
+      },
+      othersEnded,
+    );
   } finally {
     if (!o.session) await session.close();
   }
@@ -138,7 +138,7 @@ function caseInfo(c: ConformanceCase): CaseInfo {
 }
 
 export function scheduleOf(c: ConformanceCase, config: HarnessConfig): Schedule {
-  return typeof c.schedule === 'function' ? c.schedule(config) : c.schedule ?? 'parallel';
+  return typeof c.schedule === 'function' ? c.schedule(config) : (c.schedule ?? 'parallel');
 }
 
 /**
@@ -148,7 +148,13 @@ export function scheduleOf(c: ConformanceCase, config: HarnessConfig): Schedule 
  * the parallel ones (outside the limit: they mostly wait) and learn through
  * `othersEnded` when every other case has ended. `run` never rejects.
  */
-async function schedule(cases: readonly ConformanceCase[], config: HarnessConfig, limit: number, run: (i: number) => Promise<void>, othersEnded: () => void): Promise<void> {
+async function schedule(
+  cases: readonly ConformanceCase[],
+  config: HarnessConfig,
+  limit: number,
+  run: (i: number) => Promise<void>,
+  othersEnded: () => void,
+): Promise<void> {
   const of = (mode: Schedule): number[] => cases.flatMap((c, i) => (scheduleOf(c, config) === mode ? [i] : []));
   for (const i of of('alone')) await run(i);
   const last = of('last').map((i) => run(i));
@@ -198,8 +204,10 @@ class InOrder {
 }
 
 const NEED_REASONS: Record<Need, (config: HarnessConfig) => string | null> = {
-  'documented-example': (cfg) => (cfg.cards.some(isDocumentedExample) ? null : 'no configured card is the documented example (its reqid, scid, cardid and the all-zero adminKey)'),
-  'forbidden-caller': (cfg) => (cfg.forbiddenHeaders || cfg.forbiddenAuth ? null : 'no forbiddenHeaders or forbiddenAuth in the config (a caller the server must refuse)'),
+  'documented-example': (cfg) =>
+    cfg.cards.some(isDocumentedExample) ? null : 'no configured card is the documented example (its reqid, scid, cardid and the all-zero adminKey)',
+  'forbidden-caller': (cfg) =>
+    cfg.forbiddenHeaders || cfg.forbiddenAuth ? null : 'no forbiddenHeaders or forbiddenAuth in the config (a caller the server must refuse)',
   'diversified-key': (cfg) => (cfg.cards.some((c) => c.diversifiedKey) ? null : 'no card has a diversifiedKey in the config'),
   'two-cards': (cfg) => (cfg.cards.length >= 2 ? null : 'needs at least two cards in the config'),
   lifecycle: (cfg) => (cfg.lifecycle ? null : 'lifecycle is false in the config'),

@@ -23,7 +23,10 @@ export interface TargetFlags {
 }
 
 export async function resolveTarget(flags: TargetFlags): Promise<Target> {
-  const overrides = { ...(flags.server !== undefined ? { server: flags.server } : {}), ...(flags.timeoutMs !== undefined ? { timeoutMs: flags.timeoutMs } : {}) };
+  const overrides = {
+    ...(flags.server !== undefined ? { server: flags.server } : {}),
+    ...(flags.timeoutMs !== undefined ? { timeoutMs: flags.timeoutMs } : {}),
+  };
   const extra = (config: HarnessConfig): HarnessConfig => withHeaders(config, flags.headers);
   if (flags.config !== undefined) return { config: extra(loadConfig(flags.config, overrides)), close: async () => {}, embedded: false };
   if (flags.server !== undefined) return { config: extra(serverOnlyConfig(flags.server, flags.timeoutMs)), close: async () => {}, embedded: false };
@@ -35,7 +38,8 @@ export async function resolveTarget(flags: TargetFlags): Promise<Target> {
 export function withHeaders(config: HarnessConfig, headers: Record<string, string> | undefined): HarnessConfig {
   if (!headers || Object.keys(headers).length === 0) return config;
   const given = new Set(Object.keys(headers).map((n) => n.toLowerCase()));
-  const keep = <T>(map: Record<string, T> | undefined): Record<string, T> => Object.fromEntries(Object.entries(map ?? {}).filter(([n]) => !given.has(n.toLowerCase())));
+  const keep = <T>(map: Record<string, T> | undefined): Record<string, T> =>
+    Object.fromEntries(Object.entries(map ?? {}).filter(([n]) => !given.has(n.toLowerCase())));
   const templates = config.headerTemplates;
   return {
     ...config,
@@ -68,27 +72,29 @@ export function parseHeaderFlags(values: readonly string[] | undefined): Record<
  * stand-in seeded like the docs; a real CM needs a config file.
  */
 export function serverOnlyConfig(server: string, timeoutMs?: number): HarnessConfig {
-  const config = withoutLabel(() => parseConfig(
-    {
-      basePath: DEFAULT_BASE_PATH,
-      headers: { Authorization: 'Bearer demo-helpdesk' },
-      forbiddenHeaders: { Authorization: 'Bearer demo-user' },
-      timeoutMs: timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      lifecycle: false,
-      cards: [
-        {
-          name: 'example',
-          reqid: DOCUMENTED_EXAMPLE.reqid,
-          scid: DOCUMENTED_EXAMPLE.scid,
-          cardid: DOCUMENTED_EXAMPLE.cardid,
-          adminKey: DOCUMENTED_EXAMPLE.adminKeyHex,
-          diversifiedKey: Buffer.from(DOCUMENTED_EXAMPLE.diversifiedKeyBase64, 'base64').toString('hex'),
-        },
-      ],
-    },
-    LABEL,
-    { server },
-  ));
+  const config = withoutLabel(() =>
+    parseConfig(
+      {
+        basePath: DEFAULT_BASE_PATH,
+        headers: { Authorization: 'Bearer demo-helpdesk' },
+        forbiddenHeaders: { Authorization: 'Bearer demo-user' },
+        timeoutMs: timeoutMs ?? DEFAULT_TIMEOUT_MS,
+        lifecycle: false,
+        cards: [
+          {
+            name: 'example',
+            reqid: DOCUMENTED_EXAMPLE.reqid,
+            scid: DOCUMENTED_EXAMPLE.scid,
+            cardid: DOCUMENTED_EXAMPLE.cardid,
+            adminKey: DOCUMENTED_EXAMPLE.adminKeyHex,
+            diversifiedKey: Buffer.from(DOCUMENTED_EXAMPLE.diversifiedKeyBase64, 'base64').toString('hex'),
+          },
+        ],
+      },
+      LABEL,
+      { server },
+    ),
+  );
   return { ...config, source: 'the --server defaults (the documented example card)' };
 }
 

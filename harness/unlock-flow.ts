@@ -75,7 +75,11 @@ export async function playUnlock(o: UnlockOptions): Promise<UnlockResult> {
   if (o.lifecycle) {
     const created = await o.client.createRequest({ type: 'Unblock', smartcard: o.card.scid, comment: 'cmcard conformance unlock' });
     if (created.status !== 201 && created.status !== 200) {
-      return failed(`POST /requests (type Unblock) answered ${created.status}${bodySnippet(created.body, redactor)}`, created, `creating the Unblock request answered ${created.status}`);
+      return failed(
+        `POST /requests (type Unblock) answered ${created.status}${bodySnippet(created.body, redactor)}`,
+        created,
+        `creating the Unblock request answered ${created.status}`,
+      );
     }
     try {
       reqid = idFromUri(created.body);
@@ -108,11 +112,19 @@ export async function playUnlock(o: UnlockOptions): Promise<UnlockResult> {
   if (!verify.ok) return failed(`the new PIN does not verify: ${verify.message}`);
   if (card.pinTriesLeft !== limit) return failed(`PIN retry counter is ${card.pinTriesLeft}, expected ${limit} after the unblock`);
   if (card.adminTriesLeft !== adminLimit) return failed(`admin retry counter is ${card.adminTriesLeft}, expected ${adminLimit}`);
-  step('new PIN verified', `PIN tries back to ${card.pinTriesLeft}/${limit}, admin tries ${adminLimit === null ? 'unlimited' : `${card.adminTriesLeft}/${adminLimit}`}`);
+  step(
+    'new PIN verified',
+    `PIN tries back to ${card.pinTriesLeft}/${limit}, admin tries ${adminLimit === null ? 'unlimited' : `${card.adminTriesLeft}/${adminLimit}`}`,
+  );
 
   if (o.lifecycle) {
     const done = await o.client.updateRequest(reqid, 'Completed');
-    if (!isSuccess(done.status)) return failed(`PUT /requests/${reqid} Completed answered ${done.status}${bodySnippet(done.body, redactor)}`, done, `completing the request answered ${done.status}`);
+    if (!isSuccess(done.status))
+      return failed(
+        `PUT /requests/${reqid} Completed answered ${done.status}${bodySnippet(done.body, redactor)}`,
+        done,
+        `completing the request answered ${done.status}`,
+      );
     step('request completed', `request ${reqid} marked Completed (HTTP ${done.status})`);
   }
   return { ok: true, steps };

@@ -87,10 +87,24 @@ export function createApp(options: AppOptions) {
     };
   }
 
-  function auditEntry(route: Route, principal: Principal | null, target: AuditTarget, status: number, correlationId: string, detail: string | null): AuditEntry {
+  function auditEntry(
+    route: Route,
+    principal: Principal | null,
+    target: AuditTarget,
+    status: number,
+    correlationId: string,
+    detail: string | null,
+  ): AuditEntry {
     return {
-      principal: principal?.name ?? null, action: route.audit!, reqid: target.reqid ?? null, scid: target.scid ?? null,
-      cardid: target.cardid ?? null, status, outcome: outcomeOf(status), correlationId, detail: detail ?? target.detail ?? null,
+      principal: principal?.name ?? null,
+      action: route.audit!,
+      reqid: target.reqid ?? null,
+      scid: target.scid ?? null,
+      cardid: target.cardid ?? null,
+      status,
+      outcome: outcomeOf(status),
+      correlationId,
+      detail: detail ?? target.detail ?? null,
     };
   }
 
@@ -254,8 +268,11 @@ export function createApp(options: AppOptions) {
   /** Any other `Expect` (server 'checkExpectation'): 417 in JSON instead of Node's bare one. */
   function onCheckExpectation(req: IncomingMessage, res: ServerResponse): void {
     const correlationId = randomUUID();
-    const err = framingProblem(req)
-      ?? new HttpError(417, `Expect: ${JSON.stringify(abbreviate(String(req.headers.expect), 80))} is not supported (only 100-continue is)`, { Connection: 'close' });
+    const err =
+      framingProblem(req) ??
+      new HttpError(417, `Expect: ${JSON.stringify(abbreviate(String(req.headers.expect), 80))} is not supported (only 100-continue is)`, {
+        Connection: 'close',
+      });
     req.resume();
     send(res, correlationId, errorReply(err, correlationId));
   }
@@ -267,9 +284,11 @@ export function createApp(options: AppOptions) {
 function rawErrorResponse(status: number, reason: string, message: string, extraHeaders = ''): string {
   const correlationId = randomUUID();
   const body = JSON.stringify({ Message: message, CorrelationId: correlationId });
-  return `HTTP/1.1 ${status} ${reason}\r\nDate: ${new Date().toUTCString()}\r\n` +
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\nDate: ${new Date().toUTCString()}\r\n` +
     `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-    `Cache-Control: no-store\r\nX-Correlation-Id: ${correlationId}\r\n${extraHeaders}Connection: close\r\n\r\n${body}`;
+    `Cache-Control: no-store\r\nX-Correlation-Id: ${correlationId}\r\n${extraHeaders}Connection: close\r\n\r\n${body}`
+  );
 }
 
 /** Status, reason phrase and message for an error Node's HTTP parser or its timers raised. */

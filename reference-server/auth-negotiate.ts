@@ -54,7 +54,9 @@ export function parsePrincipalRoles(pairs: readonly string[]): Record<string, Pr
     const name = eq > 0 ? pair.slice(0, eq).trim() : '';
     const role = eq > 0 ? pair.slice(eq + 1).trim() : '';
     if (!name || !(role in PRINCIPAL_ROLES)) {
-      throw new InputError(`--principal-role must look like PRINCIPAL=helpdesk or PRINCIPAL=user (e.g. alice@CONTOSO.COM=helpdesk), got ${JSON.stringify(pair)}`);
+      throw new InputError(
+        `--principal-role must look like PRINCIPAL=helpdesk or PRINCIPAL=user (e.g. alice@CONTOSO.COM=helpdesk), got ${JSON.stringify(pair)}`,
+      );
     }
     out[name.toLowerCase()] = role as PrincipalRoleName;
   }
@@ -87,7 +89,8 @@ export class NegotiateAuthenticator implements RequestAuthenticator {
       throw new InputError(`--auth negotiate needs the optional kerberos package, which ${why}: ${INSTALL}`);
     }
     const api = typeof mod.initializeServer === 'function' ? (mod as KerberosServerModule) : mod.default;
-    if (!api || typeof api.initializeServer !== 'function') throw new InputError(`--auth negotiate: the installed kerberos package has no server API: ${INSTALL}`);
+    if (!api || typeof api.initializeServer !== 'function')
+      throw new InputError(`--auth negotiate: the installed kerberos package has no server API: ${INSTALL}`);
     // GSSAPI reads the acceptor's keytab from the environment when it accepts.
     process.env.KRB5_KTNAME = `FILE:${options.keytab}`;
     const roles: Record<string, PrincipalRoleName> = {};

@@ -32,7 +32,11 @@ export type RequestStatusName = keyof typeof REQUEST_STATUS;
 
 /** Statuses after which a request hands out no more responses or keys. */
 export const CLOSED_STATUSES: ReadonlySet<number> = new Set([
-  REQUEST_STATUS.Denied, REQUEST_STATUS.Failed, REQUEST_STATUS.Canceled, REQUEST_STATUS.Abandoned, REQUEST_STATUS.Completed,
+  REQUEST_STATUS.Denied,
+  REQUEST_STATUS.Failed,
+  REQUEST_STATUS.Canceled,
+  REQUEST_STATUS.Abandoned,
+  REQUEST_STATUS.Completed,
 ]);
 
 /** What PUT /requests/{id} may set (docs/protocol.md#request-lifecycle). */

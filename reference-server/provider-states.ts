@@ -24,8 +24,17 @@ export const PROVIDER_STATES: Record<string, (store: Store, params: Params) => R
     const atr = p.atr === undefined ? undefined : atrParam(str(p, 'atr'), 'params.atr');
     const templateUuid = derivedGuid(`template ${adminKey} ${diversifiedKey ? 'diversify' : 'plain'}`);
     upsertCard(store, {
-      templateUuid, defaultKey: adminKey, diversify: diversifiedKey !== undefined, reqid, scid, cardid, atr,
-      baseCspAdminKey: true, diversifiedKey, requestType: 'Unblock', requestStatus: REQUEST_STATUS.Approved,
+      templateUuid,
+      defaultKey: adminKey,
+      diversify: diversifiedKey !== undefined,
+      reqid,
+      scid,
+      cardid,
+      atr,
+      baseCspAdminKey: true,
+      diversifiedKey,
+      requestType: 'Unblock',
+      requestStatus: REQUEST_STATUS.Approved,
     });
     return { reqid, scid, cardid, profileTemplateUuid: templateUuid };
   },
@@ -35,8 +44,15 @@ export const PROVIDER_STATES: Record<string, (store: Store, params: Params) => R
     const cardid = guid(p, 'cardid');
     const templateUuid = derivedGuid('template without base csp key');
     upsertCard(store, {
-      templateUuid, defaultKey: '00'.repeat(24), diversify: false, reqid, scid, cardid, baseCspAdminKey: false,
-      requestType: 'Unblock', requestStatus: REQUEST_STATUS.Approved,
+      templateUuid,
+      defaultKey: '00'.repeat(24),
+      diversify: false,
+      reqid,
+      scid,
+      cardid,
+      baseCspAdminKey: false,
+      requestType: 'Unblock',
+      requestStatus: REQUEST_STATUS.Approved,
     });
     return { reqid, scid, cardid, profileTemplateUuid: templateUuid };
   },
@@ -45,11 +61,18 @@ export const PROVIDER_STATES: Record<string, (store: Store, params: Params) => R
     const adminKey = keyHex(p, 'adminKey', true)!;
     const diversify = bool(p, 'diversify');
     applySeed(store, {
-      templates: [{
-        uuid: profileTemplateUuid, name: `Pact template ${profileTemplateUuid}`, defaultAdminKeyHex: adminKey, diversifyAdminKey: diversify,
-        diversificationSecretHex: diversify ? secretFor(profileTemplateUuid) : undefined,
-      }],
-      requests: [], smartcards: [], principals: demoPrincipals(),
+      templates: [
+        {
+          uuid: profileTemplateUuid,
+          name: `Pact template ${profileTemplateUuid}`,
+          defaultAdminKeyHex: adminKey,
+          diversifyAdminKey: diversify,
+          diversificationSecretHex: diversify ? secretFor(profileTemplateUuid) : undefined,
+        },
+      ],
+      requests: [],
+      smartcards: [],
+      principals: demoPrincipals(),
     });
     return { profileTemplateUuid };
   },
@@ -60,8 +83,15 @@ export const PROVIDER_STATES: Record<string, (store: Store, params: Params) => R
     const templateUuid = derivedGuid('template for enrolled cards');
     // The card was enrolled by request reqid, now completed; an Unblock request names the card.
     upsertCard(store, {
-      templateUuid, defaultKey: '0102030405060708'.repeat(3), diversify: true, reqid, scid, cardid, baseCspAdminKey: true,
-      requestType: 'Enroll', requestStatus: REQUEST_STATUS.Completed,
+      templateUuid,
+      defaultKey: '0102030405060708'.repeat(3),
+      diversify: true,
+      reqid,
+      scid,
+      cardid,
+      baseCspAdminKey: true,
+      requestType: 'Enroll',
+      requestStatus: REQUEST_STATUS.Completed,
     });
     return { reqid, scid, cardid, profileTemplateUuid: templateUuid };
   },
@@ -77,10 +107,18 @@ export const PROVIDER_STATES: Record<string, (store: Store, params: Params) => R
     if (!existing) ensureTemplate(store, templateUuid, '0102030405060708'.repeat(3), true);
     store.transaction(() => {
       store.upsertRequest({
-        uuid: reqid, type: existing?.type ?? REQUEST_TYPES.Unblock, status, templateUuid, comment: existing?.comment ?? null,
-        dataCollection: existing?.dataCollection ?? null, priority: existing?.priority ?? 0, originator: existing?.originator ?? null,
-        submitted: existing?.submitted ?? new Date().toISOString(), completed: status === REQUEST_STATUS.Completed ? new Date().toISOString() : null,
-        oldSmartcardUuid: existing?.oldSmartcardUuid ?? null, newSmartcardUuid: existing?.newSmartcardUuid ?? null,
+        uuid: reqid,
+        type: existing?.type ?? REQUEST_TYPES.Unblock,
+        status,
+        templateUuid,
+        comment: existing?.comment ?? null,
+        dataCollection: existing?.dataCollection ?? null,
+        priority: existing?.priority ?? 0,
+        originator: existing?.originator ?? null,
+        submitted: existing?.submitted ?? new Date().toISOString(),
+        completed: status === REQUEST_STATUS.Completed ? new Date().toISOString() : null,
+        oldSmartcardUuid: existing?.oldSmartcardUuid ?? null,
+        newSmartcardUuid: existing?.newSmartcardUuid ?? null,
       });
     });
     ensureDemoPrincipals(store);
@@ -91,7 +129,12 @@ export const PROVIDER_STATES: Record<string, (store: Store, params: Params) => R
 /** Applies one named state. Unknown names and bad params throw an HttpError(400) that names them. */
 export function applyProviderState(store: Store, state: string, params: Record<string, unknown> = {}): Record<string, string> {
   const fn = PROVIDER_STATES[state];
-  if (!fn) throw badRequest(`unknown provider state ${JSON.stringify(state)} (known: ${Object.keys(PROVIDER_STATES).map((s) => JSON.stringify(s)).join(', ')})`);
+  if (!fn)
+    throw badRequest(
+      `unknown provider state ${JSON.stringify(state)} (known: ${Object.keys(PROVIDER_STATES)
+        .map((s) => JSON.stringify(s))
+        .join(', ')})`,
+    );
   ensureDemoPrincipals(store);
   return fn(store, params);
 }
@@ -132,14 +175,27 @@ function upsertCard(store: Store, s: CardState): void {
     ensureTemplate(store, s.templateUuid, s.defaultKey, s.diversify);
     const existing = store.getRequest(s.reqid);
     store.upsertRequest({
-      uuid: s.reqid, type: REQUEST_TYPES[s.requestType], status: s.requestStatus, templateUuid: s.templateUuid, comment: null,
-      dataCollection: null, priority: 0, originator: null, submitted: existing?.submitted ?? now,
+      uuid: s.reqid,
+      type: REQUEST_TYPES[s.requestType],
+      status: s.requestStatus,
+      templateUuid: s.templateUuid,
+      comment: null,
+      dataCollection: null,
+      priority: 0,
+      originator: null,
+      submitted: existing?.submitted ?? now,
       completed: s.requestStatus === REQUEST_STATUS.Completed ? now : null,
-      oldSmartcardUuid: s.requestType === 'Unblock' ? s.scid : null, newSmartcardUuid: s.requestType === 'Enroll' ? s.scid : null,
+      oldSmartcardUuid: s.requestType === 'Unblock' ? s.scid : null,
+      newSmartcardUuid: s.requestType === 'Enroll' ? s.scid : null,
     });
     store.upsertSmartcard({
-      uuid: s.scid, cardid: s.cardid, atr: s.atr ?? DEFAULT_ATR, templateUuid: s.templateUuid,
-      status: 'InUse', baseCspAdminKey: s.baseCspAdminKey, diversifiedKey: s.diversifiedKey ? Buffer.from(s.diversifiedKey, 'hex') : null,
+      uuid: s.scid,
+      cardid: s.cardid,
+      atr: s.atr ?? DEFAULT_ATR,
+      templateUuid: s.templateUuid,
+      status: 'InUse',
+      baseCspAdminKey: s.baseCspAdminKey,
+      diversifiedKey: s.diversifiedKey ? Buffer.from(s.diversifiedKey, 'hex') : null,
       created: now,
     });
     store.linkSmartcard(s.reqid, s.scid);
@@ -148,7 +204,10 @@ function upsertCard(store: Store, s: CardState): void {
 
 function ensureTemplate(store: Store, uuid: string, keyHex: string, diversify: boolean): void {
   store.upsertTemplate({
-    uuid, name: `Pact template ${uuid}`, defaultAdminKey: Buffer.from(keyHex, 'hex'), diversify,
+    uuid,
+    name: `Pact template ${uuid}`,
+    defaultAdminKey: Buffer.from(keyHex, 'hex'),
+    diversify,
     diversificationSecret: diversify ? Buffer.from(secretFor(uuid), 'hex') : null,
   });
 }
@@ -192,4 +251,3 @@ function keyHex(p: Params, name: string, required: boolean): string | undefined 
   if (!/^[0-9a-fA-F]{48}$/.test(v) && !/^[0-9a-fA-F]{32}$/.test(v)) throw badRequest(`params.${name} must be 48 or 32 hex digits (a 3-key or 2-key 3DES key)`);
   return v.toLowerCase();
 }
-

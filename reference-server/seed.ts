@@ -100,18 +100,24 @@ export function defaultSeed(): SeedData {
   return {
     templates: [
       {
-        uuid: EXAMPLE.templateUuid, name: 'Documented example (all-zero default key)',
-        defaultAdminKeyHex: '00'.repeat(24), diversifyAdminKey: true,
+        uuid: EXAMPLE.templateUuid,
+        name: 'Documented example (all-zero default key)',
+        defaultAdminKeyHex: '00'.repeat(24),
+        diversifyAdminKey: true,
         diversificationSecretHex: '6b8e95787b3d4654bf80fee877b75f36b2ea6e287b012f967cb3a20179dececd',
       },
       {
-        uuid: tpm, name: 'Virtual smart card (TPM default key, diversified)',
-        defaultAdminKeyHex: '0102030405060708'.repeat(3), diversifyAdminKey: true,
+        uuid: tpm,
+        name: 'Virtual smart card (TPM default key, diversified)',
+        defaultAdminKeyHex: '0102030405060708'.repeat(3),
+        diversifyAdminKey: true,
         diversificationSecretHex: 'c125b6e329a0fc617f3cd29c47e1c6830707868fe5f7085a48673c1523be6ea8',
       },
       {
-        uuid: threeKey, name: 'Physical card (3-key default key, not diversified)',
-        defaultAdminKeyHex: 'e62f6b64cdf1ce0e1f37851f708c1f89d5c149c8100b07d0', diversifyAdminKey: false,
+        uuid: threeKey,
+        name: 'Physical card (3-key default key, not diversified)',
+        defaultAdminKeyHex: 'e62f6b64cdf1ce0e1f37851f708c1f89d5c149c8100b07d0',
+        diversifyAdminKey: false,
       },
     ],
     requests: [
@@ -123,15 +129,46 @@ export function defaultSeed(): SeedData {
     ],
     smartcards: [
       {
-        uuid: EXAMPLE.scid, name: 'example', cardid: EXAMPLE.cardid, atr: DEFAULT_ATR, requests: [EXAMPLE.reqid],
-        status: 'InUse', diversifiedKeyHex: EXAMPLE.diversifiedKeyHex,
+        uuid: EXAMPLE.scid,
+        name: 'example',
+        cardid: EXAMPLE.cardid,
+        atr: DEFAULT_ATR,
+        requests: [EXAMPLE.reqid],
+        status: 'InUse',
+        diversifiedKeyHex: EXAMPLE.diversifiedKeyHex,
       },
-      { uuid: 'ef57dc49-2152-4205-9628-e46d1dd747d9', name: 'tpm-1', cardid: 'cbca098f-c661-4665-bcaa-24b5d6bd3e48', atr: DEFAULT_ATR, requests: ['d7592093-ad30-4e82-a49d-70f46f8f0430'], status: 'InUse' },
-      { uuid: '62a4bb2e-b6c6-47d3-aa2d-34ac05e54bbd', name: 'tpm-2', cardid: 'a90f8764-7bed-49e9-a2b0-c48fd2a26fac', atr: DEFAULT_ATR, requests: ['24c0dc2d-ddfd-42cf-b04a-c7ac36ad37b0'], status: 'InUse' },
-      { uuid: 'd38bdd3c-334c-4725-80b3-9c2a1547a726', name: 'three-key', cardid: '2cc2982d-4f7d-417c-9d92-201fdb9f7f6a', atr: DEFAULT_ATR, requests: ['ceaca555-b67b-4f97-a4f4-dfaf0c604108'], status: 'InUse' },
       {
-        uuid: '3608f8d4-73a5-4036-bc5f-b64f0b5079da', name: 'no-admin-key', cardid: 'cc307e4b-b937-4816-b64d-89c57ce2d28f', atr: DEFAULT_ATR,
-        requests: ['efeaa0d5-6bd9-4928-bee7-b80cbf0a72f7'], status: 'InUse', baseCspAdminKey: false,
+        uuid: 'ef57dc49-2152-4205-9628-e46d1dd747d9',
+        name: 'tpm-1',
+        cardid: 'cbca098f-c661-4665-bcaa-24b5d6bd3e48',
+        atr: DEFAULT_ATR,
+        requests: ['d7592093-ad30-4e82-a49d-70f46f8f0430'],
+        status: 'InUse',
+      },
+      {
+        uuid: '62a4bb2e-b6c6-47d3-aa2d-34ac05e54bbd',
+        name: 'tpm-2',
+        cardid: 'a90f8764-7bed-49e9-a2b0-c48fd2a26fac',
+        atr: DEFAULT_ATR,
+        requests: ['24c0dc2d-ddfd-42cf-b04a-c7ac36ad37b0'],
+        status: 'InUse',
+      },
+      {
+        uuid: 'd38bdd3c-334c-4725-80b3-9c2a1547a726',
+        name: 'three-key',
+        cardid: '2cc2982d-4f7d-417c-9d92-201fdb9f7f6a',
+        atr: DEFAULT_ATR,
+        requests: ['ceaca555-b67b-4f97-a4f4-dfaf0c604108'],
+        status: 'InUse',
+      },
+      {
+        uuid: '3608f8d4-73a5-4036-bc5f-b64f0b5079da',
+        name: 'no-admin-key',
+        cardid: 'cc307e4b-b937-4816-b64d-89c57ce2d28f',
+        atr: DEFAULT_ATR,
+        requests: ['efeaa0d5-6bd9-4928-bee7-b80cbf0a72f7'],
+        status: 'InUse',
+        baseCspAdminKey: false,
       },
     ],
     principals: demoPrincipals(),
@@ -182,15 +219,27 @@ export function applySeed(store: Store, seed: SeedData): void {
   store.transaction(() => {
     for (const t of seed.templates) {
       store.upsertTemplate({
-        uuid: t.uuid.toLowerCase(), name: t.name, defaultAdminKey: Buffer.from(t.defaultAdminKeyHex, 'hex'), diversify: t.diversifyAdminKey,
+        uuid: t.uuid.toLowerCase(),
+        name: t.name,
+        defaultAdminKey: Buffer.from(t.defaultAdminKeyHex, 'hex'),
+        diversify: t.diversifyAdminKey,
         diversificationSecret: t.diversificationSecretHex ? Buffer.from(t.diversificationSecretHex, 'hex') : null,
       });
     }
     for (const r of seed.requests) {
       store.upsertRequest({
-        uuid: r.uuid.toLowerCase(), type: REQUEST_TYPES[r.type], status: r.status, templateUuid: r.profileTemplateUuid.toLowerCase(),
-        comment: r.comment ?? null, dataCollection: null, priority: 0, originator: null, submitted: now,
-        completed: r.status === REQUEST_STATUS.Completed ? now : null, oldSmartcardUuid: null, newSmartcardUuid: null,
+        uuid: r.uuid.toLowerCase(),
+        type: REQUEST_TYPES[r.type],
+        status: r.status,
+        templateUuid: r.profileTemplateUuid.toLowerCase(),
+        comment: r.comment ?? null,
+        dataCollection: null,
+        priority: 0,
+        originator: null,
+        submitted: now,
+        completed: r.status === REQUEST_STATUS.Completed ? now : null,
+        oldSmartcardUuid: null,
+        newSmartcardUuid: null,
       });
     }
     const requestTemplate = new Map(seed.requests.map((r) => [r.uuid.toLowerCase(), r.profileTemplateUuid.toLowerCase()]));
@@ -199,8 +248,14 @@ export function applySeed(store: Store, seed: SeedData): void {
       const firstRequest = s.requests[0]!.toLowerCase();
       const templateUuid = (s.profileTemplateUuid?.toLowerCase() ?? requestTemplate.get(firstRequest) ?? store.getRequest(firstRequest)?.templateUuid)!;
       store.upsertSmartcard({
-        uuid: scid, cardid: s.cardid.toLowerCase(), atr: s.atr?.toLowerCase() ?? null, templateUuid, status: s.status ?? 'InUse',
-        baseCspAdminKey: s.baseCspAdminKey !== false, diversifiedKey: s.diversifiedKeyHex ? Buffer.from(s.diversifiedKeyHex, 'hex') : null, created: now,
+        uuid: scid,
+        cardid: s.cardid.toLowerCase(),
+        atr: s.atr?.toLowerCase() ?? null,
+        templateUuid,
+        status: s.status ?? 'InUse',
+        baseCspAdminKey: s.baseCspAdminKey !== false,
+        diversifiedKey: s.diversifiedKeyHex ? Buffer.from(s.diversifiedKeyHex, 'hex') : null,
+        created: now,
       });
       for (const reqid of s.requests) {
         store.linkSmartcard(reqid.toLowerCase(), scid);
@@ -262,7 +317,7 @@ export function validateSeed(json: unknown, source = 'seed'): SeedData {
 
   // `$schema` points an editor at schemas/seed.schema.json: a string, otherwise ignored.
   const root = obj(json, 'seed', ['$schema', 'templates', 'requests', 'smartcards', 'principals'], ['templates', 'requests', 'smartcards', 'principals']);
-  if (root.$schema !== undefined && typeof root.$schema !== 'string') fail('$schema', 'must be a string (the schema\'s path or URL)');
+  if (root.$schema !== undefined && typeof root.$schema !== 'string') fail('$schema', "must be a string (the schema's path or URL)");
   const seen = new Set<string>();
   const unique = (id: string, key: string): void => {
     if (seen.has(id)) fail(key, `repeats the id ${id}`);
@@ -271,9 +326,15 @@ export function validateSeed(json: unknown, source = 'seed'): SeedData {
 
   const templates = arr(root.templates, 'templates').map((v, i): SeedTemplate => {
     const k = `templates[${i}]`;
-    const o = obj(v, k, ['uuid', 'name', 'defaultAdminKeyHex', 'diversifyAdminKey', 'diversificationSecretHex'], ['uuid', 'name', 'defaultAdminKeyHex', 'diversifyAdminKey']);
+    const o = obj(
+      v,
+      k,
+      ['uuid', 'name', 'defaultAdminKeyHex', 'diversifyAdminKey', 'diversificationSecretHex'],
+      ['uuid', 'name', 'defaultAdminKeyHex', 'diversifyAdminKey'],
+    );
     const t: SeedTemplate = {
-      uuid: guid(o.uuid, `${k}.uuid`), name: str(o.name, `${k}.name`),
+      uuid: guid(o.uuid, `${k}.uuid`),
+      name: str(o.name, `${k}.name`),
       defaultAdminKeyHex: keyHex(o.defaultAdminKeyHex, `${k}.defaultAdminKeyHex`),
       diversifyAdminKey: bool(o.diversifyAdminKey, `${k}.diversifyAdminKey`),
     };
@@ -296,7 +357,9 @@ export function validateSeed(json: unknown, source = 'seed'): SeedData {
     if (!types.includes(type)) fail(`${k}.type`, `must be one of ${types.join(', ')}`);
     if (typeof o.status !== 'number' || !statuses.includes(o.status)) fail(`${k}.status`, `must be a request status number (${statuses.join(', ')})`);
     const r: SeedRequest = {
-      uuid: guid(o.uuid, `${k}.uuid`), type: type as RequestTypeName, status: o.status as number,
+      uuid: guid(o.uuid, `${k}.uuid`),
+      type: type as RequestTypeName,
+      status: o.status as number,
       profileTemplateUuid: guid(o.profileTemplateUuid, `${k}.profileTemplateUuid`),
     };
     if (!templateIds.has(r.profileTemplateUuid)) fail(`${k}.profileTemplateUuid`, `names no template of this seed: ${r.profileTemplateUuid}`);
@@ -308,9 +371,15 @@ export function validateSeed(json: unknown, source = 'seed'): SeedData {
 
   const smartcards = arr(root.smartcards, 'smartcards').map((v, i): SeedSmartcard => {
     const k = `smartcards[${i}]`;
-    const o = obj(v, k, ['uuid', 'name', 'cardid', 'atr', 'profileTemplateUuid', 'requests', 'status', 'baseCspAdminKey', 'diversifiedKeyHex'], ['uuid', 'cardid', 'requests']);
+    const o = obj(
+      v,
+      k,
+      ['uuid', 'name', 'cardid', 'atr', 'profileTemplateUuid', 'requests', 'status', 'baseCspAdminKey', 'diversifiedKeyHex'],
+      ['uuid', 'cardid', 'requests'],
+    );
     const s: SeedSmartcard = {
-      uuid: guid(o.uuid, `${k}.uuid`), cardid: guid(o.cardid, `${k}.cardid`),
+      uuid: guid(o.uuid, `${k}.uuid`),
+      cardid: guid(o.cardid, `${k}.cardid`),
       requests: arr(o.requests, `${k}.requests`).map((r, j) => guid(r, `${k}.requests[${j}]`)),
     };
     unique(s.uuid, `${k}.uuid`);
@@ -334,7 +403,8 @@ export function validateSeed(json: unknown, source = 'seed'): SeedData {
   for (const [i, t] of templates.entries()) {
     if (t.diversifyAdminKey && !t.diversificationSecretHex) {
       const cards = smartcards.filter((s) => (s.profileTemplateUuid ?? requests.find((r) => r.uuid === s.requests[0])?.profileTemplateUuid) === t.uuid);
-      if (cards.some((s) => !s.diversifiedKeyHex)) fail(`templates[${i}].diversificationSecretHex`, 'is required when diversifyAdminKey is true (or give every card of the template a diversifiedKeyHex)');
+      if (cards.some((s) => !s.diversifiedKeyHex))
+        fail(`templates[${i}].diversificationSecretHex`, 'is required when diversifyAdminKey is true (or give every card of the template a diversifiedKeyHex)');
     }
   }
 
@@ -343,7 +413,8 @@ export function validateSeed(json: unknown, source = 'seed'): SeedData {
     const k = `principals[${i}]`;
     const o = obj(v, k, ['name', 'token', 'roles', 'loopbackOnly'], ['name', 'token', 'roles']);
     const p: SeedPrincipal = {
-      name: str(o.name, `${k}.name`), token: str(o.token, `${k}.token`),
+      name: str(o.name, `${k}.name`),
+      token: str(o.token, `${k}.token`),
       roles: arr(o.roles, `${k}.roles`).map((r, j) => {
         const role = str(r, `${k}.roles[${j}]`);
         return (ROLES as readonly string[]).includes(role) ? (role as Role) : fail(`${k}.roles[${j}]`, `must be one of ${ROLES.join(', ')}`);

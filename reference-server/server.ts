@@ -93,11 +93,17 @@ export async function startReferenceServer(options: ServerOptions = {}): Promise
   // requireHostHeader off: Node would answer a missing Host with a bare 400; the app answers it in JSON.
   const headersTimeout = options.timeouts?.headers ?? 10_000;
   const requestTimeout = options.timeouts?.request ?? 30_000;
-  const server: Server = createServer({
-    keepAliveTimeout: 5_000, requestTimeout, headersTimeout, requireHostHeader: false,
-    // Node looks for late requests every 30 s by default, so a 10 s limit could take 40 s.
-    connectionsCheckingInterval: Math.min(1_000, Math.max(10, Math.floor(headersTimeout / 4))),
-  }, app.handle);
+  const server: Server = createServer(
+    {
+      keepAliveTimeout: 5_000,
+      requestTimeout,
+      headersTimeout,
+      requireHostHeader: false,
+      // Node looks for late requests every 30 s by default, so a 10 s limit could take 40 s.
+      connectionsCheckingInterval: Math.min(1_000, Math.max(10, Math.floor(headersTimeout / 4))),
+    },
+    app.handle,
+  );
   server.on('clientError', app.onClientError);
   server.on('checkContinue', app.onCheckContinue);
   server.on('checkExpectation', app.onCheckExpectation);

@@ -221,7 +221,9 @@ export class Store {
       smartcardsByCardid: db.prepare('SELECT * FROM smartcards WHERE cardid = ? ORDER BY created, uuid'),
       setSmartcardStatus: db.prepare('UPDATE smartcards SET status = ? WHERE uuid = ?'),
       link: db.prepare('INSERT OR IGNORE INTO request_smartcards (request_uuid, smartcard_uuid) VALUES (?, ?)'),
-      requestsOfCard: db.prepare<[string], { request_uuid: string }>('SELECT request_uuid FROM request_smartcards WHERE smartcard_uuid = ? ORDER BY request_uuid'),
+      requestsOfCard: db.prepare<[string], { request_uuid: string }>(
+        'SELECT request_uuid FROM request_smartcards WHERE smartcard_uuid = ? ORDER BY request_uuid',
+      ),
       cardKeyContext: db.prepare(`SELECT r.status AS requestStatus, s.uuid AS scid, s.cardid, s.status AS cardStatus,
           s.base_csp_admin_key AS baseCspAdminKey, s.diversified_key AS storedDiversifiedKey,
           t.default_admin_key AS defaultAdminKey, t.diversify, t.diversification_secret AS diversificationSecret
@@ -234,7 +236,8 @@ export class Store {
         ON CONFLICT(name) DO UPDATE SET token_sha256 = excluded.token_sha256, roles = excluded.roles, loopback_only = excluded.loopback_only`),
       deletePrincipalByDigest: db.prepare('DELETE FROM principals WHERE token_sha256 = ? AND name <> ?'),
       principalByDigest: db.prepare<[Buffer], { name: string; roles: string; loopback_only: number }>(
-        'SELECT name, roles, loopback_only FROM principals WHERE token_sha256 = ?'),
+        'SELECT name, roles, loopback_only FROM principals WHERE token_sha256 = ?',
+      ),
       listPrincipals: db.prepare<[], { name: string; roles: string; loopback_only: number }>('SELECT name, roles, loopback_only FROM principals ORDER BY name'),
       insertAudit: db.prepare<AuditTuple>(`INSERT INTO audit (at, principal, action, reqid, scid, cardid, status, outcome, correlation_id, detail)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -256,7 +259,9 @@ export class Store {
       // A file kept with a lower limit than before: prune it now, a batch per transaction.
       const last = db.prepare<[], { id: number | null }>('SELECT max(id) AS id FROM audit').get()?.id ?? 0;
       const prune = db.transaction(() => this.pruneAuditTo(last - this.auditRows!));
-      while (prune()) { /* next batch */ }
+      while (prune()) {
+        /* next batch */
+      }
     }
     this.inTransaction = db.transaction((fn: () => unknown) => fn());
     const insert = this.q.insertAudit;
@@ -477,8 +482,17 @@ export class Store {
   listAudit(afterId = 0, limit = 1_000_000): AuditRecord[] {
     this.flushAudit();
     return (this.q.listAudit.all(afterId, limit) as RawAudit[]).map((r) => ({
-      id: r.id, at: r.at, principal: r.principal, action: r.action, reqid: r.reqid, scid: r.scid, cardid: r.cardid,
-      status: r.status, outcome: r.outcome as AuditOutcome, correlationId: r.correlation_id, detail: r.detail,
+      id: r.id,
+      at: r.at,
+      principal: r.principal,
+      action: r.action,
+      reqid: r.reqid,
+      scid: r.scid,
+      cardid: r.cardid,
+      status: r.status,
+      outcome: r.outcome as AuditOutcome,
+      correlationId: r.correlation_id,
+      detail: r.detail,
     }));
   }
 
@@ -505,37 +519,88 @@ export class Store {
 
   private smartcardFromRow(r: RawSmartcard): SmartcardRow {
     return {
-      uuid: r.uuid, cardid: r.cardid, atr: r.atr, templateUuid: r.template_uuid, status: r.status as SmartcardStatus,
-      baseCspAdminKey: r.base_csp_admin_key === 1, diversifiedKey: r.diversified_key, created: r.created,
+      uuid: r.uuid,
+      cardid: r.cardid,
+      atr: r.atr,
+      templateUuid: r.template_uuid,
+      status: r.status as SmartcardStatus,
+      baseCspAdminKey: r.base_csp_admin_key === 1,
+      diversifiedKey: r.diversified_key,
+      created: r.created,
       requestUuids: this.q.requestsOfCard.all(r.uuid).map((x) => x.request_uuid),
     };
   }
 }
 
-interface RawTemplate { uuid: string; name: string; default_admin_key: Buffer; diversify: number; diversification_secret: Buffer | null }
+interface RawTemplate {
+  uuid: string;
+  name: string;
+  default_admin_key: Buffer;
+  diversify: number;
+  diversification_secret: Buffer | null;
+}
 interface RawRequest {
-  uuid: string; type: number; status: number; template_uuid: string; comment: string | null; data_collection: string | null;
-  priority: number; originator: string | null; submitted: string; completed: string | null;
-  old_smartcard_uuid: string | null; new_smartcard_uuid: string | null;
+  uuid: string;
+  type: number;
+  status: number;
+  template_uuid: string;
+  comment: string | null;
+  data_collection: string | null;
+  priority: number;
+  originator: string | null;
+  submitted: string;
+  completed: string | null;
+  old_smartcard_uuid: string | null;
+  new_smartcard_uuid: string | null;
 }
 interface RawSmartcard {
-  uuid: string; cardid: string; atr: string | null; template_uuid: string; status: string; base_csp_admin_key: number;
-  diversified_key: Buffer | null; created: string;
+  uuid: string;
+  cardid: string;
+  atr: string | null;
+  template_uuid: string;
+  status: string;
+  base_csp_admin_key: number;
+  diversified_key: Buffer | null;
+  created: string;
 }
 interface RawKeyContext {
-  requestStatus: number; scid: string | null; cardid: string; cardStatus: string; baseCspAdminKey: number;
-  storedDiversifiedKey: Buffer | null; defaultAdminKey: Buffer; diversify: number; diversificationSecret: Buffer | null;
+  requestStatus: number;
+  scid: string | null;
+  cardid: string;
+  cardStatus: string;
+  baseCspAdminKey: number;
+  storedDiversifiedKey: Buffer | null;
+  defaultAdminKey: Buffer;
+  diversify: number;
+  diversificationSecret: Buffer | null;
 }
 interface RawAudit {
-  id: number; at: string; principal: string | null; action: string; reqid: string | null; scid: string | null; cardid: string | null;
-  status: number; outcome: string; correlation_id: string; detail: string | null;
+  id: number;
+  at: string;
+  principal: string | null;
+  action: string;
+  reqid: string | null;
+  scid: string | null;
+  cardid: string | null;
+  status: number;
+  outcome: string;
+  correlation_id: string;
+  detail: string | null;
 }
 
 /** An audit entry as the positional tuple the prepared INSERT binds (the cheapest shape to queue and bind). */
 function auditTuple(e: AuditEntry): AuditTuple {
   return [
-    e.at ?? new Date().toISOString(), e.principal, e.action, e.reqid ?? null, e.scid ?? null, e.cardid ?? null,
-    e.status, e.outcome, e.correlationId, e.detail ?? null,
+    e.at ?? new Date().toISOString(),
+    e.principal,
+    e.action,
+    e.reqid ?? null,
+    e.scid ?? null,
+    e.cardid ?? null,
+    e.status,
+    e.outcome,
+    e.correlationId,
+    e.detail ?? null,
   ];
 }
 
@@ -545,8 +610,17 @@ function templateFromRow(r: RawTemplate): TemplateRow {
 
 function requestFromRow(r: RawRequest): RequestRow {
   return {
-    uuid: r.uuid, type: r.type, status: r.status, templateUuid: r.template_uuid, comment: r.comment, dataCollection: r.data_collection,
-    priority: r.priority, originator: r.originator, submitted: r.submitted, completed: r.completed,
-    oldSmartcardUuid: r.old_smartcard_uuid, newSmartcardUuid: r.new_smartcard_uuid,
+    uuid: r.uuid,
+    type: r.type,
+    status: r.status,
+    templateUuid: r.template_uuid,
+    comment: r.comment,
+    dataCollection: r.data_collection,
+    priority: r.priority,
+    originator: r.originator,
+    submitted: r.submitted,
+    completed: r.completed,
+    oldSmartcardUuid: r.old_smartcard_uuid,
+    newSmartcardUuid: r.new_smartcard_uuid,
   };
 }

@@ -1,8 +1,18 @@
 import { parseGuid, toHex } from './bytes.js';
 import type { CardResult, VirtualCard } from './card.js';
 import {
-  ADMIN_KEY_REF, APPLET_EFID, USER_PIN_REF, cardCryptogram, checkHostCryptogram, encodeTlv,
-  isGidsAid, parseKeyImport, readDataObject, readSingleTlv, readTlvs, selectFci,
+  ADMIN_KEY_REF,
+  APPLET_EFID,
+  USER_PIN_REF,
+  cardCryptogram,
+  checkHostCryptogram,
+  encodeTlv,
+  isGidsAid,
+  parseKeyImport,
+  readDataObject,
+  readSingleTlv,
+  readTlvs,
+  selectFci,
 } from './gids.js';
 import { SW, commandDataOffset, encodeResponseApdu, leMeansAll, parseCommandApdu, swTriesLeft, type CommandApdu } from './iso7816.js';
 import { systemRandom, type RandomSource } from './random.js';
@@ -43,9 +53,16 @@ export interface ApduFrontEndOptions {
 }
 
 const INS_NAMES: Readonly<Record<number, string>> = {
-  0xa4: 'SELECT', 0x84: 'GET CHALLENGE', 0x82: 'EXTERNAL AUTHENTICATE', 0x87: 'GENERAL AUTHENTICATE',
-  0x22: 'MANAGE SECURITY ENVIRONMENT', 0x20: 'VERIFY', 0x2c: 'RESET RETRY COUNTER',
-  0x24: 'CHANGE REFERENCE DATA', 0xcb: 'GET DATA', 0xdb: 'PUT DATA',
+  0xa4: 'SELECT',
+  0x84: 'GET CHALLENGE',
+  0x82: 'EXTERNAL AUTHENTICATE',
+  0x87: 'GENERAL AUTHENTICATE',
+  0x22: 'MANAGE SECURITY ENVIRONMENT',
+  0x20: 'VERIFY',
+  0x2c: 'RESET RETRY COUNTER',
+  0x24: 'CHANGE REFERENCE DATA',
+  0xcb: 'GET DATA',
+  0xdb: 'PUT DATA',
 };
 
 /** Instructions whose command data is a PIN or a key: never shown in a transcript. */
@@ -76,18 +93,32 @@ export class ApduFrontEnd {
     this.#onError = options.onError;
   }
 
-  get card(): VirtualCard { return this.#card; }
-  get atr(): Buffer { return Buffer.from(this.#card.atr, 'hex'); }
-  get applicationSelected(): boolean { return this.#selected; }
+  get card(): VirtualCard {
+    return this.#card;
+  }
+  get atr(): Buffer {
+    return Buffer.from(this.#card.atr, 'hex');
+  }
+  get applicationSelected(): boolean {
+    return this.#selected;
+  }
   /** The most recent exchanges, oldest first, PINs and keys masked. */
-  get transcript(): readonly ApduExchange[] { return this.#transcript; }
+  get transcript(): readonly ApduExchange[] {
+    return this.#transcript;
+  }
 
   /** Power on: a fresh session; nothing selected, nothing authenticated. */
-  powerOn(): void { this.#endSession(); }
+  powerOn(): void {
+    this.#endSession();
+  }
   /** Power off: authentications and the pending challenge are gone. */
-  powerOff(): void { this.#endSession(); }
+  powerOff(): void {
+    this.#endSession();
+  }
   /** Warm reset: as power off then on. */
-  reset(): void { this.#endSession(); }
+  reset(): void {
+    this.#endSession();
+  }
 
   /** One command APDU in, one response APDU (data and status word) out. Never throws. */
   transmit(command: Uint8Array): Buffer {
@@ -125,16 +156,26 @@ export class ApduFrontEnd {
     // answering 6D00 also keeps OpenSC's other drivers from claiming it during their probes.
     if (!this.#selected) return { sw: SW.INS_NOT_SUPPORTED };
     switch (ins) {
-      case 0x84: return this.#getChallenge(apdu);
-      case 0x82: return this.#externalAuthenticate(apdu);
-      case 0x87: return this.#generalAuthenticate(apdu);
-      case 0x22: return this.#manageSecurityEnvironment(apdu);
-      case 0x20: return this.#verify(apdu);
-      case 0x2c: return this.#resetRetryCounter(apdu);
-      case 0x24: return this.#changeReferenceData(apdu);
-      case 0xcb: return this.#getData(apdu);
-      case 0xdb: return this.#putData(apdu);
-      default: return { sw: SW.INS_NOT_SUPPORTED };
+      case 0x84:
+        return this.#getChallenge(apdu);
+      case 0x82:
+        return this.#externalAuthenticate(apdu);
+      case 0x87:
+        return this.#generalAuthenticate(apdu);
+      case 0x22:
+        return this.#manageSecurityEnvironment(apdu);
+      case 0x20:
+        return this.#verify(apdu);
+      case 0x2c:
+        return this.#resetRetryCounter(apdu);
+      case 0x24:
+        return this.#changeReferenceData(apdu);
+      case 0xcb:
+        return this.#getData(apdu);
+      case 0xdb:
+        return this.#putData(apdu);
+      default:
+        return { sw: SW.INS_NOT_SUPPORTED };
     }
   }
 

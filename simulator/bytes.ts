@@ -80,7 +80,9 @@ export function toHex(bytes: Uint8Array): string {
 
 /** As Windows' "Unblock smart card" screen shows a challenge: `1603 EBDF 1C8A 2E72`. */
 export function toWindowsDisplay(bytes: Uint8Array): string {
-  return toHex(bytes).toUpperCase().replace(/(.{4})(?=.)/g, '$1 ');
+  return toHex(bytes)
+    .toUpperCase()
+    .replace(/(.{4})(?=.)/g, '$1 ');
 }
 
 /** The one GUID pattern: `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hex digits of any case. */

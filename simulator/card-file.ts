@@ -211,24 +211,35 @@ export function parseCardFile(json: unknown, label = 'card file'): CardFileData 
   if (pinBad) throw new InputError(`${label}: ${pinBad}`);
   const pinTriesLimit = int('pinTriesLimit', 1, MAX_TRIES) as number;
   const pinTriesLeft = int('pinTriesLeft', 0, pinTriesLimit) as number;
-  const pendingChallenge = c.pendingChallenge === null
-    ? null
-    : hexField('pendingChallenge', (challenge) => {
-      const rule = challengeLengthRule(challenge.length);
-      return rule && `length in bytes ${rule}`;
-    });
+  const pendingChallenge =
+    c.pendingChallenge === null
+      ? null
+      : hexField('pendingChallenge', (challenge) => {
+          const rule = challengeLengthRule(challenge.length);
+          return rule && `length in bytes ${rule}`;
+        });
 
   let replay: ReplayState | null = null;
   if (json.replay !== undefined && json.replay !== null) {
     const r = json.replay;
     if (!isRecord(r)) return fail('"replay"', 'must be an object or null');
     if (typeof r.seed !== 'string' || r.seed.length === 0) fail('replay.seed', 'must be a non-empty string');
-    if (typeof r.drawn !== 'number' || !Number.isSafeInteger(r.drawn) || r.drawn < 0) fail('replay.drawn', `must be a whole number >= 0, got ${JSON.stringify(r.drawn)}`);
+    if (typeof r.drawn !== 'number' || !Number.isSafeInteger(r.drawn) || r.drawn < 0)
+      fail('replay.drawn', `must be a whole number >= 0, got ${JSON.stringify(r.drawn)}`);
     replay = { seed: r.seed as string, drawn: r.drawn as number };
   }
   const card: CardState = {
-    version: 1, cardId, atr, serial, adminKey, adminTriesLimit, adminTriesLeft,
-    pin, pinTriesLimit, pinTriesLeft, pendingChallenge,
+    version: 1,
+    cardId,
+    atr,
+    serial,
+    adminKey,
+    adminTriesLimit,
+    adminTriesLeft,
+    pin,
+    pinTriesLimit,
+    pinTriesLeft,
+    pendingChallenge,
   };
   return { card, replay };
 }
@@ -282,7 +293,11 @@ function writeCardFileVersion(path: string, data: CardFileData, overwrite: boole
       unlinkSync(tmp);
     }
   } catch (err) {
-    try { unlinkSync(tmp); } catch { /* already renamed or gone */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already renamed or gone */
+    }
     if (err instanceof InputError) throw err;
     throw new InputError(`card file ${path} cannot be written: ${oneLine(err)}`);
   }
@@ -306,7 +321,11 @@ export function removeStaleTempFiles(path: string): void {
     if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
     const pid = Number(name.slice(prefix.length).split('.')[0]);
     if (!Number.isInteger(pid) || pid <= 0 || isAlive(pid)) continue;
-    try { unlinkSync(join(dirname(path), name)); } catch { /* another process cleaned it */ }
+    try {
+      unlinkSync(join(dirname(path), name));
+    } catch {
+      /* another process cleaned it */
+    }
   }
 }
 

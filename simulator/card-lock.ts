@@ -113,7 +113,8 @@ function acquire(cardPath: string, lockPath: string, line: string, timeoutMs: nu
     if (createWithContent(cardPath, lockPath, line)) return;
     const view = readLock(lockPath);
     if (view.kind === 'gone') continue; // released between our attempt and the read: try again now
-    let who = view.kind === 'owner' ? `process ${view.owner.pid}${view.owner.host && view.owner.host !== host() ? ` on ${view.owner.host}` : ''}` : 'another process';
+    let who =
+      view.kind === 'owner' ? `process ${view.owner.pid}${view.owner.host && view.owner.host !== host() ? ` on ${view.owner.host}` : ''}` : 'another process';
     if (view.kind === 'owner' && ownerState(view.owner) === 'dead') {
       if (takeOverStale(cardPath, lockPath, view.line)) {
         swept.delete(lockPath); // a takeover may leave claims behind: sweep them once we hold the lock
@@ -148,7 +149,11 @@ function createWithContent(cardPath: string, path: string, line: string): boolea
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw new InputError(`card file ${cardPath} cannot be locked: ${(err as Error).message.split('\n')[0]}`);
   } finally {
-    try { unlinkSync(tmp); } catch { /* never created */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* never created */
+    }
   }
 }
 
@@ -156,7 +161,9 @@ function release(lockPath: string, line: string): void {
   // Only our own lock: nobody else removes a lock whose owner is alive, so the read stays true until the unlink.
   try {
     if (readFileSync(lockPath, 'utf8').trim() === line) unlinkSync(lockPath);
-  } catch { /* already gone */ }
+  } catch {
+    /* already gone */
+  }
 }
 
 function readLock(path: string): LockView {
@@ -184,7 +191,7 @@ export function takeOverStale(cardPath: string, lockPath: string, staleLine: str
   if (!stale) return false;
   const me = ownerLine();
   let k = 0;
-  for (;; k++) {
+  for (; ; k++) {
     const claim = claimPath(lockPath, stale.nonce, k);
     if (createWithContent(cardPath, claim, me)) break;
     const view = readLock(claim);
@@ -199,7 +206,11 @@ export function takeOverStale(cardPath: string, lockPath: string, staleLine: str
     if (now.kind === 'owner' && now.line === staleLine.trim()) unlinkSync(lockPath);
   } finally {
     for (let j = k; j >= 0; j--) {
-      try { unlinkSync(claimPath(lockPath, stale.nonce, j)); } catch { /* gone */ }
+      try {
+        unlinkSync(claimPath(lockPath, stale.nonce, j));
+      } catch {
+        /* gone */
+      }
     }
   }
   return true;
@@ -234,7 +245,11 @@ function sweepLeftovers(lockPath: string, myNonce: string): void {
       leftover = Number.isInteger(pid) && pid > 0 && !isAlive(pid);
     }
     if (!leftover) continue;
-    try { unlinkSync(join(dir, name)); } catch { /* another process swept it */ }
+    try {
+      unlinkSync(join(dir, name));
+    } catch {
+      /* another process swept it */
+    }
   }
 }
 

@@ -23,12 +23,7 @@ export { MAX_CHALLENGE, challengeLengthProblem } from './validate.js';
 
 /** Windows smart card result names (winerror.h / the minidriver spec). */
 export type ScardCode =
-  | 'SCARD_S_SUCCESS'
-  | 'SCARD_W_WRONG_CHV'
-  | 'SCARD_W_CHV_BLOCKED'
-  | 'SCARD_W_SECURITY_VIOLATION'
-  | 'SCARD_E_INVALID_PARAMETER'
-  | 'SCARD_E_INVALID_CHV';
+  'SCARD_S_SUCCESS' | 'SCARD_W_WRONG_CHV' | 'SCARD_W_CHV_BLOCKED' | 'SCARD_W_SECURITY_VIOLATION' | 'SCARD_E_INVALID_PARAMETER' | 'SCARD_E_INVALID_CHV';
 
 export interface CardResult {
   readonly ok: boolean;
@@ -194,15 +189,42 @@ export class VirtualCard {
     return structuredClone(this.#state);
   }
 
-  get cardId(): string { this.#sync(); return this.#state.cardId; }
-  get atr(): string { this.#sync(); return this.#state.atr; }
-  get adminAuthenticated(): boolean { this.#sync(); return this.#adminAuthenticated; }
-  get userAuthenticated(): boolean { this.#sync(); return this.#userAuthenticated; }
-  get adminTriesLeft(): number | null { this.#sync(); return this.#state.adminTriesLeft; }
-  get pinTriesLeft(): number { this.#sync(); return this.#state.pinTriesLeft; }
-  get pinBlocked(): boolean { this.#sync(); return this.#state.pinTriesLeft === 0; }
-  get adminBlocked(): boolean { this.#sync(); return this.#state.adminTriesLeft === 0; }
-  get hasPendingChallenge(): boolean { this.#sync(); return this.#state.pendingChallenge !== null; }
+  get cardId(): string {
+    this.#sync();
+    return this.#state.cardId;
+  }
+  get atr(): string {
+    this.#sync();
+    return this.#state.atr;
+  }
+  get adminAuthenticated(): boolean {
+    this.#sync();
+    return this.#adminAuthenticated;
+  }
+  get userAuthenticated(): boolean {
+    this.#sync();
+    return this.#userAuthenticated;
+  }
+  get adminTriesLeft(): number | null {
+    this.#sync();
+    return this.#state.adminTriesLeft;
+  }
+  get pinTriesLeft(): number {
+    this.#sync();
+    return this.#state.pinTriesLeft;
+  }
+  get pinBlocked(): boolean {
+    this.#sync();
+    return this.#state.pinTriesLeft === 0;
+  }
+  get adminBlocked(): boolean {
+    this.#sync();
+    return this.#state.adminTriesLeft === 0;
+  }
+  get hasPendingChallenge(): boolean {
+    this.#sync();
+    return this.#state.pendingChallenge !== null;
+  }
 
   /**
    * GET CHALLENGE: a fresh challenge of `length` bytes (8 by default) that replaces any
@@ -247,7 +269,10 @@ export class VirtualCard {
     return this.#attemptAdmin(
       (key, challenge) => constantTimeEqual(tdesEncrypt(key, challenge), response),
       (left) => ({
-        ok: false, scard: 'SCARD_W_WRONG_CHV', sw: left === null ? SW.SECURITY_STATUS_NOT_SATISFIED : swTriesLeft(left), attemptsRemaining: left,
+        ok: false,
+        scard: 'SCARD_W_WRONG_CHV',
+        sw: left === null ? SW.SECURITY_STATUS_NOT_SATISFIED : swTriesLeft(left),
+        attemptsRemaining: left,
         message: `wrong admin response${left === null ? '' : `, ${left} admin attempt(s) left`}`,
       }),
       'wrong admin response; admin key is blocked',
@@ -364,7 +389,13 @@ export class VirtualCard {
   adminAttempt(check: (key: Buffer, challenge: Buffer) => boolean): CardResult {
     return this.#attemptAdmin(
       check,
-      (left) => ({ ok: false, scard: 'SCARD_W_WRONG_CHV', sw: SW.SECURITY_STATUS_NOT_SATISFIED, attemptsRemaining: left, message: 'admin authentication failed' }),
+      (left) => ({
+        ok: false,
+        scard: 'SCARD_W_WRONG_CHV',
+        sw: SW.SECURITY_STATUS_NOT_SATISFIED,
+        attemptsRemaining: left,
+        message: 'admin authentication failed',
+      }),
       'admin authentication failed; admin key is blocked',
     );
   }
@@ -382,7 +413,13 @@ export class VirtualCard {
     if (this.#state.adminTriesLeft === 0) return blockedAdmin();
     const pending = this.#state.pendingChallenge;
     if (pending === null) {
-      return { ok: false, scard: 'SCARD_W_SECURITY_VIOLATION', sw: SW.CONDITIONS_NOT_SATISFIED, attemptsRemaining: this.#state.adminTriesLeft, message: 'no challenge is pending: ask the card for a challenge first' };
+      return {
+        ok: false,
+        scard: 'SCARD_W_SECURITY_VIOLATION',
+        sw: SW.CONDITIONS_NOT_SATISFIED,
+        attemptsRemaining: this.#state.adminTriesLeft,
+        message: 'no challenge is pending: ask the card for a challenge first',
+      };
     }
     this.#state.pendingChallenge = null;
     if (this.#state.adminTriesLeft !== null) this.#state.adminTriesLeft -= 1;

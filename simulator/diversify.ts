@@ -35,9 +35,7 @@ export function sp800108Diversifier(masterSecret: Uint8Array, label = DEFAULT_LA
     deriveKey(cardId: Uint8Array): Buffer {
       if (cardId.length !== 16) throw new InputError(`cardid must be 16 bytes, got ${cardId.length}`);
       for (let n = 0; n < 256; n++) {
-        const input = Buffer.concat([
-          u32(1), labelBytes, Buffer.of(0), Buffer.from(cardId), Buffer.of(n), u32(192),
-        ]);
+        const input = Buffer.concat([u32(1), labelBytes, Buffer.of(0), Buffer.from(cardId), Buffer.of(n), u32(192)]);
         const key = withOddParity(createHmac('sha256', secret).update(input).digest().subarray(0, 24));
         if (isGoodThreeKey(key)) return key;
       }

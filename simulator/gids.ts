@@ -161,15 +161,22 @@ export function readDataObject(file: number, dataObject: number, card: DataObjec
 function dataObjectContent(file: number, dataObject: number, card: DataObjectSource): Buffer | undefined {
   const key = `${file.toString(16)}/${dataObject.toString(16)}`;
   switch (key) {
-    case 'a000/df1f': return masterFile();
-    case 'a012/df20': return Buffer.from(card.cardIdBytes);
-    case 'a010/df21': return Buffer.from('mscp\0\0\0\0', 'latin1');
+    case 'a000/df1f':
+      return masterFile();
+    case 'a012/df20':
+      return Buffer.from(card.cardIdBytes);
+    case 'a010/df21':
+      return Buffer.from('mscp\0\0\0\0', 'latin1');
     // cardcf: version, PIN freshness, container and file freshness (all 0: nothing changed).
-    case 'a010/df22': return Buffer.alloc(6);
+    case 'a010/df22':
+      return Buffer.alloc(6);
     // cmapfile: no key containers on this card (it only does admin challenge/response).
-    case 'a010/df23': return Buffer.alloc(0);
-    case '3fff/7f71': return Buffer.concat([encodeTlv(0x97, Buffer.from([card.pinTriesLeft])), encodeTlv(0x93, Buffer.from([card.pinTriesLimit]))]);
-    default: return undefined;
+    case 'a010/df23':
+      return Buffer.alloc(0);
+    case '3fff/7f71':
+      return Buffer.concat([encodeTlv(0x97, Buffer.from([card.pinTriesLeft])), encodeTlv(0x93, Buffer.from([card.pinTriesLimit]))]);
+    default:
+      return undefined;
   }
 }
 

@@ -1,4 +1,4 @@
-// `npm test`: build, typecheck, then the vitest runs in their required order (unit, Pact
+// `npm test`: build, typecheck, lint (ESLint) and format (Prettier --check), then the vitest runs in their required order (unit, Pact
 // consumer, Pact provider, packaging). Every step runs even when an earlier one failed,
 // so one red unit test never hides the Pact results. Closes with `N passed, N failed`,
 // counted from vitest's JSON reports (not its console summary).
@@ -19,7 +19,13 @@ try {
   console.error(`run-all: ${err.message} (options: --projects a,b  --summary FILE)`);
   process.exit(2);
 }
-const wanted = args.projects === undefined ? PROJECTS : args.projects.split(',').map((p) => p.trim()).filter(Boolean);
+const wanted =
+  args.projects === undefined
+    ? PROJECTS
+    : args.projects
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean);
 const unknown = wanted.filter((p) => !PROJECTS.includes(p));
 if (unknown.length > 0 || wanted.length === 0) {
   console.error(`run-all: --projects takes some of ${PROJECTS.join(', ')}; got ${args.projects}`);
@@ -45,7 +51,12 @@ let failed = 0;
 let skipped = 0;
 const notes = [];
 
-for (const [label, script] of [['build', 'build'], ['typecheck', 'typecheck']]) {
+for (const [label, script] of [
+  ['build', 'build'],
+  ['typecheck', 'typecheck'],
+  ['lint', 'lint'],
+  ['format', 'format:check'],
+]) {
   if (run(label, 'npm', ['run', '--silent', script]) !== 0) {
     failed += 1;
     notes.push(`${label} failed`);
@@ -54,9 +65,7 @@ for (const [label, script] of [['build', 'build'], ['typecheck', 'typecheck']]) 
 
 for (const project of PROJECTS.filter((p) => wanted.includes(p))) {
   const file = join(results, `${project}.json`);
-  const code = run(`vitest ${project}`, bin('vitest'), [
-    'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${file}`,
-  ]);
+  const code = run(`vitest ${project}`, bin('vitest'), ['run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${file}`]);
   if (!existsSync(file)) {
     failed += 1;
     notes.push(`the ${project} run wrote no report (exit ${code})`);

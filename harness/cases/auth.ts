@@ -23,9 +23,11 @@ async function askRefused(ctx: CaseContext, who: string, overrides: RequestOverr
   const leaked = res.body.includes(toBase64(right)) || res.body.toLowerCase().includes(right.toString('hex'));
   const expected = allowed.join(' or ');
   let problem: string | null = null;
-  if (!allowed.includes(res.status)) problem = `${who} got ${res.status}${bodySnippet(res.body, ctx.redactor)}, expected ${expected}${leaked ? ', and the body holds the right response' : ''}`;
+  if (!allowed.includes(res.status))
+    problem = `${who} got ${res.status}${bodySnippet(res.body, ctx.redactor)}, expected ${expected}${leaked ? ', and the body holds the right response' : ''}`;
   else if (leaked) problem = `${who} got ${res.status}, but the body holds the right response`;
-  if (problem) ctx.blame(res, leaked && allowed.includes(res.status) ? `${who}: the body holds the right response` : `${who} got ${res.status}, expected ${expected}`);
+  if (problem)
+    ctx.blame(res, leaked && allowed.includes(res.status) ? `${who}: the body holds the right response` : `${who} got ${res.status}, expected ${expected}`);
   return { who, res, problem };
 }
 
@@ -40,7 +42,10 @@ export const authForbidden: ConformanceCase = {
   title: 'A caller without the right gets 401/403 and no response bytes',
   level: 'MUST',
   needs: ['forbidden-caller'],
-  run: async (ctx) => verdictOf(ctx, [await askRefused(ctx, `the forbidden caller (${ctx.config.forbiddenAuth ? 'forbiddenAuth' : 'forbiddenHeaders'})`, { caller: 'forbidden' })]),
+  run: async (ctx) =>
+    verdictOf(ctx, [
+      await askRefused(ctx, `the forbidden caller (${ctx.config.forbiddenAuth ? 'forbiddenAuth' : 'forbiddenHeaders'})`, { caller: 'forbidden' }),
+    ]),
 };
 
 export const authAnonymous: ConformanceCase = {
@@ -75,7 +80,10 @@ export const authInvalid: ConformanceCase = {
     const own = configuredCredential(ctx);
     // The configured credential cut short: a server that compares only a prefix takes it.
     const cut = own ? Math.max(1, Math.min(8, Math.floor(own.token.length / 3))) : 0;
-    let truncated: [string, Record<string, string>] = ['a truncated bearer token', { ...plain, Authorization: 'Bearer eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJoZWxw' }];
+    let truncated: [string, Record<string, string>] = [
+      'a truncated bearer token',
+      { ...plain, Authorization: 'Bearer eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJoZWxw' },
+    ];
     if (own && own.token.length >= 4) {
       const short = own.value.slice(0, own.value.length - cut);
       // Most of a credential is a credential: masked wherever a server echoes it.
@@ -87,7 +95,10 @@ export const authInvalid: ConformanceCase = {
     const variants: Array<[string, Record<string, string>]> = [
       ['a garbage bearer token', { ...plain, Authorization: `Bearer ${garbage()}` }],
       truncated,
-      [own?.scheme ? `the configured token under an unknown scheme (Cmcard-Unknown)` : 'an unknown scheme (Cmcard-Unknown)', { ...plain, Authorization: `Cmcard-Unknown ${token}` }],
+      [
+        own?.scheme ? `the configured token under an unknown scheme (Cmcard-Unknown)` : 'an unknown scheme (Cmcard-Unknown)',
+        { ...plain, Authorization: `Cmcard-Unknown ${token}` },
+      ],
       ['an empty Authorization header', { ...plain, Authorization: '' }],
     ];
     return verdictOf(ctx, await inParallel(variants, ([who, headers]) => askRefused(ctx, who, { headers })));
@@ -100,7 +111,7 @@ export const authDuplicate: ConformanceCase = {
   level: 'SHOULD',
   async run(ctx) {
     const rights = Object.entries(ctx.config.headers).find(([name]) => name.toLowerCase() === 'authorization');
-    if (!rights) return ctx.skip('the config\'s headers have no Authorization to send twice');
+    if (!rights) return ctx.skip("the config's headers have no Authorization to send twice");
     const other = Object.entries(ctx.config.forbiddenHeaders ?? {}).find(([name]) => name.toLowerCase() === 'authorization')?.[1] ?? `Bearer ${garbage()}`;
     const otherLabel = ctx.config.forbiddenHeaders ? "the forbidden caller's" : 'a garbage one';
     const plain = plainHeaders(ctx);

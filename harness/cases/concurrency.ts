@@ -93,12 +93,17 @@ export const concurrency: ConformanceCase = {
       const checked = wrongKinds.slice(0, 3);
       let right = 0;
       for (const k of checked) {
-        const again = await ask(ctx, k.card, k.key, { diversified: k.diversified, ...(k.card.atr ? { atr: k.card.atr } : {}), others: othersFor(ctx, k.card, k.diversified ? 'diversified' : 'default', k.dkey) });
+        const again = await ask(ctx, k.card, k.key, {
+          diversified: k.diversified,
+          ...(k.card.atr ? { atr: k.card.atr } : {}),
+          others: othersFor(ctx, k.card, k.diversified ? 'diversified' : 'default', k.dkey),
+        });
         if (!again.problem) right += 1;
       }
-      alone = right === checked.length
-        ? `; asked again one at a time, ${checked.length === 1 ? 'it was' : `all ${checked.length} were`} right: right alone, wrong under concurrency`
-        : `; asked again one at a time, ${checked.length - right} of ${checked.length} still wrong`;
+      alone =
+        right === checked.length
+          ? `; asked again one at a time, ${checked.length === 1 ? 'it was' : `all ${checked.length} were`} right: right alone, wrong under concurrency`
+          : `; asked again one at a time, ${checked.length - right} of ${checked.length} still wrong`;
     }
     if (crossed.length) {
       // The signature of state shared between requests comes first, whatever else went wrong.

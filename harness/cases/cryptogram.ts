@@ -46,7 +46,10 @@ export function judge(
   if (!read.ok) return read;
   const bytes = read.bytes;
   if (bytes.length !== challenge.length) {
-    return { problem: `the response has ${bytes.length} bytes for a ${challenge.length}-byte challenge`, cause: 'the response has the wrong length for the challenge' };
+    return {
+      problem: `the response has ${bytes.length} bytes for a ${challenge.length}-byte challenge`,
+      cause: 'the response has the wrong length for the challenge',
+    };
   }
   const verdict = present(bytes);
   if (verdict.ok) return null;
@@ -58,7 +61,14 @@ export function judge(
 }
 
 /** judge(), as one line or null (the unlock flow and older callers). */
-export function judgeResponse(card: VirtualCard, expectedKey: Buffer, challenge: Buffer, res: CmResponse, others: OtherKey[] = [], redactor: Redactor = NAME_ONLY): string | null {
+export function judgeResponse(
+  card: VirtualCard,
+  expectedKey: Buffer,
+  challenge: Buffer,
+  res: CmResponse,
+  others: OtherKey[] = [],
+  redactor: Redactor = NAME_ONLY,
+): string | null {
   return judge(card, expectedKey, challenge, res, others, redactor)?.problem ?? null;
 }
 
@@ -66,13 +76,18 @@ export function judgeResponse(card: VirtualCard, expectedKey: Buffer, challenge:
 function readCryptogram(body: string, redactor: Redactor): { ok: true; bytes: Buffer } | { ok: false; problem: string; cause: string } {
   const shown = bodySnippet(body, redactor);
   if (body.length === 0) return { ok: false, problem: 'answered 200 with an empty body', cause: 'the 200 body is empty' };
-  if (body.charCodeAt(0) === 0xfeff) return { ok: false, problem: `the body starts with a byte order mark (U+FEFF)${shown}`, cause: 'the body starts with a byte order mark (U+FEFF)' };
+  if (body.charCodeAt(0) === 0xfeff)
+    return { ok: false, problem: `the body starts with a byte order mark (U+FEFF)${shown}`, cause: 'the body starts with a byte order mark (U+FEFF)' };
   let value: unknown;
   try {
     value = JSON.parse(body);
   } catch {
     if (isPaddedBase64(body.trim())) {
-      return { ok: false, problem: `body is not JSON${shown}: the JSON string quotes are missing`, cause: 'the body is bare base64, without the JSON string quotes' };
+      return {
+        ok: false,
+        problem: `body is not JSON${shown}: the JSON string quotes are missing`,
+        cause: 'the body is bare base64, without the JSON string quotes',
+      };
     }
     return { ok: false, problem: `body is not JSON${shown}`, cause: 'the body is not JSON' };
   }
@@ -82,8 +97,13 @@ function readCryptogram(body: string, redactor: Redactor): { ok: true; bytes: Bu
   }
   if (value.length === 0) return { ok: false, problem: 'body is an empty JSON string', cause: 'the body is an empty JSON string' };
   if (!isPaddedBase64(value)) {
-    if (/^[0-9a-fA-F]+$/.test(value) && value.length % 16 === 0) return { ok: false, problem: `body is a JSON string of hex, not base64${shown}`, cause: 'the body holds hex, not base64' };
-    return { ok: false, problem: `body is a JSON string but not standard padded base64${shown}`, cause: 'the body is a JSON string but not standard padded base64' };
+    if (/^[0-9a-fA-F]+$/.test(value) && value.length % 16 === 0)
+      return { ok: false, problem: `body is a JSON string of hex, not base64${shown}`, cause: 'the body holds hex, not base64' };
+    return {
+      ok: false,
+      problem: `body is a JSON string but not standard padded base64${shown}`,
+      cause: 'the body is a JSON string but not standard padded base64',
+    };
   }
   return { ok: true, bytes: Buffer.from(value, 'base64') };
 }
@@ -106,13 +126,22 @@ export function diagnose(bytes: Buffer, expectedKey: Buffer, challenge: Buffer, 
       { says: `it was computed with ${o.label}`, make: () => tdesEncrypt(o.key, challenge) },
       { says: `it is the 3DES decryption of the challenge under ${o.label}`, make: () => tdesDecrypt(o.key, challenge) },
     ]),
-    { says: 'it was computed with the expected key read as 2-key 3DES (its first 16 bytes, K3 = K1)', make: () => (expectedKey.length === 24 ? tdesEncrypt(Buffer.concat([k1, k2]), challenge) : null) },
+    {
+      says: 'it was computed with the expected key read as 2-key 3DES (its first 16 bytes, K3 = K1)',
+      make: () => (expectedKey.length === 24 ? tdesEncrypt(Buffer.concat([k1, k2]), challenge) : null),
+    },
     { says: "it is single DES under the expected key's first 8 bytes (K1 = K2 = K3)", make: () => tdesEncrypt(Buffer.concat([k1, k1, k1]), challenge) },
-    { says: "it was computed with the expected key's 8-byte parts in reverse order (K3 K2 K1)", make: () => tdesEncrypt(Buffer.concat([k3, k2, k1]), challenge) },
+    {
+      says: "it was computed with the expected key's 8-byte parts in reverse order (K3 K2 K1)",
+      make: () => tdesEncrypt(Buffer.concat([k3, k2, k1]), challenge),
+    },
     { says: "it was computed with the expected key's bytes in reverse order", make: () => tdesEncrypt(reversed(expectedKey), challenge) },
     { says: 'it is the right response with its bytes in reverse order', make: () => reversed(tdesEncrypt(expectedKey, challenge)) },
     { says: "it is the response to the challenge's bytes in reverse order", make: () => tdesEncrypt(expectedKey, reversed(challenge)) },
-    { says: 'it is 3DES-CBC (zero IV) of the challenge: CBC chaining instead of ECB', make: () => (challenge.length > 8 ? tdesCbcEncrypt(expectedKey, Buffer.alloc(8), challenge) : null) },
+    {
+      says: 'it is 3DES-CBC (zero IV) of the challenge: CBC chaining instead of ECB',
+      make: () => (challenge.length > 8 ? tdesCbcEncrypt(expectedKey, Buffer.alloc(8), challenge) : null),
+    },
     { says: 'it echoes the challenge', make: () => challenge },
   ];
   for (const c of candidates) {

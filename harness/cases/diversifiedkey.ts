@@ -27,11 +27,18 @@ export const diversifiedKeyConsistent: ConformanceCase = {
     for (const { card, res, read } of fetched) {
       if (!read.key) ctx.fail(`card ${card.name}: ${read.reason}`, { exchange: res, why: read.reason });
       if (card.diversifiedKey instanceof Buffer && !constantTimeEqual(read.key!, card.diversifiedKey)) {
-        ctx.fail(`card ${card.name}: the key differs from the configured diversifiedKey`, { exchange: res, why: 'the key differs from the configured diversifiedKey' });
+        ctx.fail(`card ${card.name}: the key differs from the configured diversifiedKey`, {
+          exchange: res,
+          why: 'the key differs from the configured diversifiedKey',
+        });
       }
     }
-    const asked = await inParallel(fetched, ({ card, read }) => ask(ctx, card, read.key!, { diversified: true, others: othersFor(ctx, card, 'diversified', read.key) }));
-    const problems = asked.flatMap((a, i) => (a.problem ? [`card ${fetched[i]!.card.name}: a diversified=True response does not match the endpoint's key: ${a.problem}`] : []));
+    const asked = await inParallel(fetched, ({ card, read }) =>
+      ask(ctx, card, read.key!, { diversified: true, others: othersFor(ctx, card, 'diversified', read.key) }),
+    );
+    const problems = asked.flatMap((a, i) =>
+      a.problem ? [`card ${fetched[i]!.card.name}: a diversified=True response does not match the endpoint's key: ${a.problem}`] : [],
+    );
     if (problems.length) ctx.fail(problems.join('; '));
     const done = fetched.map((f) => f.card.name);
     return ctx.pass(`cards ${done.join(', ')}: 24-byte key${done.length > 1 ? 's' : ''} as configured, matching diversified=True responses`);
@@ -53,9 +60,14 @@ export const diversifiedKeyAuth: ConformanceCase = {
     answers.forEach((res, i) => {
       const who = callers[i]![0];
       if (isSuccess(res.status) && res.body.trim().length > 0) {
-        ctx.fail(`${who} got ${res.status} with a body: the admin key is handed out without authorization`, { exchange: res, why: `${who} got ${res.status} with a body` });
+        ctx.fail(`${who} got ${res.status} with a body: the admin key is handed out without authorization`, {
+          exchange: res,
+          why: `${who} got ${res.status} with a body`,
+        });
       }
     });
-    return ctx.pass(answers.map((res, i) => `${callers[i]![0]}: ${res.status}`).join(', ') + (forbidden ? '' : ' (no forbidden caller configured: only anonymous checked)'));
+    return ctx.pass(
+      answers.map((res, i) => `${callers[i]![0]}: ${res.status}`).join(', ') + (forbidden ? '' : ' (no forbidden caller configured: only anonymous checked)'),
+    );
   },
 };

@@ -4,14 +4,19 @@ import { MALFORMED } from './input.js';
 import { bodySnippet } from './cryptogram.js';
 import type { CaseContext, ConformanceCase } from './types.js';
 
-
 /** Requests a server must refuse, sent all at once, for the checks on error bodies. */
 async function errorResponses(ctx: CaseContext): Promise<Array<[string, CmResponse]>> {
   const card = ctx.config.cards[0]!;
   const ids = { reqid: card.reqid, scid: card.scid, cardid: card.cardid };
   const requests: Array<[string, () => Promise<CmResponse>]> = [
-    ...MALFORMED.map(([label, challenge]): [string, () => Promise<CmResponse>] => [label, () => ctx.client.authenticationResponse({ ...ids, challenge, diversified: false })]),
-    ['a percent sign in the challenge', () => ctx.client.authenticationResponse({ ...ids, rawQuery: `cardid=${card.cardid}&challenge=%E0%A4%A&diversified=False` })],
+    ...MALFORMED.map(([label, challenge]): [string, () => Promise<CmResponse>] => [
+      label,
+      () => ctx.client.authenticationResponse({ ...ids, challenge, diversified: false }),
+    ]),
+    [
+      'a percent sign in the challenge',
+      () => ctx.client.authenticationResponse({ ...ids, rawQuery: `cardid=${card.cardid}&challenge=%E0%A4%A&diversified=False` }),
+    ],
     ['no query at all', () => ctx.client.authenticationResponse({ ...ids })],
     ['a reqid that is not a GUID', () => ctx.client.authenticationResponse({ ...ids, reqid: 'not-a-guid', challenge: Buffer.alloc(8, 7), diversified: false })],
     ['an unknown reqid', () => ctx.client.authenticationResponse({ ...ids, reqid: unknownGuid(), challenge: Buffer.alloc(8, 7), diversified: false })],
@@ -82,10 +87,14 @@ export const errorsJsonBody: ConformanceCase = {
       }
       if (media === 'application/json' && json) continue;
       problems.push(`${label} (${res.status}): ${media ?? 'no Content-Type'}${json ? '' : ', body not JSON'}${bodySnippet(res.body, ctx.redactor)}`);
-      ctx.blame(res, media !== 'application/json' ? `an error answer with ${media ?? 'no Content-Type'}, not application/json` : 'an error body that is not JSON');
+      ctx.blame(
+        res,
+        media !== 'application/json' ? `an error answer with ${media ?? 'no Content-Type'}, not application/json` : 'an error body that is not JSON',
+      );
     }
     if (problems.length) ctx.fail(problems.join('; '));
-    return ctx.pass(`${errors.length - front} error answers, each JSON or empty${front ? ` (${front} Windows-authentication challenge(s) from the web server in front not judged)` : ''}`);
+    return ctx.pass(
+      `${errors.length - front} error answers, each JSON or empty${front ? ` (${front} Windows-authentication challenge(s) from the web server in front not judged)` : ''}`,
+    );
   },
 };
-

@@ -17,7 +17,10 @@ export const exampleDocumented: ConformanceCase = {
       `?cardid=${E.cardid}&challenge=1hFD%2Bcz%2F0so%3D&diversified=False`;
     const res = await ctx.client.raw('GET', path);
     if (res.status !== 200) {
-      ctx.fail(`the documented request (card ${card.name}) answered ${res.status}${bodySnippet(res.body, ctx.redactor)}, expected 200 "${E.responseBase64}"`, { exchange: res, why: `answered ${res.status}` });
+      ctx.fail(`the documented request (card ${card.name}) answered ${res.status}${bodySnippet(res.body, ctx.redactor)}, expected 200 "${E.responseBase64}"`, {
+        exchange: res,
+        why: `answered ${res.status}`,
+      });
     }
     const expected = `"${E.responseBase64}"`;
     // JSON whitespace around the value is still the same document (a BOM is not: JSON.parse refuses it).

@@ -39,39 +39,44 @@ export const exchangeEnrollDiversify: ConformanceCase = {
   level: 'MUST',
   needs: ['diversified-key'],
   async run(ctx) {
-    const results = await inParallel(ctx.config.cards.filter((c) => c.diversifiedKey), async (card): Promise<{ name: string; skipped?: string; failure?: string }> => {
-      const { key: dkey, reason } = await ctx.diversifiedKey(card);
-      if (!dkey) return { name: card.name, skipped: `${card.name}: ${reason}` };
-      // The card leaves the factory with the template's default key.
-      const vc = ctx.virtualCard(card, card.adminKey);
-      const challenge = vc.getChallenge();
-      const res = await ctx.client.authenticationResponse({ reqid: card.reqid, scid: card.scid, cardid: card.cardid, challenge, diversified: false });
-      const first = judge(vc, card.adminKey, challenge, res, othersFor(ctx, card, 'default', dkey), ctx.redactor);
-      if (first) {
-        ctx.blame(res, first.cause);
-        return { name: card.name, failure: `card ${card.name}, first authentication with diversified=False: ${first.problem}` };
-      }
-      const changed = vc.changeAdminKey(dkey);
-      if (!changed.ok) return { name: card.name, failure: `card ${card.name}: switching to the diversified key failed: ${changed.message}` };
-      vc.logout();
-      const result = await playUnlock({
-        client: ctx.client,
-        card,
-        key: dkey,
-        diversified: true,
-        lifecycle: false,
-        virtualCard: () => vc,
-        otherKeys: othersFor(ctx, card, 'diversified', dkey),
-        redactor: ctx.redactor,
-      });
-      if (result.failedOn) ctx.blame(result.failedOn.response, result.failedOn.cause);
-      return result.ok ? { name: card.name } : { name: card.name, failure: `card ${card.name}, after the switch to the diversified key: ${result.failure}` };
-    });
+    const results = await inParallel(
+      ctx.config.cards.filter((c) => c.diversifiedKey),
+      async (card): Promise<{ name: string; skipped?: string; failure?: string }> => {
+        const { key: dkey, reason } = await ctx.diversifiedKey(card);
+        if (!dkey) return { name: card.name, skipped: `${card.name}: ${reason}` };
+        // The card leaves the factory with the template's default key.
+        const vc = ctx.virtualCard(card, card.adminKey);
+        const challenge = vc.getChallenge();
+        const res = await ctx.client.authenticationResponse({ reqid: card.reqid, scid: card.scid, cardid: card.cardid, challenge, diversified: false });
+        const first = judge(vc, card.adminKey, challenge, res, othersFor(ctx, card, 'default', dkey), ctx.redactor);
+        if (first) {
+          ctx.blame(res, first.cause);
+          return { name: card.name, failure: `card ${card.name}, first authentication with diversified=False: ${first.problem}` };
+        }
+        const changed = vc.changeAdminKey(dkey);
+        if (!changed.ok) return { name: card.name, failure: `card ${card.name}: switching to the diversified key failed: ${changed.message}` };
+        vc.logout();
+        const result = await playUnlock({
+          client: ctx.client,
+          card,
+          key: dkey,
+          diversified: true,
+          lifecycle: false,
+          virtualCard: () => vc,
+          otherKeys: othersFor(ctx, card, 'diversified', dkey),
+          redactor: ctx.redactor,
+        });
+        if (result.failedOn) ctx.blame(result.failedOn.response, result.failedOn.cause);
+        return result.ok ? { name: card.name } : { name: card.name, failure: `card ${card.name}, after the switch to the diversified key: ${result.failure}` };
+      },
+    );
     const failures = results.flatMap((r) => (r.failure ? [r.failure] : []));
     if (failures.length) ctx.fail(failures.join('; '));
     const done = results.filter((r) => !r.skipped).map((r) => r.name);
     const notChecked = results.flatMap((r) => (r.skipped ? [r.skipped] : []));
     if (done.length === 0) return ctx.skip(`no diversified key available (${notChecked.join('; ')})`);
-    return ctx.pass(`cards ${done.join(', ')}: authenticated on the default key, switched, unblocked with diversified=True${notChecked.length ? `; not checked: ${notChecked.join('; ')}` : ''}`);
+    return ctx.pass(
+      `cards ${done.join(', ')}: authenticated on the default key, switched, unblocked with diversified=True${notChecked.length ? `; not checked: ${notChecked.join('; ')}` : ''}`,
+    );
   },
 };

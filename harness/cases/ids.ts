@@ -49,7 +49,12 @@ export const idsRequestMismatch: ConformanceCase = {
     for (const a of cards) {
       const b = cards.find((c) => c.reqid !== a.reqid && c.scid !== a.scid);
       if (b) {
-        const seen = await expectNo200(ctx, `card ${a.name}'s reqid with card ${b.name}'s scid and cardid`, { reqid: a.reqid, scid: b.scid, cardid: b.cardid }, b);
+        const seen = await expectNo200(
+          ctx,
+          `card ${a.name}'s reqid with card ${b.name}'s scid and cardid`,
+          { reqid: a.reqid, scid: b.scid, cardid: b.cardid },
+          b,
+        );
         return ctx.pass(seen);
       }
     }

@@ -45,7 +45,7 @@ export const inputHexChallenge: ConformanceCase = {
     // base64 characters too (16 of them decode to 12 bytes, not a whole block).
     const fromCard = ctx.virtualCard(card, card.adminKey).getChallenge();
     const hexes: Array<[string, string]> = [
-      ['the walkthrough\'s challenge CFAA62118BBD25', 'CFAA62118BBD25'],
+      ["the walkthrough's challenge CFAA62118BBD25", 'CFAA62118BBD25'],
       [`16 hex digits ${fromCard.toString('hex').toUpperCase()}`, fromCard.toString('hex').toUpperCase()],
     ];
     const answers = await inParallel(hexes, ([, hex]) =>
@@ -61,7 +61,9 @@ export const inputHexChallenge: ConformanceCase = {
       const sent = res.status === 200 ? decodeCryptogram(res.body, asHex.length) : null;
       const readAsHex = sent !== null && sent.equals(tdesEncrypt(card.adminKey, asHex));
       const why = readAsHex ? `${label} was answered as if it were hex` : `${label} got ${res.status}, expected 4xx`;
-      problems.push(`${label} (card ${card.name}) got ${res.status}${bodySnippet(res.body, ctx.redactor)}${readAsHex ? ': the 3DES response to the bytes the hex spells, i.e. read as hex, not base64' : ', expected 4xx'}`);
+      problems.push(
+        `${label} (card ${card.name}) got ${res.status}${bodySnippet(res.body, ctx.redactor)}${readAsHex ? ': the 3DES response to the bytes the hex spells, i.e. read as hex, not base64' : ', expected 4xx'}`,
+      );
       ctx.blame(res, why);
     });
     if (problems.length) ctx.fail(problems.join('; '));

@@ -8,7 +8,10 @@ import type { CaseContext, ConformanceCase } from './types.js';
 /** `/CertificateManagement` -> `/cErTiFiCaTeMaNaGeMeNt`: neither the documented spelling nor lower case. */
 function alternateCase(text: string): string {
   let upper = false;
-  return text.replace(/[a-z]/gi, (ch) => ((upper = !upper) ? ch.toLowerCase() : ch.toUpperCase()));
+  return text.replace(/[a-z]/gi, (ch) => {
+    upper = !upper;
+    return upper ? ch.toLowerCase() : ch.toUpperCase();
+  });
 }
 
 /** Sends the card's request under a given path spelling (raw: the client would not vary the segments). */

@@ -35,9 +35,10 @@ export const queryBooleanSpelling: ConformanceCase = {
       return ctx.client.authenticationResponse({ reqid: card.reqid, scid: card.scid, cardid: card.cardid, challenge, diversified: spelling });
     });
     answers.forEach((res, i) => {
-      if (res.status >= 500) ctx.fail(`diversified=${truths[i]} answered ${res.status}${bodySnippet(res.body, ctx.redactor)}`, { exchange: res, why: `answered ${res.status}` });
+      if (res.status >= 500)
+        ctx.fail(`diversified=${truths[i]} answered ${res.status}${bodySnippet(res.body, ctx.redactor)}`, { exchange: res, why: `answered ${res.status}` });
     });
-    const [upper, lower] = answers as [typeof answers[0], typeof answers[0]];
+    const [upper, lower] = answers as [(typeof answers)[0], (typeof answers)[0]];
     if (upper.status !== lower.status) {
       ctx.fail(`diversified=True answered ${upper.status} but diversified=true answered ${lower.status}: the spellings are not treated alike`, {
         exchange: [upper, lower],

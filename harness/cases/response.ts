@@ -28,24 +28,29 @@ export const responseDiversified: ConformanceCase = {
   level: 'MUST',
   needs: ['diversified-key'],
   async run(ctx) {
-    const results = await inParallel(ctx.config.cards.filter((c) => c.diversifiedKey), async (card) => {
-      const { key, reason } = await ctx.diversifiedKey(card);
-      if (!key) return { card, skipped: `${card.name}: ${reason}`, problems: [] as string[] };
-      const [t, f] = await Promise.all([
-        ask(ctx, card, key, { diversified: true, others: othersFor(ctx, card, 'diversified', key) }),
-        ask(ctx, card, card.adminKey, { diversified: false, others: othersFor(ctx, card, 'default', key) }),
-      ]);
-      const problems: string[] = [];
-      if (t.problem) problems.push(`card ${card.name}, diversified=True: ${t.problem}`);
-      if (f.problem) problems.push(`card ${card.name}, diversified=False: ${f.problem}`);
-      return { card, skipped: undefined, problems };
-    });
+    const results = await inParallel(
+      ctx.config.cards.filter((c) => c.diversifiedKey),
+      async (card) => {
+        const { key, reason } = await ctx.diversifiedKey(card);
+        if (!key) return { card, skipped: `${card.name}: ${reason}`, problems: [] as string[] };
+        const [t, f] = await Promise.all([
+          ask(ctx, card, key, { diversified: true, others: othersFor(ctx, card, 'diversified', key) }),
+          ask(ctx, card, card.adminKey, { diversified: false, others: othersFor(ctx, card, 'default', key) }),
+        ]);
+        const problems: string[] = [];
+        if (t.problem) problems.push(`card ${card.name}, diversified=True: ${t.problem}`);
+        if (f.problem) problems.push(`card ${card.name}, diversified=False: ${f.problem}`);
+        return { card, skipped: undefined, problems };
+      },
+    );
     const problems = results.flatMap((r) => r.problems);
     const skipped = results.flatMap((r) => (r.skipped ? [r.skipped] : []));
     const checked = results.filter((r) => !r.skipped).map((r) => r.card.name);
     if (problems.length) ctx.fail(problems.join('; '));
     if (checked.length === 0) return ctx.skip(`no diversified key available (${skipped.join('; ')})`);
-    return ctx.pass(`cards ${checked.join(', ')}: True answered under the diversified key, False under the default key${skipped.length ? `; not checked: ${skipped.join('; ')}` : ''}`);
+    return ctx.pass(
+      `cards ${checked.join(', ')}: True answered under the diversified key, False under the default key${skipped.length ? `; not checked: ${skipped.join('; ')}` : ''}`,
+    );
   },
 };
 
@@ -60,8 +65,13 @@ export const responseFormat: ConformanceCase = {
     if (res.status !== 200) fail(`card ${card.name}: answered ${res.status}${bodySnippet(res.body, ctx.redactor)}, expected 200`, `answered ${res.status}`);
     const type = res.headers['content-type'];
     const media = type?.split(';')[0]?.trim().toLowerCase();
-    if (media !== 'application/json') fail(`Content-Type is ${type === undefined ? 'missing' : JSON.stringify(type)}, expected application/json`, 'Content-Type is not application/json');
-    if (res.body.charCodeAt(0) === 0xfeff) fail(`body ${ctx.quote(res.body)} starts with a byte order mark (U+FEFF): JSON sent over the network has none`, 'the body starts with a byte order mark (U+FEFF)');
+    if (media !== 'application/json')
+      fail(`Content-Type is ${type === undefined ? 'missing' : JSON.stringify(type)}, expected application/json`, 'Content-Type is not application/json');
+    if (res.body.charCodeAt(0) === 0xfeff)
+      fail(
+        `body ${ctx.quote(res.body)} starts with a byte order mark (U+FEFF): JSON sent over the network has none`,
+        'the body starts with a byte order mark (U+FEFF)',
+      );
     let value: unknown;
     try {
       value = JSON.parse(res.body);
@@ -74,11 +84,15 @@ export const responseFormat: ConformanceCase = {
     }
     if (typeof value !== 'string') fail(`body is JSON but not a string${bodySnippet(res.body, ctx.redactor)}`, 'the body is JSON but not a string');
     const text = value as string;
-    if (!isPaddedBase64(text)) fail(`body is a string but not standard padded base64: ${ctx.quote(text)}`, 'the body is a JSON string but not standard padded base64');
+    if (!isPaddedBase64(text))
+      fail(`body is a string but not standard padded base64: ${ctx.quote(text)}`, 'the body is a JSON string but not standard padded base64');
     const bytes = Buffer.from(text, 'base64');
     if (bytes.length !== challenge.length) {
       const hexHint = /^[0-9a-fA-F]+$/.test(text) && text.length === challenge.length * 2 ? ' (it looks like hex, not base64)' : '';
-      fail(`the string decodes to ${bytes.length} bytes for a ${challenge.length}-byte challenge${hexHint}`, hexHint ? 'the body holds hex, not base64' : 'the response has the wrong length for the challenge');
+      fail(
+        `the string decodes to ${bytes.length} bytes for a ${challenge.length}-byte challenge${hexHint}`,
+        hexHint ? 'the body holds hex, not base64' : 'the response has the wrong length for the challenge',
+      );
     }
     return ctx.pass(`card ${card.name}: 200, ${type}, body ${res.body.trim()} = ${bytes.length} bytes`);
   },
@@ -98,7 +112,11 @@ export const responseDeterministic: ConformanceCase = {
       ctx.fail(`answered ${a.status} then ${b.status}, expected 200 twice`, { exchange: [a, b].filter((r) => r.status !== 200), why: 'not 200' });
     }
     const difference = describeDifference(b.body.trim(), a.body.trim());
-    if (difference) ctx.fail(`two different answers to one challenge: ${ctx.quote(a.body.trim())} then ${ctx.quote(b.body.trim())} (${difference})`, { exchange: [a, b], why: 'two different answers to one challenge' });
+    if (difference)
+      ctx.fail(`two different answers to one challenge: ${ctx.quote(a.body.trim())} then ${ctx.quote(b.body.trim())} (${difference})`, {
+        exchange: [a, b],
+        why: 'two different answers to one challenge',
+      });
     return ctx.pass(`both answers ${a.body.trim()}`);
   },
 };

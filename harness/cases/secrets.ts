@@ -64,7 +64,10 @@ export const secretsNoLeak: ConformanceCase = {
   level: 'MUST',
   schedule: 'last',
   async run(ctx) {
-    await inParallel(ctx.config.cards.flatMap((card) => ownRequests(ctx, card)), (send) => send());
+    await inParallel(
+      ctx.config.cards.flatMap((card) => ownRequests(ctx, card)),
+      (send) => send(),
+    );
     // Every other case's answers, once they are all in.
     await ctx.run.othersDone();
     const ring = new KeyRing(ctx.run.keys());
@@ -84,9 +87,13 @@ export const secretsNoLeak: ConformanceCase = {
     // Other cases' answers first: they show the leak was there in the ordinary run.
     leaks.push(...ownLeaks);
     if (leaks.length) {
-      ctx.fail(`${leaks.length} answer${leaks.length === 1 ? '' : 's'} carr${leaks.length === 1 ? 'ies' : 'y'} key material: ${leaks.slice(0, 3).join('; ')}${leaks.length > 3 ? `; and ${leaks.length - 3} more` : ''}`);
+      ctx.fail(
+        `${leaks.length} answer${leaks.length === 1 ? '' : 's'} carr${leaks.length === 1 ? 'ies' : 'y'} key material: ${leaks.slice(0, 3).join('; ')}${leaks.length > 3 ? `; and ${leaks.length - 3} more` : ''}`,
+      );
     }
     const own = answers.filter((a) => a.caseId === secretsNoLeak.id).length;
-    return ctx.pass(`${answers.length} answers of ${cases.size} case${cases.size === 1 ? '' : 's'} (${own} refusals of its own) carry none of the ${ring.all().length} known keys`);
+    return ctx.pass(
+      `${answers.length} answers of ${cases.size} case${cases.size === 1 ? '' : 's'} (${own} refusals of its own) carry none of the ${ring.all().length} known keys`,
+    );
   },
 };

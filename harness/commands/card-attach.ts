@@ -35,7 +35,9 @@ export function registerCardAttach(card: Command): void {
       const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
       const printEvent = eventPrinter(where, opts.trace === true);
       client = new VpcdClient({
-        host, port, card: frontEnd,
+        host,
+        port,
+        card: frontEnd,
         onEvent: (event) => {
           if (event.type === 'card-error') {
             cardError = event.message;

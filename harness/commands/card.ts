@@ -14,9 +14,7 @@ import { registerCardAttach } from './card-attach.js';
  * refusal by the card (exit 1) prints the card's own line with its Windows code and SW.
  */
 export function registerCard(program: Command): void {
-  const card = program
-    .command('card')
-    .description('the virtual card as a stateful CLI over a card file');
+  const card = program.command('card').description('the virtual card as a stateful CLI over a card file');
 
   const stateOption = () => new Option('--state <file>', 'the card file').makeOptionMandatory();
 
@@ -32,24 +30,36 @@ export function registerCard(program: Command): void {
     .option('--pin-tries <n>', `wrong PINs before the PIN blocks (1-${MAX_TRIES})`, '3')
     .option('--seed <text>', 'deterministic mode: challenges (and the card id) replay from this seed')
     .option('--force', 'replace an existing card file')
-    .action((opts: { state: string; adminKey: string; pin: string; cardid?: string; atr?: string; adminTries: string; pinTries: string; seed?: string; force?: boolean }) => {
-      const adminKey = parseAdminKey(opts.adminKey, '--admin-key');
-      checkPinFlag(opts.pin, '--pin');
-      const created = createCardFile(opts.state, {
-        adminKey,
-        pin: opts.pin,
-        ...(opts.cardid !== undefined ? { cardId: opts.cardid } : {}),
-        ...(opts.atr !== undefined ? { atr: opts.atr } : {}),
-        adminTries: opts.adminTries.trim().toLowerCase() === 'unlimited' ? null : parseCount(opts.adminTries, '--admin-tries'),
-        pinTries: parseCount(opts.pinTries, '--pin-tries'),
-        ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-        overwrite: opts.force === true,
-      });
-      const s = created.snapshot();
-      const admin = s.adminTriesLimit === null ? 'unlimited admin attempts' : `${s.adminTriesLimit} admin attempts`;
-      out(`created card ${s.cardId} in ${opts.state}`);
-      out(`admin key KCV ${kcv(s.adminKey)}, ${admin}, ${s.pinTriesLimit} PIN tries${opts.seed !== undefined ? ', deterministic challenges' : ''}`);
-    });
+    .action(
+      (opts: {
+        state: string;
+        adminKey: string;
+        pin: string;
+        cardid?: string;
+        atr?: string;
+        adminTries: string;
+        pinTries: string;
+        seed?: string;
+        force?: boolean;
+      }) => {
+        const adminKey = parseAdminKey(opts.adminKey, '--admin-key');
+        checkPinFlag(opts.pin, '--pin');
+        const created = createCardFile(opts.state, {
+          adminKey,
+          pin: opts.pin,
+          ...(opts.cardid !== undefined ? { cardId: opts.cardid } : {}),
+          ...(opts.atr !== undefined ? { atr: opts.atr } : {}),
+          adminTries: opts.adminTries.trim().toLowerCase() === 'unlimited' ? null : parseCount(opts.adminTries, '--admin-tries'),
+          pinTries: parseCount(opts.pinTries, '--pin-tries'),
+          ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+          overwrite: opts.force === true,
+        });
+        const s = created.snapshot();
+        const admin = s.adminTriesLimit === null ? 'unlimited admin attempts' : `${s.adminTriesLimit} admin attempts`;
+        out(`created card ${s.cardId} in ${opts.state}`);
+        out(`admin key KCV ${kcv(s.adminKey)}, ${admin}, ${s.pinTriesLimit} PIN tries${opts.seed !== undefined ? ', deterministic challenges' : ''}`);
+      },
+    );
 
   card
     .command('status')
@@ -80,7 +90,8 @@ export function registerCard(program: Command): void {
         out(JSON.stringify(status));
         return;
       }
-      const admin = s.adminTriesLimit === null ? 'unlimited attempts' : c.adminBlocked ? 'BLOCKED' : `${s.adminTriesLeft} of ${s.adminTriesLimit} attempts left`;
+      const admin =
+        s.adminTriesLimit === null ? 'unlimited attempts' : c.adminBlocked ? 'BLOCKED' : `${s.adminTriesLeft} of ${s.adminTriesLimit} attempts left`;
       out(`card id     ${s.cardId}`);
       out(`serial      ${s.serial}`);
       out(`ATR         ${s.atr}`);

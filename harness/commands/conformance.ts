@@ -27,23 +27,34 @@ export function registerConformance(program: Command): void {
   program
     .command('conformance')
     .description('run the conformance suite against a CM server (default: the embedded reference server)')
-    .option('--server <url>', 'server origin, e.g. https://cm.contoso.com (overrides the config file\'s server)')
+    .option('--server <url>', "server origin, e.g. https://cm.contoso.com (overrides the config file's server)")
     .option('--config <file>', 'harness config file (docs/config.md): cards, keys, headers, TLS')
     .option('--report <fmt:path>', 'also write a report: json:PATH, junit:PATH or html:PATH (repeatable)', repeatable)
     .option('--grep <regex>', 'run only the cases whose id matches')
     .option('--skip <regex>', 'leave out the cases whose id matches')
-    .option('--header <name:value>', "send this header with the configured caller's requests, e.g. 'Authorization: Bearer ...' (repeatable; replaces a config header of the same name)", repeatable)
-    .option('--timeout <ms>', 'per-request timeout in milliseconds (default: the config\'s timeoutMs, or 5000)')
+    .option(
+      '--header <name:value>',
+      "send this header with the configured caller's requests, e.g. 'Authorization: Bearer ...' (repeatable; replaces a config header of the same name)",
+      repeatable,
+    )
+    .option('--timeout <ms>', "per-request timeout in milliseconds (default: the config's timeoutMs, or 5000)")
     .option('--strict', 'a warning (a SHOULD or MAY case that did not hold) fails the run too (exit 1)')
     .option('--list', 'list the cases (id, level, title, what each needs from the config) and exit without running any')
-    .addHelpText('after', '\nExit codes: 0 no MUST case failed, 1 a MUST case failed (with --strict also a warning) or a report could not be written, 2 usage or config error, 3 server unreachable.')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 no MUST case failed, 1 a MUST case failed (with --strict also a warning) or a report could not be written, 2 usage or config error, 3 server unreachable.',
+    )
     .action(async (flags: ConformanceFlags) => {
       const grep = parseRegex('--grep', flags.grep);
       const skip = parseRegex('--skip', flags.skip);
       const selected = selectCases(CATALOGUE, grep, skip);
       if (selected.length === 0) {
-        const which = [flags.grep !== undefined ? `--grep '${flags.grep}'` : '', flags.skip !== undefined ? `--skip '${flags.skip}'` : ''].filter(Boolean).join(' with ');
-        throw new InputError(`${which} ${flags.skip !== undefined ? 'leaves no case to run' : 'matches no case id'} (ids look like response.correct, auth.anonymous)`);
+        const which = [flags.grep !== undefined ? `--grep '${flags.grep}'` : '', flags.skip !== undefined ? `--skip '${flags.skip}'` : '']
+          .filter(Boolean)
+          .join(' with ');
+        throw new InputError(
+          `${which} ${flags.skip !== undefined ? 'leaves no case to run' : 'matches no case id'} (ids look like response.correct, auth.anonymous)`,
+        );
       }
       if (flags.list) {
         process.stdout.write(listCases(selected));

@@ -31,9 +31,15 @@ export function registerFuzz(program: Command): void {
     .option('--duration <s>', 'generate sequences for this many seconds instead of a number of them')
     .option('--seed <n>', 'seed of the generator (default: random, printed in the report)')
     .option('--path <p>', 'with --seed: replay exactly the sequence a finding printed')
-    .option('--report <fmt:path>', 'also write a report: json:PATH, junit:PATH or html:PATH (repeatable)', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
+    .option('--report <fmt:path>', 'also write a report: json:PATH, junit:PATH or html:PATH (repeatable)', (v: string, acc: string[] | undefined) => [
+      ...(acc ?? []),
+      v,
+    ])
     .option('--timeout <ms>', "per-request timeout in milliseconds (default: the config's timeoutMs, or 5000)")
-    .addHelpText('after', '\nExit codes: 0 no MUST invariant broke, 1 one did (or a report could not be written), 2 usage or config error, 3 server unreachable.')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 no MUST invariant broke, 1 one did (or a report could not be written), 2 usage or config error, 3 server unreachable.',
+    )
     .action(async (flags: FuzzFlags) => {
       const specs = (flags.report ?? []).map(parseReportSpec);
       if (flags.runs !== undefined && flags.duration !== undefined) throw new InputError('--runs and --duration exclude each other: give one');
@@ -94,7 +100,8 @@ export function statsLine(s: FuzzStats): string {
 }
 
 function positiveInt(text: string, flag: string, what: string): number {
-  if (!/^\d+$/.test(text.trim()) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) throw new InputError(`${flag} must be a positive whole number of ${what}, got '${text}'`);
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1 || !Number.isSafeInteger(Number(text)))
+    throw new InputError(`${flag} must be a positive whole number of ${what}, got '${text}'`);
   return Number(text);
 }
 

@@ -37,9 +37,9 @@ export function starterConfig(options: { server?: string; schema: string }): Rec
 export function initGuide(file: string, serverGiven: boolean): string {
   return [
     `wrote ${file}; fill in before the first run:`,
-    ...(serverGiven ? [] : ['  server            your CM server\'s origin (no path), or pass --server on every run']),
+    ...(serverGiven ? [] : ["  server            your CM server's origin (no path), or pass --server on every run"]),
     '  cards[0]          reqid, scid, cardid of a card your CM server knows (GUIDs); add a card per key you want checked',
-    '  CM_ADMIN_KEY      environment variable: the card\'s 3DES admin key the server uses for diversified=false (48 hex digits)',
+    "  CM_ADMIN_KEY      environment variable: the card's 3DES admin key the server uses for diversified=false (48 hex digits)",
     '  CM_TOKEN          environment variable: a token of a caller allowed to get responses ("${VAR}" works in any string value)',
     '  CM_TOKEN_NO_RIGHTS  environment variable: a caller the server must refuse; or delete forbiddenHeaders (its cases are then skipped)',
     'optional: "diversifiedKey" per card (48 hex digits, or "server" to fetch it from the diversifiedkey endpoint),',
@@ -51,7 +51,9 @@ export function initGuide(file: string, serverGiven: boolean): string {
 
 /** The `$schema` value: the installed package's schema, relative to the written file. */
 export function schemaPathFor(output: string, cwd: string): string {
-  const path = relative(dirname(resolve(cwd, output)), resolve(cwd, SCHEMA_IN_PROJECT)).split(sep).join('/');
+  const path = relative(dirname(resolve(cwd, output)), resolve(cwd, SCHEMA_IN_PROJECT))
+    .split(sep)
+    .join('/');
   return path.startsWith('.') ? path : `./${path}`;
 }
 

@@ -44,24 +44,51 @@ export function registerLoad(program: Command): void {
   program
     .command('load')
     .description('load mode: concurrent unlock exchanges, every response verified by the card that asked')
-    .option('--server <url>', 'CM server origin (overrides the config file\'s; alone: the documented example card and the demo token)')
+    .option('--server <url>', "CM server origin (overrides the config file's; alone: the documented example card and the demo token)")
     .option('--config <file>', 'harness config file (docs/config.md): server, headers, TLS, cards')
-    .option('--concurrency <n>', `closed model: this many workers, each starting its next exchange when its last one ended (1-${MAX_CONCURRENCY}; required unless --rate or --stages)`)
-    .option('--rate <n>', 'open model: start this many exchanges per second on schedule, whether or not earlier ones ended; latency counts from each exchange\'s due time')
-    .option('--connections <n>', `open model: the most exchanges in flight (1-${MAX_CONNECTIONS}); one due while all are busy is dropped (default: enough for 100 ms at the peak rate, at least 16)`)
-    .option('--stages <list>', 'ramp the rate (with --rate) or the workers through stages, e.g. 30s:100,2m:500,30s:0; from --rate/--concurrency or 0; replaces --duration/--exchanges')
+    .option(
+      '--concurrency <n>',
+      `closed model: this many workers, each starting its next exchange when its last one ended (1-${MAX_CONCURRENCY}; required unless --rate or --stages)`,
+    )
+    .option(
+      '--rate <n>',
+      "open model: start this many exchanges per second on schedule, whether or not earlier ones ended; latency counts from each exchange's due time",
+    )
+    .option(
+      '--connections <n>',
+      `open model: the most exchanges in flight (1-${MAX_CONNECTIONS}); one due while all are busy is dropped (default: enough for 100 ms at the peak rate, at least 16)`,
+    )
+    .option(
+      '--stages <list>',
+      'ramp the rate (with --rate) or the workers through stages, e.g. 30s:100,2m:500,30s:0; from --rate/--concurrency or 0; replaces --duration/--exchanges',
+    )
     .option('--duration <seconds>', 'run for this long (up to a day)')
     .option('--exchanges <n>', 'run exactly this many exchanges (open model: this many due)')
-    .option('--threshold <expr>', "fail (exit 1) unless it holds: p99<50, p95<=20ms, max<2s, errors<0.1%, errors<=10, wrong=0, dropped<1%, rate>=450; repeatable", (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
+    .option(
+      '--threshold <expr>',
+      'fail (exit 1) unless it holds: p99<50, p95<=20ms, max<2s, errors<0.1%, errors<=10, wrong=0, dropped<1%, rate>=450; repeatable',
+      (v: string, acc: string[] | undefined) => [...(acc ?? []), v],
+    )
     .option('--abort-on-fail', 'stop early once a threshold (or the default rules) can no longer hold')
     .option('--json', 'print the summary as one JSON object on the last line of stdout')
-    .option('--report <fmt:path>', 'also write html:PATH (latency histogram, latency and rate over time) or json:PATH; repeatable', (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
+    .option(
+      '--report <fmt:path>',
+      'also write html:PATH (latency histogram, latency and rate over time) or json:PATH; repeatable',
+      (v: string, acc: string[] | undefined) => [...(acc ?? []), v],
+    )
     .option('--max-error-rate <r>', 'fail (exit 1) when errors/exchanges is above this, 0..1 (default 0, unless an errors threshold is given)')
-    .option('--timeout <ms>', 'per-request timeout (default: the config\'s timeoutMs, else 5000)')
+    .option('--timeout <ms>', "per-request timeout (default: the config's timeoutMs, else 5000)")
     .option('--warmup <seconds>', 'exchanges before the measured run, not counted (every response still verified)', '0')
-    .option('--header <name:value>', "send this header with every request, e.g. 'Authorization: Bearer ...' (repeatable; replaces a config header of the same name)", (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
-    .option('--diversified', 'ask for diversified=True and check with each card\'s diversified key')
-    .addHelpText('after', '\nExit codes: 0 all verified, error rate within bound and every threshold held, 1 a wrong cryptogram, too many errors or a breached threshold, 2 usage or config error, 3 server unreachable.\nWith neither --server nor --config it boots the embedded reference server on a loopback port.')
+    .option(
+      '--header <name:value>',
+      "send this header with every request, e.g. 'Authorization: Bearer ...' (repeatable; replaces a config header of the same name)",
+      (v: string, acc: string[] | undefined) => [...(acc ?? []), v],
+    )
+    .option('--diversified', "ask for diversified=True and check with each card's diversified key")
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 all verified, error rate within bound and every threshold held, 1 a wrong cryptogram, too many errors or a breached threshold, 2 usage or config error, 3 server unreachable.\nWith neither --server nor --config it boots the embedded reference server on a loopback port.',
+    )
     .action(async (flags: LoadFlags) => {
       process.exitCode = await loadCommand(flags);
     });
@@ -139,12 +166,18 @@ async function loadCommand(flags: LoadFlags): Promise<number> {
   let written = true;
   for (const spec of reports) {
     const format = spec.format === 'html' ? 'html' : 'json';
-    const content = renderLoadReport(format, { server: config.server, startedAt, load: describeShape(shape, outcome.connections), tool: { name: 'cmcard', version: VERSION } }, outcome);
+    const content = renderLoadReport(
+      format,
+      { server: config.server, startedAt, load: describeShape(shape, outcome.connections), tool: { name: 'cmcard', version: VERSION } },
+      outcome,
+    );
     try {
       await writeReportFile(spec.path, content);
     } catch (err) {
       written = false;
-      process.stderr.write(`cmcard: the ${format} report (${spec.path}) could not be written: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}\n`);
+      process.stderr.write(
+        `cmcard: the ${format} report (${spec.path}) could not be written: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}\n`,
+      );
     }
   }
 
@@ -153,7 +186,10 @@ async function loadCommand(flags: LoadFlags): Promise<number> {
     throw new ExitError(verdict.reason, EXIT.UNREACHABLE);
   }
   if (flags.json) printJsonSummary(summary);
-  else process.stdout.write(`cmcard load: ${config.server}, ${outcome.cards.length} card(s), ${describeShape(shape, outcome.connections)}\n${formatSummary(stats, summary)}`);
+  else
+    process.stdout.write(
+      `cmcard load: ${config.server}, ${outcome.cards.length} card(s), ${describeShape(shape, outcome.connections)}\n${formatSummary(stats, summary)}`,
+    );
   if (verdict.exitCode !== EXIT.OK) process.stderr.write(`cmcard: load failed: ${verdict.reason}\n`);
   return verdict.exitCode === EXIT.OK && !written ? EXIT.FAILED : verdict.exitCode;
 }
@@ -162,7 +198,7 @@ async function loadCommand(flags: LoadFlags): Promise<number> {
 function loadShape(flags: LoadFlags): LoadShape {
   const open = flags.rate !== undefined;
   if (open && flags.concurrency !== undefined) {
-    throw new InputError('--concurrency is the closed model\'s worker count: with --rate (the open model) give --connections to cap the exchanges in flight');
+    throw new InputError("--concurrency is the closed model's worker count: with --rate (the open model) give --connections to cap the exchanges in flight");
   }
   if (!open && flags.connections !== undefined) {
     throw new InputError('--connections caps the open model (--rate N); in the closed model each of the --concurrency workers has its own connection');
@@ -182,10 +218,13 @@ function loadShape(flags: LoadFlags): LoadShape {
     return { model: 'open', rate, ...(connections !== undefined ? { connections } : {}), ...(stages ? { stages } : {}) };
   }
   if (flags.concurrency === undefined && !stages) {
-    throw new InputError(`--concurrency N is required: the number of workers (1-${MAX_CONCURRENCY}), each starting its next exchange when its last one ended; or give --rate N for the open model`);
+    throw new InputError(
+      `--concurrency N is required: the number of workers (1-${MAX_CONCURRENCY}), each starting its next exchange when its last one ended; or give --rate N for the open model`,
+    );
   }
   const concurrency = flags.concurrency === undefined ? undefined : wholeNumber(flags.concurrency, '--concurrency', stages ? 0 : 1, MAX_CONCURRENCY);
-  if (stages && (concurrency ?? 0) < 1 && stages.every((s) => s.target < 1)) throw new InputError('--stages: fewer than 1 worker in every stage, so nothing would run');
+  if (stages && (concurrency ?? 0) < 1 && stages.every((s) => s.target < 1))
+    throw new InputError('--stages: fewer than 1 worker in every stage, so nothing would run');
   return { model: 'closed', ...(concurrency !== undefined ? { concurrency } : {}), ...(stages ? { stages } : {}) };
 }
 
@@ -244,6 +283,7 @@ function wholeNumber(text: string, flag: string, min: number, max: number): numb
 
 function fraction(text: string, flag: string): number {
   const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InputError(`${flag} must be a number from 0 to 1 (e.g. 0.01 for 1%), got '${text}'`);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1)
+    throw new InputError(`${flag} must be a number from 0 to 1 (e.g. 0.01 for 1%), got '${text}'`);
   return n;
 }

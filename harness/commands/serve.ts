@@ -1,6 +1,15 @@
 import type { Command } from 'commander';
 import {
-  DEFAULT_MEMORY_AUDIT_ROWS, defaultSeed, loadSeedFile, parsePrincipalRoles, ProviderStatesOffLoopbackError, startReferenceServer, Store, type AuditRecord, type NegotiateOptions, type RunningServer,
+  DEFAULT_MEMORY_AUDIT_ROWS,
+  defaultSeed,
+  loadSeedFile,
+  parsePrincipalRoles,
+  ProviderStatesOffLoopbackError,
+  startReferenceServer,
+  Store,
+  type AuditRecord,
+  type NegotiateOptions,
+  type RunningServer,
 } from '../../reference-server/index.js';
 import { InputError } from '../../simulator/errors.js';
 import { ExitError, EXIT } from '../cli-support.js';
@@ -30,13 +39,20 @@ export function registerServe(program: Command): void {
     .option('--port <port>', 'TCP port (0 = a free port)', '8080')
     .option('--db <file>', 'SQLite database file, kept across restarts (default: in memory)')
     .option('--seed <file>', 'JSON seed: templates, requests, smart cards, principals (loaded into a new database)')
-    .option('--audit-rows <n>', `audit rows kept, the newest N, or "all" (default: ${DEFAULT_MEMORY_AUDIT_ROWS} in memory, all with --db); counts of every row stay exact`)
+    .option(
+      '--audit-rows <n>',
+      `audit rows kept, the newest N, or "all" (default: ${DEFAULT_MEMORY_AUDIT_ROWS} in memory, all with --db); counts of every row stay exact`,
+    )
     .option('--provider-states', 'serve POST /_pact/provider-states for Pact verification (tests only; loopback --host only)')
     .option('--print-audit', 'print the audit trail of --db and exit instead of serving')
     .option('--print-seed', 'print the default seed as JSON (a starting point for --seed) and exit')
     .option('--json', 'with --print-audit: one JSON object per line')
     .option('--quiet', 'no log lines on stderr')
-    .option('--auth <type>', 'how callers authenticate: bearer (the seed\'s tokens) or negotiate (Kerberos, as IIS with Windows Authentication; needs --keytab)', 'bearer')
+    .option(
+      '--auth <type>',
+      "how callers authenticate: bearer (the seed's tokens) or negotiate (Kerberos, as IIS with Windows Authentication; needs --keytab)",
+      'bearer',
+    )
     .option('--keytab <file>', 'with --auth negotiate: the keytab holding the HTTP/<host> service keys')
     .option(
       '--principal-role <principal=role>',
@@ -58,7 +74,13 @@ export function registerServe(program: Command): void {
       let server: RunningServer;
       try {
         server = await startReferenceServer({
-          host: opts.host, port, dbFile: opts.db, seed, providerStates: opts.providerStates, quiet: opts.quiet, negotiate,
+          host: opts.host,
+          port,
+          dbFile: opts.db,
+          seed,
+          providerStates: opts.providerStates,
+          quiet: opts.quiet,
+          negotiate,
           ...(auditRows === undefined ? {} : { auditRows }),
         });
       } catch (err) {
@@ -72,7 +94,9 @@ export function registerServe(program: Command): void {
       if (opts.seed && !server.seeded) log(`--seed ${opts.seed} not applied: ${opts.db} already holds data (use a new --db file to reseed)`);
       if (negotiate) {
         const mapped = Object.entries(negotiate.principalRoles ?? {}).map(([p, r]) => `${p}=${r}`);
-        log(`callers authenticate with Negotiate (Kerberos), keys from ${negotiate.keytab}; ${mapped.length > 0 ? `roles: ${mapped.join(', ')}; ` : ''}any other principal is user (no rights)`);
+        log(
+          `callers authenticate with Negotiate (Kerberos), keys from ${negotiate.keytab}; ${mapped.length > 0 ? `roles: ${mapped.join(', ')}; ` : ''}any other principal is user (no rights)`,
+        );
       } else if (!server.loopback) log('not on loopback: the demo tokens are refused');
       await new Promise<void>((resolve) => {
         let stopping = false;
@@ -120,11 +144,14 @@ function parsePort(text: string): number {
 function startError(err: unknown, opts: ServeOptions): Error {
   if (err instanceof ProviderStatesOffLoopbackError) {
     const where = err.address === opts.host ? opts.host : `${opts.host} (${err.address})`;
-    return new InputError(`--provider-states works only on loopback: --host ${where} is not a loopback address (the endpoint takes no token and rewrites the data)`);
+    return new InputError(
+      `--provider-states works only on loopback: --host ${where} is not a loopback address (the endpoint takes no token and rewrites the data)`,
+    );
   }
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'EADDRINUSE') return new ExitError(`port ${opts.port} on ${opts.host} is in use (--port 0 takes a free port)`, EXIT.FAILED);
-  if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return new InputError(`--host ${opts.host} is not an address of this machine`);
+  if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN')
+    return new InputError(`--host ${opts.host} is not an address of this machine`);
   if (e.code === 'EACCES') return new ExitError(`no permission to listen on port ${opts.port}`, EXIT.FAILED);
   if (opts.db && /directory does not exist/.test(e.message ?? '')) return new InputError(`--db ${opts.db}: its directory does not exist`);
   if (e.code === 'SQLITE_NOTADB' || e.code === 'SQLITE_CANTOPEN' || e.code === 'SQLITE_CORRUPT') {
@@ -145,7 +172,10 @@ function printAudit(opts: ServeOptions): void {
     for (const r of store.listAudit()) process.stdout.write(`${opts.json ? JSON.stringify(r) : formatAudit(r)}\n`);
     const counts = store.auditCounts();
     if (counts.total > counts.kept) {
-      const by = Object.entries(counts.byOutcome).filter(([, n]) => n > 0).map(([o, n]) => `${o} ${n}`).join(', ');
+      const by = Object.entries(counts.byOutcome)
+        .filter(([, n]) => n > 0)
+        .map(([o, n]) => `${o} ${n}`)
+        .join(', ');
       process.stderr.write(`cmcard serve: ${counts.kept} of ${counts.total} audit rows kept (--audit-rows); all ${counts.total}: ${by}\n`);
     }
   } finally {

@@ -24,10 +24,14 @@ export function registerUnlock(program: Command): void {
   program
     .command('unlock')
     .description('play one full unlock exchange (blocked PIN, challenge, server response, unblock) and print each step')
-    .option('--server <url>', 'server origin (overrides the config file\'s server)')
+    .option('--server <url>', "server origin (overrides the config file's server)")
     .option('--config <file>', 'harness config file (docs/config.md)')
     .option('--card <name>', 'which configured card (default: the first)')
-    .option('--header <name:value>', "send this header with the requests, e.g. 'Authorization: Bearer ...' (repeatable; replaces a config header of the same name)", (v: string, acc: string[] | undefined) => [...(acc ?? []), v])
+    .option(
+      '--header <name:value>',
+      "send this header with the requests, e.g. 'Authorization: Bearer ...' (repeatable; replaces a config header of the same name)",
+      (v: string, acc: string[] | undefined) => [...(acc ?? []), v],
+    )
     .addHelpText('after', '\nExit codes: 0 the card unblocked, 1 it did not, 2 usage or config error, 3 server unreachable.')
     .action(async (flags: UnlockFlags) => {
       const headers = parseHeaderFlags(flags.header);
@@ -78,6 +82,7 @@ export function registerUnlock(program: Command): void {
 
 function printExchange(out: (line: string) => void, ex: RecordedExchange): void {
   out(`   > ${ex.request.method} ${ex.request.url}`);
-  if (ex.response) out(`   < ${ex.response.status} ${ex.response.headers['content-type'] ?? ''} ${ex.response.body === '' ? '' : oneLine(ex.response.body, 160)}`.trimEnd());
+  if (ex.response)
+    out(`   < ${ex.response.status} ${ex.response.headers['content-type'] ?? ''} ${ex.response.body === '' ? '' : oneLine(ex.response.body, 160)}`.trimEnd());
   else out(`   < no answer: ${ex.error ?? 'unknown error'}`);
 }

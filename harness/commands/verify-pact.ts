@@ -35,11 +35,22 @@ export function registerVerifyPact(program: Command): void {
     .command('verify-pact')
     .description('verify a CM server against the committed Pact contract (default: the embedded reference server)')
     .option('--server <url>', 'provider origin, e.g. http://127.0.0.1:8080 (default: start the embedded reference server)')
-    .option('--config <file>', 'harness config file: server, auth/forbiddenAuth (Kerberos, NTLM, OAuth 2) or headers; the verifier then talks to the server through a loopback proxy that authenticates each caller (docs/real-cm.md)')
+    .option(
+      '--config <file>',
+      'harness config file: server, auth/forbiddenAuth (Kerberos, NTLM, OAuth 2) or headers; the verifier then talks to the server through a loopback proxy that authenticates each caller (docs/real-cm.md)',
+    )
     .option('--states-url <url>', 'Pact state-change URL (POST {state, params, action}); without it, interactions that need a state are skipped')
     .option('--pact <file>', 'pact file (default: the committed contracts/pacts/cmcard-mim-cm.json)')
-    .option('--header <name:value>', "send instead of the pact's help-desk credentials (repeatable; also sent with those interactions' state-change calls), e.g. 'Authorization: Negotiate ...'", collect)
-    .option('--forbidden-header <name:value>', "send instead of the pact's no-rights caller credentials (repeatable; also sent with its state-change calls)", collect)
+    .option(
+      '--header <name:value>',
+      "send instead of the pact's help-desk credentials (repeatable; also sent with those interactions' state-change calls), e.g. 'Authorization: Negotiate ...'",
+      collect,
+    )
+    .option(
+      '--forbidden-header <name:value>',
+      "send instead of the pact's no-rights caller credentials (repeatable; also sent with its state-change calls)",
+      collect,
+    )
     .option('--timeout <ms>', 'per-request timeout in milliseconds (default 10000)')
     .option('--only <regex>', 'verify only the interactions whose description matches (case-insensitive; repeatable: any of them)', collect)
     .option('--skip <regex>', 'leave out the interactions whose description matches (case-insensitive; repeatable)', collect)
@@ -51,9 +62,9 @@ export function registerVerifyPact(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nPrints the verifier\'s report, then one line per interaction and a summary. PASS: the verifier verified it;' +
+      "\nPrints the verifier's report, then one line per interaction and a summary. PASS: the verifier verified it;" +
         ' FAIL: it did and the server answered otherwise; SKIP: not verified, with the reason (not chosen, a provider state' +
-        ' or caller the run cannot set up, or left out by Pact\'s own PACT_DESCRIPTION, PACT_PROVIDER_STATE or PACT_PROVIDER_NO_STATE).' +
+        " or caller the run cannot set up, or left out by Pact's own PACT_DESCRIPTION, PACT_PROVIDER_STATE or PACT_PROVIDER_NO_STATE)." +
         '\nExit codes: 0 something verified and nothing failed, 1 an interaction failed or nothing was verified' +
         ' or the verifier could not run, 2 usage error, 3 server unreachable.',
     )
@@ -62,7 +73,9 @@ export function registerVerifyPact(program: Command): void {
       const headers = parseHeaders(flags.header, '--header');
       const forbiddenHeaders = parseHeaders(flags.forbiddenHeader, '--forbidden-header');
       if (flags.config !== undefined && (headers || forbiddenHeaders)) {
-        throw new InputError('--header and --forbidden-header go without --config: put the credentials in the config file (headers, auth, forbiddenHeaders, forbiddenAuth)');
+        throw new InputError(
+          '--header and --forbidden-header go without --config: put the credentials in the config file (headers, auth, forbiddenHeaders, forbiddenAuth)',
+        );
       }
       if (flags.statesUrl !== undefined && flags.server === undefined && flags.config === undefined) {
         throw new InputError('--states-url needs --server (the embedded reference server brings its own state endpoint)');
@@ -81,8 +94,12 @@ export function registerVerifyPact(program: Command): void {
       };
       // A bad pact file or a choice that selects nothing is a usage error before anything starts.
       checkChoice(readPact(flags.pact ?? committedPactPath()), choice);
-      const config = flags.config !== undefined ? loadConfig(flags.config, { ...(flags.server !== undefined ? { server: flags.server } : {}), timeoutMs }) : undefined;
-      const embedded = flags.server === undefined && config === undefined ? await startReferenceServer({ host: '127.0.0.1', port: 0, providerStates: true, quiet: true }) : undefined;
+      const config =
+        flags.config !== undefined ? loadConfig(flags.config, { ...(flags.server !== undefined ? { server: flags.server } : {}), timeoutMs }) : undefined;
+      const embedded =
+        flags.server === undefined && config === undefined
+          ? await startReferenceServer({ host: '127.0.0.1', port: 0, providerStates: true, quiet: true })
+          : undefined;
       let session: CmSession | undefined;
       let proxy: AuthProxy | undefined;
       try {
@@ -123,7 +140,8 @@ export function registerVerifyPact(program: Command): void {
         process.stdout.write(formatResult(result, embedded ? `embedded reference server ${server}` : server));
         const { passed, failed } = result.summary;
         if (failed > 0) process.exitCode = EXIT.FAILED;
-        else if (passed === 0) throw new ExitError(`nothing was verified: every interaction was skipped, so this is no pass (${nothingVerifiedHint(result)})`, EXIT.FAILED);
+        else if (passed === 0)
+          throw new ExitError(`nothing was verified: every interaction was skipped, so this is no pass (${nothingVerifiedHint(result)})`, EXIT.FAILED);
         else process.exitCode = EXIT.OK;
       } finally {
         await proxy?.close();
@@ -187,7 +205,8 @@ function parseHeaders(values: string[] | undefined, flag: string): Record<string
   for (const v of values) {
     const i = v.indexOf(':');
     const name = i > 0 ? v.slice(0, i).trim() : '';
-    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new InputError(`${flag} must look like 'Name: value' (a header name, a colon, the value); the value is not shown, it may be a secret`);
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
+      throw new InputError(`${flag} must look like 'Name: value' (a header name, a colon, the value); the value is not shown, it may be a secret`);
     headers[name] = v.slice(i + 1).trim();
   }
   return headers;

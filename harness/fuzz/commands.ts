@@ -64,38 +64,102 @@ export function resolveIds(m: FuzzModel, c: IdsChoice): ResolvedIds | undefined 
     case 'valid':
       return { ...base, target: match, wellFormed: true, describe: mine };
     case 'valid, upper case':
-      return { reqid: base.reqid.toUpperCase(), scid: base.scid.toUpperCase(), cardid: card.cardid.toUpperCase(), target: match, wellFormed: false, describe: `${mine}, ids in upper case` };
+      return {
+        reqid: base.reqid.toUpperCase(),
+        scid: base.scid.toUpperCase(),
+        cardid: card.cardid.toUpperCase(),
+        target: match,
+        wellFormed: false,
+        describe: `${mine}, ids in upper case`,
+      };
     case 'valid, in braces':
-      return { reqid: `{${base.reqid}}`, scid: `{${base.scid}}`, cardid: `{${card.cardid}}`, target: match, wellFormed: false, describe: `${mine}, ids in braces` };
+      return {
+        reqid: `{${base.reqid}}`,
+        scid: `{${base.scid}}`,
+        cardid: `{${card.cardid}}`,
+        target: match,
+        wellFormed: false,
+        describe: `${mine}, ids in braces`,
+      };
     case 'foreign card': {
-      const other = pickFrom(m.recentCards((x) => !request.cards.includes(x.scid)), c.other);
+      const other = pickFrom(
+        m.recentCards((x) => !request.cards.includes(x.scid)),
+        c.other,
+      );
       if (!other) return undefined;
       return {
         reqid: request.reqid,
         scid: other.scid,
         cardid: other.cardid,
-        target: { mismatch: `${other.label} (scid ${other.scid}) does not belong to ${request.label} (reqid ${request.reqid}), as far as the config and this sequence know` },
+        target: {
+          mismatch: `${other.label} (scid ${other.scid}) does not belong to ${request.label} (reqid ${request.reqid}), as far as the config and this sequence know`,
+        },
         wellFormed: true,
         describe: `${other.label} under ${request.label}, which it does not belong to`,
       };
     }
     case 'foreign cardid': {
-      const other = pickFrom(m.recentCards((x) => x.cardid !== card.cardid), c.other);
+      const other = pickFrom(
+        m.recentCards((x) => x.cardid !== card.cardid),
+        c.other,
+      );
       if (!other) return undefined;
-      return { ...base, cardid: other.cardid, target: { mismatch: `cardid ${other.cardid} is the card id of ${other.label}, not of ${card.label}` }, wellFormed: true, describe: `${mine} with the cardid of ${other.label}` };
+      return {
+        ...base,
+        cardid: other.cardid,
+        target: { mismatch: `cardid ${other.cardid} is the card id of ${other.label}, not of ${card.label}` },
+        wellFormed: true,
+        describe: `${mine} with the cardid of ${other.label}`,
+      };
     }
     case 'unknown reqid':
-      return { ...base, reqid: c.fresh, target: { mismatch: `reqid ${c.fresh} names no request` }, wellFormed: true, describe: `${card.label} under an unknown reqid` };
+      return {
+        ...base,
+        reqid: c.fresh,
+        target: { mismatch: `reqid ${c.fresh} names no request` },
+        wellFormed: true,
+        describe: `${card.label} under an unknown reqid`,
+      };
     case 'unknown scid':
-      return { ...base, scid: c.fresh, target: { mismatch: `scid ${c.fresh} names no smart card` }, wellFormed: true, describe: `an unknown scid under ${request.label}` };
+      return {
+        ...base,
+        scid: c.fresh,
+        target: { mismatch: `scid ${c.fresh} names no smart card` },
+        wellFormed: true,
+        describe: `an unknown scid under ${request.label}`,
+      };
     case 'unknown cardid':
-      return { ...base, cardid: c.fresh, target: { mismatch: `cardid ${c.fresh} is no card's id` }, wellFormed: true, describe: `${mine} with an unknown cardid` };
+      return {
+        ...base,
+        cardid: c.fresh,
+        target: { mismatch: `cardid ${c.fresh} is no card's id` },
+        wellFormed: true,
+        describe: `${mine} with an unknown cardid`,
+      };
     case 'malformed reqid':
-      return { ...base, reqid: c.malformed, target: { mismatch: `reqid ${JSON.stringify(c.malformed)} is not a GUID` }, wellFormed: false, describe: `${card.label} under a reqid that is not a GUID` };
+      return {
+        ...base,
+        reqid: c.malformed,
+        target: { mismatch: `reqid ${JSON.stringify(c.malformed)} is not a GUID` },
+        wellFormed: false,
+        describe: `${card.label} under a reqid that is not a GUID`,
+      };
     case 'malformed scid':
-      return { ...base, scid: c.malformed, target: { mismatch: `scid ${JSON.stringify(c.malformed)} is not a GUID` }, wellFormed: false, describe: `a scid that is not a GUID under ${request.label}` };
+      return {
+        ...base,
+        scid: c.malformed,
+        target: { mismatch: `scid ${JSON.stringify(c.malformed)} is not a GUID` },
+        wellFormed: false,
+        describe: `a scid that is not a GUID under ${request.label}`,
+      };
     case 'malformed cardid':
-      return { ...base, cardid: c.malformed, target: { mismatch: `cardid ${JSON.stringify(c.malformed)} is not a GUID` }, wellFormed: false, describe: `${mine} with a cardid that is not a GUID` };
+      return {
+        ...base,
+        cardid: c.malformed,
+        target: { mismatch: `cardid ${JSON.stringify(c.malformed)} is not a GUID` },
+        wellFormed: false,
+        describe: `${mine} with a cardid that is not a GUID`,
+      };
     case 'missing cardid':
       return { ...base, cardid: undefined, target: { mismatch: 'the request names no cardid' }, wellFormed: false, describe: `${mine} without a cardid` };
   }
@@ -261,7 +325,10 @@ export class CloseRequest implements FuzzCommand {
   }
 
   async run(m: FuzzModel, r: FuzzSequence): Promise<void> {
-    const request = pickFrom(m.recentRequests((x) => x.created), this.c.pick)!;
+    const request = pickFrom(
+      m.recentRequests((x) => x.created),
+      this.c.pick,
+    )!;
     const status = this.c.status;
     await r.step(m, {
       endpoint: 'close-request',
@@ -349,7 +416,10 @@ export class RetireCard implements FuzzCommand {
   }
 
   async run(m: FuzzModel, r: FuzzSequence): Promise<void> {
-    const card = pickFrom(m.recentCards((x) => x.created), this.c.pick)!;
+    const card = pickFrom(
+      m.recentCards((x) => x.created),
+      this.c.pick,
+    )!;
     const request = requestOf(m, card);
     await r.step(m, {
       endpoint: 'retire-card',
@@ -409,7 +479,12 @@ export function commandArbitraries(lifecycle: boolean): Array<fc.Arbitrary<FuzzC
       { weight: 2, arbitrary: key },
       { weight: 4, arbitrary: fc.record({ card: indexArb(), caller }).map((c): FuzzCommand => new CreateRequest(c)) },
       { weight: 2, arbitrary: fc.record({ pick: indexArb(), unknown, fresh: fc.uuid({ version: 4 }), caller }).map((c): FuzzCommand => new ReadRequest(c)) },
-      { weight: 3, arbitrary: fc.record({ pick: indexArb(), status: fc.constantFrom<ClosedStatus>(...CLOSED_STATUSES), caller }).map((c): FuzzCommand => new CloseRequest(c)) },
+      {
+        weight: 3,
+        arbitrary: fc
+          .record({ pick: indexArb(), status: fc.constantFrom<ClosedStatus>(...CLOSED_STATUSES), caller })
+          .map((c): FuzzCommand => new CloseRequest(c)),
+      },
       { weight: 4, arbitrary: fc.record({ pick: indexArb(), caller }).map((c): FuzzCommand => new CreateCard(c)) },
       { weight: 1, arbitrary: fc.record({ pick: indexArb(), unknown, fresh: fc.uuid({ version: 4 }), caller }).map((c): FuzzCommand => new ReadCard(c)) },
       { weight: 3, arbitrary: fc.record({ pick: indexArb(), caller }).map((c): FuzzCommand => new RetireCard(c)) },

@@ -14,7 +14,10 @@ export interface CurlCallers {
 
 /** `Authorization` -> `CM_AUTHORIZATION` (rights) or `CM_FORBIDDEN_AUTHORIZATION`. */
 export function envName(role: 'rights' | 'forbidden', header: string): string {
-  const name = header.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  const name = header
+    .toUpperCase()
+    .replace(/[^A-Z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '');
   return role === 'rights' ? `CM_${name}` : `CM_FORBIDDEN_${name}`;
 }
 
@@ -43,7 +46,9 @@ export function curlCommand(step: { method: string; url: string; caller: CallerC
 /** The variables the curl commands of these callers need, as one sentence; '' when none. */
 export function curlEnvNote(kinds: ReadonlySet<CallerChoice['kind']>, callers: CurlCallers): string {
   const vars: string[] = [];
-  if (kinds.has('rights')) for (const name of Object.keys(callers.headers)) vars.push(`${envName('rights', name)} to the ${name} header of the caller with rights`);
-  if (kinds.has('forbidden')) for (const name of Object.keys(callers.forbiddenHeaders ?? {})) vars.push(`${envName('forbidden', name)} to the ${name} header of the forbidden caller`);
+  if (kinds.has('rights'))
+    for (const name of Object.keys(callers.headers)) vars.push(`${envName('rights', name)} to the ${name} header of the caller with rights`);
+  if (kinds.has('forbidden'))
+    for (const name of Object.keys(callers.forbiddenHeaders ?? {})) vars.push(`${envName('forbidden', name)} to the ${name} header of the forbidden caller`);
   return vars.length === 0 ? '' : `Before the curl commands, set ${vars.join(' and ')} (the config's headers and forbiddenHeaders).`;
 }

@@ -74,7 +74,9 @@ export interface FuzzResult {
 
 /** The invariants a config can exercise, and why the others cannot be. */
 export function applicability(config: HarnessConfig): Map<InvariantId, string | null> {
-  return new Map(INVARIANTS.map((inv) => [inv.id, inv.lifecycle && !config.lifecycle ? 'lifecycle is false in the config: no request or card changes state' : null]));
+  return new Map(
+    INVARIANTS.map((inv) => [inv.id, inv.lifecycle && !config.lifecycle ? 'lifecycle is false in the config: no request or card changes state' : null]),
+  );
 }
 
 export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
@@ -132,28 +134,31 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
   };
 
   const property = (replayPath: string | undefined, total: number) =>
-    fc.asyncProperty(fc.commands(commandArbitraries(config.lifecycle), { maxCommands, size: 'max', ...(replayPath !== undefined ? { replayPath } : {}) }), async (cmds) => {
-      if (track.shrinking) stats.shrinkRuns += 1;
-      else stats.sequences += 1;
-      const sequence = new FuzzSequence(env);
-      try {
-        await fc.asyncModelRun(() => ({ model: FuzzModel.fromConfig(config), real: sequence }), cmds);
-      } catch (err) {
-        if (err instanceof InvariantBroken) {
-          track.lastFailure = { sequence, brk: err.brk };
-          track.shrinking ??= err.brk.invariant;
+    fc.asyncProperty(
+      fc.commands(commandArbitraries(config.lifecycle), { maxCommands, size: 'max', ...(replayPath !== undefined ? { replayPath } : {}) }),
+      async (cmds) => {
+        if (track.shrinking) stats.shrinkRuns += 1;
+        else stats.sequences += 1;
+        const sequence = new FuzzSequence(env);
+        try {
+          await fc.asyncModelRun(() => ({ model: FuzzModel.fromConfig(config), real: sequence }), cmds);
+        } catch (err) {
+          if (err instanceof InvariantBroken) {
+            track.lastFailure = { sequence, brk: err.brk };
+            track.shrinking ??= err.brk.invariant;
+          }
+          throw err;
+        } finally {
+          sequence.close();
+          progress(total);
         }
-        throw err;
-      } finally {
-        sequence.close();
-        progress(total);
-      }
-      const first = sequence.breaks[0];
-      if (replay !== undefined && first) {
-        track.lastFailure = { sequence, brk: first };
-        throw new InvariantBroken(first);
-      }
-    });
+        const first = sequence.breaks[0];
+        if (replay !== undefined && first) {
+          track.lastFailure = { sequence, brk: first };
+          throw new InvariantBroken(first);
+        }
+      },
+    );
 
   const render = (f: Finding, sequence: FuzzSequence): CaseResult => {
     const message = renderFinding(f, {
@@ -182,10 +187,19 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
   if (replay) {
     let details: Details;
     try {
-      details = await fc.check(property(replay.replayPath, 1), { seed, path: replay.path, numRuns: 1, endOnFailure: true, interruptAfterTimeLimit: limitMs, markInterruptAsFailure: false });
+      details = await fc.check(property(replay.replayPath, 1), {
+        seed,
+        path: replay.path,
+        numRuns: 1,
+        endOnFailure: true,
+        interruptAfterTimeLimit: limitMs,
+        markInterruptAsFailure: false,
+      });
     } catch (err) {
       // fast-check walks the path without running it; a path that does not fit ends here.
-      throw new InputError(`--path '${o.path}' cannot be replayed with --seed ${seed} here (${err instanceof Error ? err.message.split('\n')[0] : String(err)}): use the seed, path, config and server of the replay command that was printed`);
+      throw new InputError(
+        `--path '${o.path}' cannot be replayed with --seed ${seed} here (${err instanceof Error ? err.message.split('\n')[0] : String(err)}): use the seed, path, config and server of the replay command that was printed`,
+      );
     }
     rethrowHarnessError(details);
     if (details.failed && track.lastFailure) {
@@ -211,7 +225,12 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
       }
       Object.assign(track, { shrinking: undefined, lastFailure: undefined });
       const before = stats.sequences;
-      const details = await fc.check(property(undefined, runs), { seed: roundSeed, numRuns: left, interruptAfterTimeLimit: remainingMs, markInterruptAsFailure: false });
+      const details = await fc.check(property(undefined, runs), {
+        seed: roundSeed,
+        numRuns: left,
+        interruptAfterTimeLimit: remainingMs,
+        markInterruptAsFailure: false,
+      });
       rethrowHarnessError(details);
       left -= stats.sequences - before;
       if (details.interrupted) stats.interrupted = true;

@@ -43,13 +43,18 @@ export function renderFinding(f: Finding, o: RenderOptions): string {
   const made: number[] = [];
   for (const s of f.steps) {
     lines.push(`${s.index}. ${s.title} -> ${s.outcome}`);
-    lines.push(`   ${o.redactor.text(curlCommand({ method: s.method, url: `${o.origin}${s.path}`, caller: s.caller, ...(s.body !== undefined ? { body: s.body } : {}) }, o.callers))}`);
+    lines.push(
+      `   ${o.redactor.text(curlCommand({ method: s.method, url: `${o.origin}${s.path}`, caller: s.caller, ...(s.body !== undefined ? { body: s.body } : {}) }, o.callers))}`,
+    );
     if (s.method === 'POST' && /^2\d\d$/.test(s.outcome)) made.push(s.index);
   }
   const notes: string[] = [];
   const env = curlEnvNote(new Set<CallerChoice['kind']>(f.steps.map((s) => s.caller.kind)), o.callers);
   if (env) notes.push(env);
-  if (made.length > 0) notes.push(`The server makes new ids in step${made.length > 1 ? 's' : ''} ${made.join(', ')}: run by hand, the later steps need the ids your answers carry.`);
+  if (made.length > 0)
+    notes.push(
+      `The server makes new ids in step${made.length > 1 ? 's' : ''} ${made.join(', ')}: run by hand, the later steps need the ids your answers carry.`,
+    );
   if (notes.length > 0) lines.push(notes.join(' '));
   lines.push(`replay: ${o.replay}`);
   return lines.join('\n');

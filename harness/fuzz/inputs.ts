@@ -103,7 +103,12 @@ export function challengeOnWire(c: ChallengeChoice): string | undefined {
     case 'hex':
       return b.toString('hex').toUpperCase();
     case 'spaced hex':
-      return (b.toString('hex').toUpperCase().match(/.{1,4}/g) ?? []).join('%20');
+      return (
+        b
+          .toString('hex')
+          .toUpperCase()
+          .match(/.{1,4}/g) ?? []
+      ).join('%20');
     case 'not base64':
       return encodeURIComponent(`not*base64!${b.length}`);
     case 'a broken percent escape':
@@ -128,10 +133,7 @@ export function describeChallenge(c: ChallengeChoice): string {
  * may answer it, but then with the right cryptogram), `invalid` (nothing a card issues: the server should refuse
  * it), `missing`.
  */
-export type ChallengeReading =
-  | { kind: 'valid' | 'lenient'; bytes: Buffer }
-  | { kind: 'invalid'; why: string }
-  | { kind: 'missing' };
+export type ChallengeReading = { kind: 'valid' | 'lenient'; bytes: Buffer } | { kind: 'invalid'; why: string } | { kind: 'missing' };
 
 export function readChallenge(wire: string | undefined): ChallengeReading {
   if (wire === undefined) return { kind: 'missing' };
@@ -211,7 +213,15 @@ export interface IdsChoice {
   malformed: string;
 }
 
-export const MALFORMED_IDS: readonly string[] = ['not-a-guid', '12345', 'a9b4b42c-cc50-4c9b-89d1', 'zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz', "1' OR '1'='1", 'null', '%00'];
+export const MALFORMED_IDS: readonly string[] = [
+  'not-a-guid',
+  '12345',
+  'a9b4b42c-cc50-4c9b-89d1',
+  'zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz',
+  "1' OR '1'='1",
+  'null',
+  '%00',
+];
 
 export function idsArb(): fc.Arbitrary<IdsChoice> {
   const kind = fc.oneof(

@@ -40,7 +40,11 @@ export const INVARIANTS: readonly Invariant[] = [
   { id: 'fuzz.cryptogram-verifies', level: 'MUST', title: "Every 200 cryptogram is accepted by a virtual card holding the card's expected key" },
   { id: 'fuzz.closed-request-silent', level: 'SHOULD', title: 'No response or key under a request that is Completed, Canceled or Abandoned', lifecycle: true },
   { id: 'fuzz.retired-card-silent', level: 'SHOULD', title: 'No response or key for a Retired card', lifecycle: true },
-  { id: 'fuzz.bad-input-refused', level: 'SHOULD', title: 'A challenge no card issues, a diversified value that is no boolean or an ATR that is no ATR gets no 200' },
+  {
+    id: 'fuzz.bad-input-refused',
+    level: 'SHOULD',
+    title: 'A challenge no card issues, a diversified value that is no boolean or an ATR that is no ATR gets no 200',
+  },
 ];
 
 export function invariant(id: InvariantId): Invariant {
@@ -55,14 +59,7 @@ export interface Break {
 }
 
 export type Endpoint =
-  | 'authenticationresponse'
-  | 'diversifiedkey'
-  | 'create-request'
-  | 'read-request'
-  | 'close-request'
-  | 'create-card'
-  | 'read-card'
-  | 'retire-card';
+  'authenticationresponse' | 'diversifiedkey' | 'create-request' | 'read-request' | 'close-request' | 'create-card' | 'read-card' | 'retire-card';
 
 export type Answer = { status: number; headers: Record<string, string>; body: string; durationMs: number } | { error: string };
 
@@ -146,14 +143,22 @@ export function checkStep(s: StepFacts, env: CheckEnv): Break[] {
     const answerText = `${a.body}\n${Object.values(a.headers).join('\n')}`;
     // A value we sent that happens to spell a key (an echo) is not a leak.
     if (env.hasKeyMaterial(answerText) && !env.hasKeyMaterial(`${s.sent.url}\n${decoded(s.sent.url)}\n${s.sent.body ?? ''}`)) {
-      add('fuzz.no-key-material', `the ${a.status} answer of ${s.endpoint} to ${describeCaller(s.caller)} carries key material the harness knows (body or a header; not shown)`);
+      add(
+        'fuzz.no-key-material',
+        `the ${a.status} answer of ${s.endpoint} to ${describeCaller(s.caller)} carries key material the harness knows (body or a header; not shown)`,
+      );
     }
   }
 
   if (ask && a.status === 200 && !('mismatch' in ask.target)) {
     const { card, request } = ask.target;
     const what = s.endpoint === 'diversifiedkey' ? 'a key' : 'a response';
-    if (s.endpoint === 'authenticationresponse' && ask.challenge && (ask.challenge.kind === 'valid' || ask.challenge.kind === 'lenient') && typeof ask.diversified === 'boolean') {
+    if (
+      s.endpoint === 'authenticationresponse' &&
+      ask.challenge &&
+      (ask.challenge.kind === 'valid' || ask.challenge.kind === 'lenient') &&
+      typeof ask.diversified === 'boolean'
+    ) {
       const key = ask.diversified ? card.diversifiedKey : card.adminKey;
       if (key) {
         const problem = env.judge(card, key, ask.challenge.bytes, a, ask.diversified);
@@ -162,7 +167,8 @@ export function checkStep(s: StepFacts, env: CheckEnv): Break[] {
         env.defer(card, ask.challenge.bytes, a);
       }
     }
-    if (request.status !== 'open' && request.status !== 'uncertain') add('fuzz.closed-request-silent', `${s.endpoint} answered 200 (${what}) for ${card.label} under ${request.label}, which is ${request.status}`);
+    if (request.status !== 'open' && request.status !== 'uncertain')
+      add('fuzz.closed-request-silent', `${s.endpoint} answered 200 (${what}) for ${card.label} under ${request.label}, which is ${request.status}`);
     if (card.status === 'Retired') add('fuzz.retired-card-silent', `${s.endpoint} answered 200 (${what}) for ${card.label}, which is Retired`);
   }
 

@@ -161,7 +161,15 @@ export class FuzzModel {
 
   addRequest(reqid: string, scids: string[]): ModelRequest {
     this.made.requests += 1;
-    const request: ModelRequest = { reqid: reqid.toLowerCase(), label: `request #${this.made.requests}`, status: 'open', created: true, cards: scids.map((s) => s.toLowerCase()), touched: 0, read: 0 };
+    const request: ModelRequest = {
+      reqid: reqid.toLowerCase(),
+      label: `request #${this.made.requests}`,
+      status: 'open',
+      created: true,
+      cards: scids.map((s) => s.toLowerCase()),
+      touched: 0,
+      read: 0,
+    };
     this.requests.push(request);
     this.touch(request);
     return request;
@@ -170,7 +178,16 @@ export class FuzzModel {
   /** A card made for a request of this sequence: its default key is the template's, i.e. that of the card the request was made for. */
   addCard(request: ModelRequest, scid: string, cardid: string, adminKey: Buffer): ModelCard {
     this.made.cards += 1;
-    const card: ModelCard = { scid: scid.toLowerCase(), cardid: cardid.toLowerCase(), label: `card #${this.made.cards}`, adminKey, status: 'active', created: true, pending: [], touched: 0 };
+    const card: ModelCard = {
+      scid: scid.toLowerCase(),
+      cardid: cardid.toLowerCase(),
+      label: `card #${this.made.cards}`,
+      adminKey,
+      status: 'active',
+      created: true,
+      pending: [],
+      touched: 0,
+    };
     this.cards.push(card);
     request.cards.push(card.scid);
     this.touch(card);

@@ -113,7 +113,14 @@ export class FuzzSequence {
       raw: { headers: this.sentHeaders(plan), answer },
     });
     const breaks = checkStep(
-      { step: index, endpoint: plan.endpoint, caller: plan.caller, sent: { url: `${this.client.target.origin}${path}`, ...(plan.body !== undefined ? { body: plan.body } : {}) }, answer, ...(plan.ask ? { ask: plan.ask } : {}) },
+      {
+        step: index,
+        endpoint: plan.endpoint,
+        caller: plan.caller,
+        sent: { url: `${this.client.target.origin}${path}`, ...(plan.body !== undefined ? { body: plan.body } : {}) },
+        answer,
+        ...(plan.ask ? { ask: plan.ask } : {}),
+      },
       this.checkEnv(index),
     );
     plan.apply?.(answer, { model, step: index, learnKey: (card, key) => breaks.push(...this.learnKey(card, key, index)) });
@@ -126,7 +133,12 @@ export class FuzzSequence {
   recordedExchange(step: StepRecord): RecordedExchange {
     const given = Object.entries(step.raw.headers).filter(([name]) => !['accept', 'content-type'].includes(name.toLowerCase()));
     const redactor = this.env.redactor.with(given.map(([, v]) => v));
-    const request: RecordedExchange['request'] = { method: step.method, url: `${this.client.target.origin}${step.path}`, headers: step.raw.headers, ...(step.body !== undefined ? { body: step.body } : {}) };
+    const request: RecordedExchange['request'] = {
+      method: step.method,
+      url: `${this.client.target.origin}${step.path}`,
+      headers: step.raw.headers,
+      ...(step.body !== undefined ? { body: step.body } : {}),
+    };
     const a = step.raw.answer;
     if ('error' in a) return redactor.exchange({ request, error: a.error, durationMs: 0 });
     return redactor.exchange({ request, response: { status: a.status, headers: a.headers, body: a.body }, durationMs: a.durationMs });
@@ -144,7 +156,13 @@ export class FuzzSequence {
   private sentHeaders(plan: PlannedStep): Record<string, string> {
     const c = this.env.config;
     const caller =
-      plan.caller.kind === 'rights' ? c.headers : plan.caller.kind === 'forbidden' ? (c.forbiddenHeaders ?? {}) : plan.caller.kind === 'garbage' ? { Authorization: GARBAGE_CREDENTIALS[plan.caller.garbage]! } : {};
+      plan.caller.kind === 'rights'
+        ? c.headers
+        : plan.caller.kind === 'forbidden'
+          ? (c.forbiddenHeaders ?? {})
+          : plan.caller.kind === 'garbage'
+            ? { Authorization: GARBAGE_CREDENTIALS[plan.caller.garbage]! }
+            : {};
     return { ...caller, Accept: 'application/json', ...(plan.body !== undefined ? { 'Content-Type': 'application/json' } : {}) };
   }
 
@@ -195,7 +213,13 @@ function toAnswer(res: CmResponse): Answer {
 }
 
 /** A virtual card holding `key`, whose pending challenge is the one the step sent, judges the answer. */
-export function judgeWithCard(card: ModelCard, key: Buffer, challenge: Buffer, response: Extract<Answer, { status: number }>, diversified: boolean): string | null {
+export function judgeWithCard(
+  card: ModelCard,
+  key: Buffer,
+  challenge: Buffer,
+  response: Extract<Answer, { status: number }>,
+  diversified: boolean,
+): string | null {
   const vc = VirtualCard.create({ adminKey: key, pin: '1234', cardId: card.cardid, adminTries: null }, { random: () => Buffer.from(challenge) });
   vc.getChallenge(challenge.length);
   const others: OtherKey[] = diversified

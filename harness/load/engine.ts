@@ -4,7 +4,7 @@ import { constantTimeEqual, ecbEncryptor } from '../../simulator/tdes.js';
 import { decodeCryptogram } from '../wire/decode.js';
 import { meansNoAnswer, TransportError } from '../wire/transport-error.js';
 import { LatencyHistogram } from './histogram.js';
-import { Profile } from './stages.js';
+import { type Profile } from './stages.js';
 import { Timeline } from './timeline.js';
 
 /**
@@ -259,15 +259,36 @@ export class LoadRun {
     const interval = plan.timelineIntervalMs ?? (Number.isFinite(plannedMs) ? Math.max(1000, Math.ceil(plannedMs / 600 / 1000) * 1000) : 1000);
     this.stats = {
       model: plan.model.kind,
-      exchanges: 0, verified: 0, wrongCryptograms: 0, malformedBodies: 0, errors: 0, dropped: 0,
-      transportErrors: {}, statusCodes: {}, latency: new LatencyHistogram(),
+      exchanges: 0,
+      verified: 0,
+      wrongCryptograms: 0,
+      malformedBodies: 0,
+      errors: 0,
+      dropped: 0,
+      transportErrors: {},
+      statusCodes: {},
+      latency: new LatencyHistogram(),
       stages: p.stages.map((s, i) => ({
-        startMs: p.stageStartsMs[i]!, durationMs: s.durationMs, from: i === 0 ? p.start : p.stages[i - 1]!.target, to: s.target,
-        exchanges: 0, dropped: 0, verified: 0, errors: 0, wrongCryptograms: 0, latency: new LatencyHistogram(), elapsedMs: 0,
+        startMs: p.stageStartsMs[i]!,
+        durationMs: s.durationMs,
+        from: i === 0 ? p.start : p.stages[i - 1]!.target,
+        to: s.target,
+        exchanges: 0,
+        dropped: 0,
+        verified: 0,
+        errors: 0,
+        wrongCryptograms: 0,
+        latency: new LatencyHistogram(),
+        elapsedMs: 0,
       })),
       timeline: new Timeline(interval, (t) => p.valueAt(t)),
       wrongSamples: [],
-      startedAt: 0, elapsedMs: 0, firstTransportError: null, unreachable: false, interrupted: false, stoppedBy: null,
+      startedAt: 0,
+      elapsedMs: 0,
+      firstTransportError: null,
+      unreachable: false,
+      interrupted: false,
+      stoppedBy: null,
     };
   }
 
@@ -581,10 +602,12 @@ function checkPlan(plan: LoadPlan): void {
     if (!Number.isInteger(m.connections) || m.connections < 1 || m.connections > MAX_CONNECTIONS) {
       throw new RangeError(`connections must be a whole number from 1 to ${MAX_CONNECTIONS}, got ${m.connections}`);
     }
-    if (!(m.profile.peak > 0) || m.profile.peak > MAX_RATE) throw new RangeError(`rate must be above 0 and at most ${MAX_RATE} per second, got ${m.profile.peak}`);
+    if (!(m.profile.peak > 0) || m.profile.peak > MAX_RATE)
+      throw new RangeError(`rate must be above 0 and at most ${MAX_RATE} per second, got ${m.profile.peak}`);
   }
   if ('exchanges' in plan.stop) {
-    if (!Number.isInteger(plan.stop.exchanges) || plan.stop.exchanges < 1) throw new RangeError(`exchanges must be a whole number >= 1, got ${plan.stop.exchanges}`);
+    if (!Number.isInteger(plan.stop.exchanges) || plan.stop.exchanges < 1)
+      throw new RangeError(`exchanges must be a whole number >= 1, got ${plan.stop.exchanges}`);
   } else if (!(plan.stop.durationMs > 0) || !Number.isFinite(plan.stop.durationMs)) {
     throw new RangeError(`duration must be a positive number, got ${plan.stop.durationMs}`);
   }

@@ -17,9 +17,7 @@ import { explainWrong, othersFor, type JudgedCard, type WrongDetail } from './wr
  */
 
 /** What the user asked for: N workers (closed model) or N exchanges per second (open model), optionally in stages. */
-export type LoadShape =
-  | { model: 'closed'; concurrency?: number; stages?: Stage[] }
-  | { model: 'open'; rate?: number; connections?: number; stages?: Stage[] };
+export type LoadShape = { model: 'closed'; concurrency?: number; stages?: Stage[] } | { model: 'open'; rate?: number; connections?: number; stages?: Stage[] };
 
 export interface LoadSessionOptions {
   config: HarnessConfig;
@@ -78,9 +76,8 @@ export function planShape(shape: LoadShape, stop: StopRule | undefined): { model
     if (!stop) throw new RangeError('a stop rule is required without stages');
     profile = Profile.constant(start, 'durationMs' in stop ? stop.durationMs : Number.POSITIVE_INFINITY);
   }
-  const model: LoadModel = shape.model === 'closed'
-    ? { kind: 'closed', profile }
-    : { kind: 'open', profile, connections: shape.connections ?? defaultConnections(profile.peak) };
+  const model: LoadModel =
+    shape.model === 'closed' ? { kind: 'closed', profile } : { kind: 'open', profile, connections: shape.connections ?? defaultConnections(profile.peak) };
   return { model, stop };
 }
 
@@ -146,13 +143,15 @@ async function runWith(o: LoadSessionOptions, session: CmSession): Promise<LoadO
     if (o.onProgress) {
       const report = o.onProgress;
       let last = { at: 0, exchanges: 0 };
-      timers.push(setInterval(() => {
-        const elapsedMs = run.elapsed();
-        const exchanges = run.stats.exchanges;
-        const recentRate = elapsedMs > last.at ? ((exchanges - last.exchanges) * 1000) / (elapsedMs - last.at) : 0;
-        last = { at: elapsedMs, exchanges };
-        report({ stats: run.stats, elapsedMs, target: run.target(), stage: stages > 0 ? model.profile.stageAt(elapsedMs) + 1 : 0, stages, recentRate });
-      }, o.progressEveryMs ?? 250));
+      timers.push(
+        setInterval(() => {
+          const elapsedMs = run.elapsed();
+          const exchanges = run.stats.exchanges;
+          const recentRate = elapsedMs > last.at ? ((exchanges - last.exchanges) * 1000) / (elapsedMs - last.at) : 0;
+          last = { at: elapsedMs, exchanges };
+          report({ stats: run.stats, elapsedMs, target: run.target(), stage: stages > 0 ? model.profile.stageAt(elapsedMs) + 1 : 0, stages, recentRate });
+        }, o.progressEveryMs ?? 250),
+      );
     }
     if (o.abortOnFail) timers.push(setInterval(() => watch(run, criteria), WATCH_EVERY_MS));
     const stats = await run.run();
@@ -176,7 +175,8 @@ function watch(run: LoadRun, criteria: LoadCriteria): void {
 function warmupPlan(model: LoadModel, connections: number): { model: LoadModel } {
   const p = model.profile;
   const first = p.start > 0 ? p.start : (p.stages.find((s) => s.target > 0)?.target ?? p.peak);
-  if (model.kind === 'closed') return { model: { kind: 'closed', profile: Profile.constant(Math.max(1, Math.min(connections, Math.ceil(first))), Number.POSITIVE_INFINITY) } };
+  if (model.kind === 'closed')
+    return { model: { kind: 'closed', profile: Profile.constant(Math.max(1, Math.min(connections, Math.ceil(first))), Number.POSITIVE_INFINITY) } };
   return { model: { kind: 'open', profile: Profile.constant(first, Number.POSITIVE_INFINITY), connections } };
 }
 

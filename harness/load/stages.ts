@@ -39,7 +39,8 @@ export function parseDurationMs(text: string): number {
  */
 export function parseStages(text: string, maxTarget: number, what = '--stages'): Stage[] {
   const parts = text.split(',').map((p) => p.trim());
-  if (parts.length === 0 || parts.some((p) => p === '')) throw new RangeError(`${what} must be DURATION:TARGET[,DURATION:TARGET...] (e.g. 30s:100,2m:500,30s:0), got '${text}'`);
+  if (parts.length === 0 || parts.some((p) => p === ''))
+    throw new RangeError(`${what} must be DURATION:TARGET[,DURATION:TARGET...] (e.g. 30s:100,2m:500,30s:0), got '${text}'`);
   if (parts.length > MAX_STAGES) throw new RangeError(`${what}: at most ${MAX_STAGES} stages, got ${parts.length}`);
   return parts.map((part, i) => {
     const [d, v, extra] = part.split(':');

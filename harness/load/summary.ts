@@ -88,8 +88,20 @@ function latencyOf(h: LatencyHistogram): LatencySummary {
 /** The summary of a run that made no exchange (the server did not answer the first request). */
 export function emptySummary(model: LoadSummary['model'] = 'closed'): LoadSummary {
   return {
-    exchanges: 0, durationMs: 0, exchangesPerSecond: 0, wrongCryptograms: 0, errors: 0, statusCodes: {}, latencyMs: { p50: 0, p90: 0, p95: 0, p99: 0, max: 0 },
-    model, verified: 0, dropped: 0, thresholds: [], stages: [], firstWrongCryptograms: [], abortedBy: null,
+    exchanges: 0,
+    durationMs: 0,
+    exchangesPerSecond: 0,
+    wrongCryptograms: 0,
+    errors: 0,
+    statusCodes: {},
+    latencyMs: { p50: 0, p90: 0, p95: 0, p99: 0, max: 0 },
+    model,
+    verified: 0,
+    dropped: 0,
+    thresholds: [],
+    stages: [],
+    firstWrongCryptograms: [],
+    abortedBy: null,
   };
 }
 
@@ -99,7 +111,14 @@ export function achievedRate(stats: Pick<LoadStats, 'exchanges' | 'elapsedMs'>):
 }
 
 function thresholdInput(stats: LoadStats, elapsedMs: number): ThresholdInput {
-  return { exchanges: stats.exchanges, errors: stats.errors, wrongCryptograms: stats.wrongCryptograms, dropped: stats.dropped, latency: stats.latency, exchangesPerSecond: achievedRate({ exchanges: stats.exchanges, elapsedMs }) };
+  return {
+    exchanges: stats.exchanges,
+    errors: stats.errors,
+    wrongCryptograms: stats.wrongCryptograms,
+    dropped: stats.dropped,
+    latency: stats.latency,
+    exchangesPerSecond: achievedRate({ exchanges: stats.exchanges, elapsedMs }),
+  };
 }
 
 export interface SummaryExtras {
@@ -126,10 +145,17 @@ export function summariseLoad(stats: LoadStats, extras: SummaryExtras = {}): Loa
     thresholds: judgeThresholds(extras.thresholds ?? [], thresholdInput(stats, stats.elapsedMs)),
     stages: extras.withStages
       ? stats.stages.map((s, i) => ({
-        stage: i + 1, durationMs: Math.round(s.durationMs), from: s.from, to: s.to, exchanges: s.exchanges, dropped: s.dropped,
-        exchangesPerSecond: s.elapsedMs > 0 ? round((s.exchanges * 1000) / s.elapsedMs, 1) : 0,
-        errors: s.errors, wrongCryptograms: s.wrongCryptograms, latencyMs: latencyOf(s.latency),
-      }))
+          stage: i + 1,
+          durationMs: Math.round(s.durationMs),
+          from: s.from,
+          to: s.to,
+          exchanges: s.exchanges,
+          dropped: s.dropped,
+          exchangesPerSecond: s.elapsedMs > 0 ? round((s.exchanges * 1000) / s.elapsedMs, 1) : 0,
+          errors: s.errors,
+          wrongCryptograms: s.wrongCryptograms,
+          latencyMs: latencyOf(s.latency),
+        }))
       : [],
     firstWrongCryptograms: extras.wrong ?? [],
     abortedBy: stats.stoppedBy,
@@ -149,9 +175,17 @@ export function criteriaAsThresholds(c: LoadCriteria): Threshold[] {
   const out = [...c.thresholds];
   if (c.noWrong) out.push({ text: 'wrong=0', name: 'wrong', metric: { kind: 'wrong', percent: false }, op: '=', value: 0 });
   if (c.maxErrorRate !== null) {
-    out.push(c.maxErrorRate === 0
-      ? { text: 'errors=0', name: 'errors', metric: { kind: 'errors', percent: false }, op: '=', value: 0 }
-      : { text: `errors<=${round(c.maxErrorRate * 100, 6)}%`, name: 'errors', metric: { kind: 'errors', percent: true }, op: '<=', value: c.maxErrorRate * 100 });
+    out.push(
+      c.maxErrorRate === 0
+        ? { text: 'errors=0', name: 'errors', metric: { kind: 'errors', percent: false }, op: '=', value: 0 }
+        : {
+            text: `errors<=${round(c.maxErrorRate * 100, 6)}%`,
+            name: 'errors',
+            metric: { kind: 'errors', percent: true },
+            op: '<=',
+            value: c.maxErrorRate * 100,
+          },
+    );
   }
   return out;
 }
@@ -200,12 +234,15 @@ function latencyLine(l: LatencySummary): string {
 
 /** The summary for people: a few aligned lines. */
 export function formatSummary(stats: LoadStats, s: LoadSummary): string {
-  const codes = Object.entries(s.statusCodes).map(([c, n]) => `${c}: ${n}`).join(', ') || 'none';
-  const transport = Object.entries(stats.transportErrors).map(([k, n]) => `${k}: ${n}`).join(', ');
+  const codes =
+    Object.entries(s.statusCodes)
+      .map(([c, n]) => `${c}: ${n}`)
+      .join(', ') || 'none';
+  const transport = Object.entries(stats.transportErrors)
+    .map(([k, n]) => `${k}: ${n}`)
+    .join(', ');
   const ended = stats.interrupted ? ', interrupted' : s.abortedBy ? `, stopped early (${s.abortedBy} can no longer hold)` : '';
-  const lines = [
-    `exchanges          ${s.exchanges} in ${(s.durationMs / 1000).toFixed(2)} s (${s.exchangesPerSecond} /s)${ended}`,
-  ];
+  const lines = [`exchanges          ${s.exchanges} in ${(s.durationMs / 1000).toFixed(2)} s (${s.exchangesPerSecond} /s)${ended}`];
   if (s.model === 'open') lines.push(`dropped            ${s.dropped} (due while every connection was busy)`);
   lines.push(
     `verified by card   ${s.verified}`,
@@ -217,10 +254,12 @@ export function formatSummary(stats: LoadStats, s: LoadSummary): string {
   lines.push(
     `errors             ${s.errors} (${formatRate(errorRate(s))})${transport ? `; transport: ${transport}` : ''}`,
     `status codes       ${codes}`,
-    `latency ms         ${latencyLine(s.latencyMs)}${s.model === 'open' ? ' (from each exchange\'s due time)' : ''}`,
+    `latency ms         ${latencyLine(s.latencyMs)}${s.model === 'open' ? " (from each exchange's due time)" : ''}`,
   );
   for (const st of s.stages) {
-    lines.push(`stage ${st.stage}            ${(st.durationMs / 1000).toFixed(1)} s ${st.from}->${st.to}${s.model === 'open' ? '/s' : ' workers'}: ${st.exchanges} exchanges (${st.exchangesPerSecond} /s)${s.model === 'open' ? `, ${st.dropped} dropped` : ''}, ${st.errors} errors, ${st.wrongCryptograms} wrong; ${latencyLine(st.latencyMs)}`);
+    lines.push(
+      `stage ${st.stage}            ${(st.durationMs / 1000).toFixed(1)} s ${st.from}->${st.to}${s.model === 'open' ? '/s' : ' workers'}: ${st.exchanges} exchanges (${st.exchangesPerSecond} /s)${s.model === 'open' ? `, ${st.dropped} dropped` : ''}, ${st.errors} errors, ${st.wrongCryptograms} wrong; ${latencyLine(st.latencyMs)}`,
+    );
   }
   for (const t of s.thresholds) lines.push(`threshold          ${t.pass ? 'pass' : 'FAIL'}  ${t.threshold} (${t.metric} ${t.actual}${t.unit})`);
   return `${lines.join('\n')}\n`;

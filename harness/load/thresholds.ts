@@ -101,12 +101,18 @@ export function parseThreshold(raw: string): Threshold {
 
 function holds(actual: number, op: Operator, value: number): boolean {
   switch (op) {
-    case '<': return actual < value;
-    case '<=': return actual <= value;
-    case '>': return actual > value;
-    case '>=': return actual >= value;
-    case '=': return actual === value;
-    case '!=': return actual !== value;
+    case '<':
+      return actual < value;
+    case '<=':
+      return actual <= value;
+    case '>':
+      return actual > value;
+    case '>=':
+      return actual >= value;
+    case '=':
+      return actual === value;
+    case '!=':
+      return actual !== value;
   }
 }
 
@@ -116,12 +122,18 @@ const round3 = (n: number): number => Math.round(n * 1000) / 1000;
 export function measure(t: Threshold, s: ThresholdInput): number {
   const m = t.metric;
   switch (m.kind) {
-    case 'percentile': return round3(s.latency.percentileUs(m.p) / 1000);
-    case 'max': return round3(s.latency.maxUs / 1000);
-    case 'rate': return s.exchangesPerSecond;
-    case 'errors': return m.percent ? percent(s.errors, s.exchanges) : s.errors;
-    case 'wrong': return m.percent ? percent(s.wrongCryptograms, s.exchanges) : s.wrongCryptograms;
-    case 'dropped': return m.percent ? percent(s.dropped, s.exchanges + s.dropped) : s.dropped;
+    case 'percentile':
+      return round3(s.latency.percentileUs(m.p) / 1000);
+    case 'max':
+      return round3(s.latency.maxUs / 1000);
+    case 'rate':
+      return s.exchangesPerSecond;
+    case 'errors':
+      return m.percent ? percent(s.errors, s.exchanges) : s.errors;
+    case 'wrong':
+      return m.percent ? percent(s.wrongCryptograms, s.exchanges) : s.wrongCryptograms;
+    case 'dropped':
+      return m.percent ? percent(s.dropped, s.exchanges + s.dropped) : s.dropped;
   }
 }
 
@@ -146,12 +158,18 @@ export function judgeThresholds(thresholds: readonly Threshold[], s: ThresholdIn
 export function canStillHold(t: Threshold, s: ThresholdInput, o: Outlook): boolean {
   const [lo, hi] = finalRange(t, s, o);
   switch (t.op) {
-    case '<': return lo < t.value;
-    case '<=': return lo <= t.value;
-    case '>': return hi > t.value;
-    case '>=': return hi >= t.value;
-    case '=': return lo <= t.value && t.value <= hi;
-    case '!=': return !(lo === t.value && hi === t.value);
+    case '<':
+      return lo < t.value;
+    case '<=':
+      return lo <= t.value;
+    case '>':
+      return hi > t.value;
+    case '>=':
+      return hi >= t.value;
+    case '=':
+      return lo <= t.value && t.value <= hi;
+    case '!=':
+      return !(lo === t.value && hi === t.value);
   }
 }
 

@@ -63,7 +63,11 @@ export function explainWrong(samples: readonly WrongSample[], phase: WrongDetail
  * diversified=True the card's admin key (the template's default) and the other cards'
  * diversified keys.
  */
-export function othersFor(cards: ReadonlyArray<{ name: string; adminKey: Buffer; diversifiedKey?: Buffer | undefined }>, index: number, diversified: boolean): OtherKey[] {
+export function othersFor(
+  cards: ReadonlyArray<{ name: string; adminKey: Buffer; diversifiedKey?: Buffer | undefined }>,
+  index: number,
+  diversified: boolean,
+): OtherKey[] {
   const me = cards[index]!;
   const out: OtherKey[] = [];
   if (diversified) out.push({ label: "the card's admin key (the template's default key, as for diversified=False)", key: me.adminKey });
@@ -71,7 +75,8 @@ export function othersFor(cards: ReadonlyArray<{ name: string; adminKey: Buffer;
   cards.forEach((c, i) => {
     if (i === index) return;
     const key = diversified ? c.diversifiedKey : c.adminKey;
-    if (key && !key.equals(diversified ? me.diversifiedKey ?? Buffer.alloc(0) : me.adminKey)) out.push({ label: `card ${c.name}'s ${diversified ? 'diversified' : 'admin'} key`, key });
+    if (key && !key.equals(diversified ? (me.diversifiedKey ?? Buffer.alloc(0)) : me.adminKey))
+      out.push({ label: `card ${c.name}'s ${diversified ? 'diversified' : 'admin'} key`, key });
   });
   return out;
 }

@@ -100,7 +100,10 @@ export function consoleReporter(options: ConsoleOptions): Reporter {
       for (const line of failureLines(e)) out.push(dim(line));
     }
     const rest = failed.length - shown.length;
-    if (rest > 0) out.push(dim(`... and ${rest} more failing request${rest === 1 ? '' : 's'}${shown.length === 1 ? ' with the same why' : ''}: every one is in the file reports`));
+    if (rest > 0)
+      out.push(
+        dim(`... and ${rest} more failing request${rest === 1 ? '' : 's'}${shown.length === 1 ? ' with the same why' : ''}: every one is in the file reports`),
+      );
     return out;
   };
 

@@ -61,7 +61,8 @@ function headers(list: Record<string, string>): string {
 
 function exchange(e: RecordedExchange, index: number): string {
   const failure = e.failed
-    ? `<p class="failed-on"><b>The case failed on this exchange</b>${e.why ? `: ${esc(e.why)}` : ''}</p>` + (e.reproduce ? `<h4>Reproduce</h4><pre class="reproduce">${esc(e.reproduce)}</pre>` : '')
+    ? `<p class="failed-on"><b>The case failed on this exchange</b>${e.why ? `: ${esc(e.why)}` : ''}</p>` +
+      (e.reproduce ? `<h4>Reproduce</h4><pre class="reproduce">${esc(e.reproduce)}</pre>` : '')
     : '';
   const request = [`${e.request.method} ${e.request.url}`, headers(e.request.headers)].filter(Boolean).join('\n');
   const requestBody = e.request.body ? `\n\n${truncate(e.request.body, BODY_LIMIT)}` : '';
@@ -96,8 +97,7 @@ export function renderHtml(run: RunReport): string {
   const report = redactReport(run);
   const { summary } = report;
   const verdict = summary.failed > 0 ? `${summary.failed} failed` : 'no MUST failures';
-  const count = (outcome: Outcome, label: string, value: number): string =>
-    `<div class="count">${badge(outcome)}<b>${value}</b>${label}</div>`;
+  const count = (outcome: Outcome, label: string, value: number): string => `<div class="count">${badge(outcome)}<b>${value}</b>${label}</div>`;
   const filters = OUTCOMES.map((o) => `<label><input type="checkbox" value="${o}" checked> ${LABEL[o]}</label>`).join('');
   return `<!DOCTYPE html>
 <html lang="en">

@@ -59,32 +59,54 @@ function fmtMs(v: number): string {
 
 /** The latency histogram as an SVG element: bars on a log latency axis, percentile lines. */
 export function histogramSvg(buckets: HistogramBucket[], latency: LoadSummary['latencyMs']): string {
-  const W = 760, H = 280, left = 56, right = 16, top = 16, bottom = 44;
+  const W = 760,
+    H = 280,
+    left = 56,
+    right = 16,
+    top = 16,
+    bottom = 44;
   const bins = logBins(buckets);
-  if (bins.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="60" role="img" aria-label="no latencies recorded"><text x="10" y="30">no latencies recorded</text></svg>`;
-  const plotW = W - left - right, plotH = H - top - bottom;
+  if (bins.length === 0)
+    return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="60" role="img" aria-label="no latencies recorded"><text x="10" y="30">no latencies recorded</text></svg>`;
+  const plotW = W - left - right,
+    plotH = H - top - bottom;
   const maxCount = Math.max(...bins.map((b) => b.count));
-  const lowMs = bins[0]!.lowMs, highMs = bins[bins.length - 1]!.highMs;
+  const lowMs = bins[0]!.lowMs,
+    highMs = bins[bins.length - 1]!.highMs;
   const x = (v: number): number => left + (plotW * Math.log(Math.max(v, lowMs) / lowMs)) / Math.log(highMs / lowMs || 2);
   const barW = plotW / bins.length;
   const parts: string[] = [];
   bins.forEach((b, i) => {
     if (b.count === 0) return;
     const h = (plotH * b.count) / maxCount;
-    parts.push(`<rect x="${(left + i * barW + 0.5).toFixed(1)}" y="${(top + plotH - h).toFixed(1)}" width="${Math.max(1, barW - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="#4a7bd0"><title>${fmtMs(b.lowMs)}-${fmtMs(b.highMs)} ms: ${b.count}</title></rect>`);
+    parts.push(
+      `<rect x="${(left + i * barW + 0.5).toFixed(1)}" y="${(top + plotH - h).toFixed(1)}" width="${Math.max(1, barW - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="#4a7bd0"><title>${fmtMs(b.lowMs)}-${fmtMs(b.highMs)} ms: ${b.count}</title></rect>`,
+    );
   });
   for (const i of [0, Math.floor(bins.length / 3), Math.floor((2 * bins.length) / 3), bins.length]) {
     const v = i === bins.length ? highMs : bins[i]!.lowMs;
     const px = left + i * barW;
-    parts.push(`<line x1="${px.toFixed(1)}" y1="${top + plotH}" x2="${px.toFixed(1)}" y2="${top + plotH + 5}" stroke="#333"/><text x="${px.toFixed(1)}" y="${top + plotH + 18}" font-size="11" text-anchor="middle">${fmtMs(v)}</text>`);
+    parts.push(
+      `<line x1="${px.toFixed(1)}" y1="${top + plotH}" x2="${px.toFixed(1)}" y2="${top + plotH + 5}" stroke="#333"/><text x="${px.toFixed(1)}" y="${top + plotH + 18}" font-size="11" text-anchor="middle">${fmtMs(v)}</text>`,
+    );
   }
-  const marks: Array<[string, number, string]> = [['p50', latency.p50, '#2a8a2a'], ['p95', latency.p95, '#c77700'], ['p99', latency.p99, '#c0392b']];
+  const marks: Array<[string, number, string]> = [
+    ['p50', latency.p50, '#2a8a2a'],
+    ['p95', latency.p95, '#c77700'],
+    ['p99', latency.p99, '#c0392b'],
+  ];
   marks.forEach(([label, v, color], k) => {
     const px = x(v);
-    parts.push(`<line x1="${px.toFixed(1)}" y1="${top}" x2="${px.toFixed(1)}" y2="${top + plotH}" stroke="${color}" stroke-dasharray="4 3"/><text x="${(px + 3).toFixed(1)}" y="${top + 12 + 13 * k}" font-size="11" fill="${color}">${label} ${fmtMs(v)} ms</text>`);
+    parts.push(
+      `<line x1="${px.toFixed(1)}" y1="${top}" x2="${px.toFixed(1)}" y2="${top + plotH}" stroke="${color}" stroke-dasharray="4 3"/><text x="${(px + 3).toFixed(1)}" y="${top + 12 + 13 * k}" font-size="11" fill="${color}">${label} ${fmtMs(v)} ms</text>`,
+    );
   });
-  parts.push(`<line x1="${left}" y1="${top + plotH}" x2="${W - right}" y2="${top + plotH}" stroke="#333"/><line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#333"/>`);
-  parts.push(`<text x="${left - 6}" y="${top + 10}" font-size="11" text-anchor="end">${maxCount}</text><text x="${left - 6}" y="${top + plotH}" font-size="11" text-anchor="end">0</text>`);
+  parts.push(
+    `<line x1="${left}" y1="${top + plotH}" x2="${W - right}" y2="${top + plotH}" stroke="#333"/><line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#333"/>`,
+  );
+  parts.push(
+    `<text x="${left - 6}" y="${top + 10}" font-size="11" text-anchor="end">${maxCount}</text><text x="${left - 6}" y="${top + plotH}" font-size="11" text-anchor="end">0</text>`,
+  );
   parts.push(`<text x="${left + plotW / 2}" y="${H - 6}" font-size="12" text-anchor="middle">latency, ms (log scale)</text>`);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="latency histogram">${parts.join('')}</svg>`;
 }
@@ -101,10 +123,17 @@ export interface Series {
  * a null value breaks its line (an interval in which nothing was answered).
  */
 export function timeChartSvg(label: string, xs: readonly number[], series: readonly Series[], yLabel: string, log: boolean): string {
-  const W = 760, H = 240, left = 56, right = 16, top = 16, bottom = 44;
+  const W = 760,
+    H = 240,
+    left = 56,
+    right = 16,
+    top = 16,
+    bottom = 44;
   const all = series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v) && (!log || v > 0)));
-  if (xs.length === 0 || all.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="60" role="img" aria-label="${esc(label)}: no data"><text x="10" y="30">${esc(label)}: no data</text></svg>`;
-  const plotW = W - left - right, plotH = H - top - bottom;
+  if (xs.length === 0 || all.length === 0)
+    return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="60" role="img" aria-label="${esc(label)}: no data"><text x="10" y="30">${esc(label)}: no data</text></svg>`;
+  const plotW = W - left - right,
+    plotH = H - top - bottom;
   const xMax = Math.max(...xs, 0.001);
   let yMin = log ? Math.min(...all) : 0;
   let yMax = Math.max(...all);
@@ -115,11 +144,13 @@ export function timeChartSvg(label: string, xs: readonly number[], series: reado
     yMax = 1;
   }
   const x = (v: number): number => left + (plotW * v) / xMax;
-  const y = (v: number): number => top + plotH - (plotH * (log ? Math.log(v / yMin) / Math.log(yMax / yMin) : v / yMax));
+  const y = (v: number): number => top + plotH - plotH * (log ? Math.log(v / yMin) / Math.log(yMax / yMin) : v / yMax);
   const parts: string[] = [];
   const ticks = log ? Array.from({ length: Math.round(Math.log10(yMax / yMin)) + 1 }, (_, i) => yMin * 10 ** i) : [0, yMax / 2, yMax];
   for (const t of ticks) {
-    parts.push(`<line x1="${left}" y1="${y(t).toFixed(1)}" x2="${W - right}" y2="${y(t).toFixed(1)}" stroke="#eee"/><text x="${left - 6}" y="${(y(t) + 4).toFixed(1)}" font-size="11" text-anchor="end">${fmtMs(t)}</text>`);
+    parts.push(
+      `<line x1="${left}" y1="${y(t).toFixed(1)}" x2="${W - right}" y2="${y(t).toFixed(1)}" stroke="#eee"/><text x="${left - 6}" y="${(y(t) + 4).toFixed(1)}" font-size="11" text-anchor="end">${fmtMs(t)}</text>`,
+    );
   }
   for (const t of [0, xMax / 2, xMax]) {
     parts.push(`<text x="${x(t).toFixed(1)}" y="${top + plotH + 18}" font-size="11" text-anchor="middle">${t.toFixed(t < 10 ? 1 : 0)}</text>`);
@@ -135,10 +166,15 @@ export function timeChartSvg(label: string, xs: readonly number[], series: reado
       path += `${pen ? 'L' : 'M'}${x(xs[i]!).toFixed(1)} ${y(v).toFixed(1)} `;
       pen = true;
     });
-    if (path) parts.push(`<path d="${path.trim()}" fill="none" stroke="${s.color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ''}><title>${esc(s.label)}</title></path>`);
+    if (path)
+      parts.push(
+        `<path d="${path.trim()}" fill="none" stroke="${s.color}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5 3"' : ''}><title>${esc(s.label)}</title></path>`,
+      );
     parts.push(`<text x="${left + 8 + 110 * k}" y="${top + 10}" font-size="11" fill="${s.color}">${esc(s.label)}</text>`);
   });
-  parts.push(`<line x1="${left}" y1="${top + plotH}" x2="${W - right}" y2="${top + plotH}" stroke="#333"/><line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#333"/>`);
+  parts.push(
+    `<line x1="${left}" y1="${top + plotH}" x2="${W - right}" y2="${top + plotH}" stroke="#333"/><line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#333"/>`,
+  );
   parts.push(`<text x="${left + plotW / 2}" y="${H - 6}" font-size="12" text-anchor="middle">time, s; ${esc(yLabel)}</text>`);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(label)}">${parts.join('')}</svg>`;
 }
@@ -166,13 +202,27 @@ export function renderLoadHtml(r: LoadReportInput): string {
   const open = s.model === 'open';
   const row = (k: string, v: string | number): string => `<tr><th>${esc(k)}</th><td>${esc(String(v))}</td></tr>`;
   const cells = (tag: 'th' | 'td', values: Array<string | number>): string => `<tr>${values.map((v) => `<${tag}>${esc(String(v))}</${tag}>`).join('')}</tr>`;
-  const codes = Object.entries(s.statusCodes).map(([c, n]) => row(c, n)).join('') || row('none', 0);
-  const transport = Object.entries(r.transportErrors).map(([k, n]) => row(k, n)).join('');
-  const thresholds = s.thresholds.length === 0 ? '' : `<h2>Thresholds</h2>
+  const codes =
+    Object.entries(s.statusCodes)
+      .map(([c, n]) => row(c, n))
+      .join('') || row('none', 0);
+  const transport = Object.entries(r.transportErrors)
+    .map(([k, n]) => row(k, n))
+    .join('');
+  const thresholds =
+    s.thresholds.length === 0
+      ? ''
+      : `<h2>Thresholds</h2>
 <table>${cells('th', ['threshold', 'measured', 'result'])}${s.thresholds.map((t) => `<tr><td>${esc(t.threshold)}</td><td>${esc(`${t.actual}${t.unit}`)}</td><td class="${t.pass ? 'ok' : 'bad'}">${t.pass ? 'pass' : 'FAIL'}</td></tr>`).join('')}</table>`;
-  const stages = s.stages.length === 0 ? '' : `<h2>Stages</h2>
+  const stages =
+    s.stages.length === 0
+      ? ''
+      : `<h2>Stages</h2>
 <table>${cells('th', ['stage', 'duration, s', open ? 'rate, /s' : 'workers', 'exchanges', 'per second', ...(open ? ['dropped'] : []), 'errors', 'wrong', 'p50 ms', 'p99 ms', 'max ms'])}${s.stages.map((st) => cells('td', [st.stage, st.durationMs / 1000, `${st.from} to ${st.to}`, st.exchanges, st.exchangesPerSecond, ...(open ? [st.dropped] : []), st.errors, st.wrongCryptograms, st.latencyMs.p50, st.latencyMs.p99, st.latencyMs.max])).join('')}</table>`;
-  const wrong = s.firstWrongCryptograms.length === 0 ? '' : `<h2>First wrong cryptograms</h2>
+  const wrong =
+    s.firstWrongCryptograms.length === 0
+      ? ''
+      : `<h2>First wrong cryptograms</h2>
 <table>${cells('th', ['card', 'challenge', 'answer', 'diagnosis'])}${s.firstWrongCryptograms.map((w) => cells('td', [`${w.card}${w.phase === 'warmup' ? ' (warm-up)' : ''}`, w.challenge, w.response, w.diagnosis])).join('')}</table>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>cmcard load: ${esc(r.server)}</title>

@@ -18,9 +18,13 @@ export interface LoadRunInfo {
 export function renderLoadReport(format: Exclude<ReportSpec['format'], 'junit'>, run: LoadRunInfo, outcome: LoadOutcome): string {
   const { stats, summary, verdict, warmup } = outcome;
   const common = {
-    server: run.server, startedAt: run.startedAt, load: run.load,
-    concurrency: summary.model === 'closed' ? outcome.connections : null, connections: outcome.connections,
-    cards: outcome.cards.length, tool: run.tool,
+    server: run.server,
+    startedAt: run.startedAt,
+    load: run.load,
+    concurrency: summary.model === 'closed' ? outcome.connections : null,
+    connections: outcome.connections,
+    cards: outcome.cards.length,
+    tool: run.tool,
   };
   const timeline = stats.timeline.points();
   if (format === 'html') {

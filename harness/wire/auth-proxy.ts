@@ -14,7 +14,19 @@ import { TransportError } from './transport-error.js';
 export const CALLER_HEADER = 'x-cmcard-caller';
 
 /** What the verifier's requests carry that the proxy must not forward: its own routing, its stand-in credentials, hop-by-hop headers. */
-const DROP = new Set([CALLER_HEADER, 'authorization', 'host', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'te', 'trailer', 'proxy-connection']);
+const DROP = new Set([
+  CALLER_HEADER,
+  'authorization',
+  'host',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'content-length',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-connection',
+]);
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'te', 'trailer']);
 const MAX_BODY = 1024 * 1024;
 
@@ -55,7 +67,11 @@ async function forward(client: CmClient, req: IncomingMessage, res: ServerRespon
     extra[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   try {
-    const out = await client.raw(req.method ?? 'GET', req.url ?? '/', { caller, extraHeaders: extra, ...(body.length > 0 ? { body: body.toString('utf8') } : {}) });
+    const out = await client.raw(req.method ?? 'GET', req.url ?? '/', {
+      caller,
+      extraHeaders: extra,
+      ...(body.length > 0 ? { body: body.toString('utf8') } : {}),
+    });
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(out.headers)) if (!HOP_BY_HOP.has(name)) headers[name] = out.multi?.[name] ?? value;
     res.writeHead(out.status, headers);

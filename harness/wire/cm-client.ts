@@ -231,7 +231,11 @@ export class CmClient {
   }
 
   /** Anything else: `pathAndQuery` is appended to the origin exactly as given (no base path, no encoding). */
-  raw(method: string, pathAndQuery: string, o: RequestOverrides & { body?: string; contentType?: string; extraHeaders?: Record<string, string> } = {}): Promise<CmResponse> {
+  raw(
+    method: string,
+    pathAndQuery: string,
+    o: RequestOverrides & { body?: string; contentType?: string; extraHeaders?: Record<string, string> } = {},
+  ): Promise<CmResponse> {
     // Extra headers ride with the caller's credentials (a proxy forwarding Accept, Content-Type...).
     const headers: Record<string, string> = { ...(o.extraHeaders ?? {}) };
     if (o.body !== undefined && !hasHeader(headers, 'content-type')) headers['Content-Type'] = o.contentType ?? 'application/json';
@@ -296,7 +300,7 @@ export class CmClient {
     const url = `${this.origin}${req.path}`;
     const started = performance.now();
     const caller = this.callerFor(req.overrides);
-    const role: RawExchange['caller'] = req.overrides.headers !== undefined ? 'explicit' : req.overrides.caller ?? 'rights';
+    const role: RawExchange['caller'] = req.overrides.headers !== undefined ? 'explicit' : (req.overrides.caller ?? 'rights');
     const headers: Record<string, string> = { ...caller.headers, ...req.headers };
     if (!hasHeader(headers, 'accept')) headers['Accept'] = 'application/json';
     const cookie = caller.cookies?.header(req.path);
@@ -316,7 +320,13 @@ export class CmClient {
       throw classify(err, req.method, url);
     }
     if (caller.cookies && response.multi['set-cookie']) caller.cookies.store(req.path, response.multi['set-cookie']);
-    const out: CmResponse = { status: response.status, headers: response.headers, body: response.body, durationMs: round(performance.now() - started), multi: response.multi };
+    const out: CmResponse = {
+      status: response.status,
+      headers: response.headers,
+      body: response.body,
+      durationMs: round(performance.now() - started),
+      multi: response.multi,
+    };
     this.record(role, last, out, undefined, started);
     return out;
   }
@@ -368,10 +378,13 @@ export class CmClient {
     const raw: RawExchange = { caller, request: req, ...(res ? { response: res } : {}) };
     // A repeated header (an array value) is recorded as one line joined with ', '.
     const flat: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers as Record<string, string | readonly string[]>)) flat[name] = typeof value === 'string' ? value : value.join(', ');
+    for (const [name, value] of Object.entries(req.headers as Record<string, string | readonly string[]>))
+      flat[name] = typeof value === 'string' ? value : value.join(', ');
     // Every header a caller gave (config or per request, e.g. a forbidden caller) may be a credential.
     // Credential-named headers (an NTLM blob, a cookie) are masked by name already: learning each would rebuild the redactor per request.
-    const given = Object.entries(req.headers as Record<string, string | readonly string[]>).filter(([name]) => !CLIENT_HEADERS.has(name.toLowerCase()) && !isSecretHeaderName(name));
+    const given = Object.entries(req.headers as Record<string, string | readonly string[]>).filter(
+      ([name]) => !CLIENT_HEADERS.has(name.toLowerCase()) && !isSecretHeaderName(name),
+    );
     const redactor = this.redactor.with(given.flatMap(([, value]) => (typeof value === 'string' ? [value] : [...value])));
     const url = `${this.origin}${req.path}`;
     const request: RecordedExchange['request'] = { method: req.method, url, headers: flat, ...(req.body !== undefined ? { body: req.body } : {}) };
@@ -407,7 +420,10 @@ export class CmClient {
       if (req.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(req.body));
       const request = this.transport.request(url, { method: req.method, headers, agent });
       // One deadline for the whole leg: connect, headers and body.
-      const timer = setTimeout(() => fail(new TransportError('timeout', `${req.method} ${url}: no complete answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      const timer = setTimeout(
+        () => fail(new TransportError('timeout', `${req.method} ${url}: no complete answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
       if (lane) {
         request.on('socket', (socket: Socket) => {
           if (lane.socket === socket) return;
@@ -478,7 +494,10 @@ function hasHeader(headers: Record<string, string>, name: string): boolean {
 /** Headers that may repeat and must stay apart (a server may offer `Negotiate` and `NTLM` in two headers). */
 const MULTI = ['www-authenticate', 'set-cookie'];
 
-export function splitHeaders(headers: http.IncomingHttpHeaders, distinct: Record<string, string[] | undefined>): { headers: Record<string, string>; multi: Record<string, string[]> } {
+export function splitHeaders(
+  headers: http.IncomingHttpHeaders,
+  distinct: Record<string, string[] | undefined>,
+): { headers: Record<string, string>; multi: Record<string, string[]> } {
   const out: Record<string, string> = {};
   const multi: Record<string, string[]> = {};
   for (const [name, value] of Object.entries(headers)) {

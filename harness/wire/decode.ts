@@ -36,7 +36,10 @@ export function readBase64String(body: string): Read<Buffer> {
     return { ok: false, problem: `body is not JSON${describeBody(body)}` };
   }
   if (typeof value !== 'string') {
-    return { ok: false, problem: `body is JSON but not a string (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})${describeBody(body)}` };
+    return {
+      ok: false,
+      problem: `body is JSON but not a string (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})${describeBody(body)}`,
+    };
   }
   if (value.length === 0) return { ok: false, problem: 'body is an empty JSON string' };
   if (!isPaddedBase64(value)) return { ok: false, problem: `body is a JSON string but not standard padded base64: ${JSON.stringify(abbreviate(value))}` };
@@ -110,8 +113,12 @@ export function idFromUri(body: string): string {
     }
   }
   const path = text.split(/[?#]/)[0] ?? '';
-  const id = path.split('/').filter((s) => s.length > 0).pop();
-  if (!id || !path.includes('/')) throw new CmFormatError(`created-resource body is not a URI like "api/v1.0/requests/{id}": ${JSON.stringify(abbreviate(body))}`);
+  const id = path
+    .split('/')
+    .filter((s) => s.length > 0)
+    .pop();
+  if (!id || !path.includes('/'))
+    throw new CmFormatError(`created-resource body is not a URI like "api/v1.0/requests/{id}": ${JSON.stringify(abbreviate(body))}`);
   return decodeURIComponent(id);
 }
 

@@ -140,14 +140,21 @@ export function createLoadTransport(o: LoadTransportOptions): LoadTransport {
   function full(connection: Connection): ConnectionSend {
     return async (req: WireRequest): Promise<WireResponse> => {
       try {
-        const res = await connection.client.request({ origin, path: req.path, method: req.method as Dispatcher.HttpMethod, headers: req.headers, ...(req.body !== undefined ? { body: req.body } : {}) });
+        const res = await connection.client.request({
+          origin,
+          path: req.path,
+          method: req.method as Dispatcher.HttpMethod,
+          headers: req.headers,
+          ...(req.body !== undefined ? { body: req.body } : {}),
+        });
         const body = await res.body.text();
         const headers: Record<string, string> = {};
         const multi: Record<string, string[]> = {};
         for (const [name, value] of Object.entries(res.headers)) {
           if (value === undefined) continue;
           headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-          if (name.toLowerCase() === 'www-authenticate' || name.toLowerCase() === 'set-cookie') multi[name.toLowerCase()] = Array.isArray(value) ? value : [value];
+          if (name.toLowerCase() === 'www-authenticate' || name.toLowerCase() === 'set-cookie')
+            multi[name.toLowerCase()] = Array.isArray(value) ? value : [value];
         }
         return { status: res.statusCode, headers, multi, body };
       } catch (err) {

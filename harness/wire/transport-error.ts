@@ -61,12 +61,17 @@ export function classify(err: unknown, method: string, url: string): TransportEr
   const where = `${method} ${url}`;
   const suffix = code ? ` (${code})` : '';
   const message =
-    kind === 'refused' ? `${where}: connection refused${suffix}`
-    : kind === 'unreachable' ? `${where}: host unreachable${suffix}`
-    : kind === 'timeout' ? `${where}: connection timed out${suffix}`
-    : kind === 'tls' ? `${where}: TLS failed: ${messageOf(err)}${suffix}`
-    : kind === 'reset' ? `${where}: connection closed before a complete answer: ${messageOf(err)}${suffix}`
-    : `${where}: ${messageOf(err)}${suffix}`;
+    kind === 'refused'
+      ? `${where}: connection refused${suffix}`
+      : kind === 'unreachable'
+        ? `${where}: host unreachable${suffix}`
+        : kind === 'timeout'
+          ? `${where}: connection timed out${suffix}`
+          : kind === 'tls'
+            ? `${where}: TLS failed: ${messageOf(err)}${suffix}`
+            : kind === 'reset'
+              ? `${where}: connection closed before a complete answer: ${messageOf(err)}${suffix}`
+              : `${where}: ${messageOf(err)}${suffix}`;
   return new TransportError(kind, message, { cause: err });
 }
 

@@ -7,7 +7,17 @@ import { bodyFields, guidParam, parseQuery, stringField } from '../validate.js';
 import { requestUri, requestView } from './views.js';
 
 /** Request types that act on an existing card and so name it in `smartcard`. */
-const CARD_TYPES: ReadonlySet<RequestTypeName> = new Set(['Unblock', 'OfflineUnblock', 'Retire', 'Revoke', 'Reinstate', 'Suspend', 'Renew', 'Duplicate', 'Recover']);
+const CARD_TYPES: ReadonlySet<RequestTypeName> = new Set([
+  'Unblock',
+  'OfflineUnblock',
+  'Retire',
+  'Revoke',
+  'Reinstate',
+  'Suspend',
+  'Renew',
+  'Duplicate',
+  'Recover',
+]);
 
 export const createRequest: Route = {
   method: 'POST',
@@ -55,10 +65,18 @@ export const createRequest: Route = {
     call.audit.reqid = uuid;
     store.transaction(() => {
       store.upsertRequest({
-        uuid, type: REQUEST_TYPES[type], status: REQUEST_STATUS.Approved, templateUuid, comment,
+        uuid,
+        type: REQUEST_TYPES[type],
+        status: REQUEST_STATUS.Approved,
+        templateUuid,
+        comment,
         dataCollection: dataCollection === undefined || dataCollection === null ? null : JSON.stringify(dataCollection),
-        priority, originator: call.principal.name, submitted: new Date().toISOString(), completed: null,
-        oldSmartcardUuid: scid, newSmartcardUuid: null,
+        priority,
+        originator: call.principal.name,
+        submitted: new Date().toISOString(),
+        completed: null,
+        oldSmartcardUuid: scid,
+        newSmartcardUuid: null,
       });
       if (scid) store.linkSmartcard(uuid, scid);
     });

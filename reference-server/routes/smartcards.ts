@@ -25,15 +25,22 @@ export const createSmartcard: Route = {
     const store = call.store;
     const request = store.getRequest(reqid);
     if (!request) throw badRequest(`field requestid names no request: ${reqid}`);
-    if (CLOSED_STATUSES.has(request.status)) throw new HttpError(409, `request ${reqid} is ${requestStatusName(request.status)}: no cards can be assigned to it`);
+    if (CLOSED_STATUSES.has(request.status))
+      throw new HttpError(409, `request ${reqid} is ${requestStatusName(request.status)}: no cards can be assigned to it`);
     const existing = store.smartcardsByCardid(cardid).find((s) => s.status !== 'Retired');
     if (existing) throw new HttpError(409, `a smart card with cardid ${cardid} exists already: ${smartcardUri(existing.uuid)}`);
     const scid = randomUUID();
     call.audit.scid = scid;
     store.transaction(() => {
       store.upsertSmartcard({
-        uuid: scid, cardid, atr: atr ?? null, templateUuid: request.templateUuid, status: 'Assigned', baseCspAdminKey: true,
-        diversifiedKey: null, created: new Date().toISOString(),
+        uuid: scid,
+        cardid,
+        atr: atr ?? null,
+        templateUuid: request.templateUuid,
+        status: 'Assigned',
+        baseCspAdminKey: true,
+        diversifiedKey: null,
+        created: new Date().toISOString(),
       });
       store.linkSmartcard(reqid, scid);
       store.setRequestNewSmartcard(reqid, scid);

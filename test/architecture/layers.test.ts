@@ -31,7 +31,7 @@ describe('import direction (ARCHITECTURE.md)', () => {
     writeFileSync(join(scratch, 'harness/client.ts'), 'export const x = 1;\n');
     writeFileSync(join(scratch, 'simulator/card.ts'), "import { x } from '../harness/client.js';\nexport const y = x;\n");
     writeFileSync(join(scratch, 'reference-server/app.ts'), "import { y } from '../contracts/pact.js';\nexport const z = y;\n");
-    writeFileSync(join(scratch, 'contracts/pact.ts'), "export const y = 2;\n");
+    writeFileSync(join(scratch, 'contracts/pact.ts'), 'export const y = 2;\n');
     const found = await violations(scratch, ['simulator', 'reference-server', 'harness', 'contracts']);
     expect(found).toContain('simulator-is-the-core: simulator/card.ts -> harness/client.ts');
     expect(found).toContain('reference-server-uses-only-simulator: reference-server/app.ts -> contracts/pact.ts');

@@ -44,11 +44,19 @@ describe('the reference server', () => {
     // The reference server knows the demo tokens, so the swapped-in ones must still be valid.
     const result = await verifyPact({ server: server.url, statesUrl, headers: { Authorization: 'Bearer demo-helpdesk' } });
     const results = byDescription(result);
-    expect(results.get('a response request from a caller without rights')).toMatchObject({ outcome: 'skipped', message: expect.stringMatching(/--forbidden-header/) });
+    expect(results.get('a response request from a caller without rights')).toMatchObject({
+      outcome: 'skipped',
+      message: expect.stringMatching(/--forbidden-header/),
+    });
     expect(result.summary).toEqual({ passed: committed.interactions.length - 1, failed: 0, skipped: 1 });
 
     // A helpdesk caller swapped for one without rights: every 200 interaction must now fail.
-    const wrong = await verifyPact({ server: server.url, statesUrl, headers: { Authorization: 'Bearer demo-user' }, forbiddenHeaders: { Authorization: 'Bearer demo-user' } });
+    const wrong = await verifyPact({
+      server: server.url,
+      statesUrl,
+      headers: { Authorization: 'Bearer demo-user' },
+      forbiddenHeaders: { Authorization: 'Bearer demo-user' },
+    });
     const wrongResults = byDescription(wrong);
     expect(wrongResults.get('the documented example request')).toMatchObject({ outcome: 'failed', message: expect.stringMatching(/status/i) });
     expect(wrongResults.get('a response request from a caller without rights')?.outcome).toBe('passed');
@@ -106,6 +114,7 @@ describe('deliberately wrong providers fail verification with a readable message
 
   it('text/plain fails every answer, naming the Content-Type', async () => {
     const r = await verifyAgainst('text-plain');
-    for (const d of [DOCUMENTED, NON_WEAK, DIVERSIFIED, LOWER]) expect(r.get(d)).toMatchObject({ outcome: 'failed', message: expect.stringMatching(/content-type/i) });
+    for (const d of [DOCUMENTED, NON_WEAK, DIVERSIFIED, LOWER])
+      expect(r.get(d)).toMatchObject({ outcome: 'failed', message: expect.stringMatching(/content-type/i) });
   });
 });

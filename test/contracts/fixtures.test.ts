@@ -65,7 +65,11 @@ describe('pact-file helpers', () => {
   });
 
   it('tells the caller from the Authorization example', () => {
-    const i = (headers?: Record<string, string[]>) => ({ description: 'x', request: { method: 'GET', path: '/', ...(headers ? { headers } : {}) }, response: { status: 200 } });
+    const i = (headers?: Record<string, string[]>) => ({
+      description: 'x',
+      request: { method: 'GET', path: '/', ...(headers ? { headers } : {}) },
+      response: { status: 200 },
+    });
     expect(callerOf(i({ Authorization: ['Bearer demo-helpdesk'] }))).toBe('helpdesk');
     expect(callerOf(i({ authorization: ['Bearer demo-user'] }))).toBe('noRights');
     expect(callerOf(i())).toBe('anonymous');

@@ -58,7 +58,10 @@ describe('the OpenAPI document', () => {
     const walk = (n: unknown): void => {
       if (Array.isArray(n)) n.forEach(walk);
       else if (n && typeof n === 'object') {
-        for (const [k, v] of Object.entries(n)) (k === '$ref' ? refs.push(v as string) : walk(v));
+        for (const [k, v] of Object.entries(n)) {
+          if (k === '$ref') refs.push(v as string);
+          else walk(v);
+        }
       }
     };
     walk(doc);
@@ -68,7 +71,10 @@ describe('the OpenAPI document', () => {
       for (const method of METHODS.filter((m) => item[m])) {
         const op = item[method]!;
         ids.push(op.operationId as string);
-        const declared = ((op.parameters ?? []) as unknown[]).map((p) => deref<{ name: string; in: string }>(p)).filter((p) => p.in === 'path').map((p) => p.name);
+        const declared = ((op.parameters ?? []) as unknown[])
+          .map((p) => deref<{ name: string; in: string }>(p))
+          .filter((p) => p.in === 'path')
+          .map((p) => p.name);
         const inTemplate = [...template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
         expect(declared.sort(), `${method} ${template}`).toEqual(inTemplate.sort());
       }
@@ -123,7 +129,9 @@ describe('real reference-server responses match the document', () => {
     await t(helpdesk.updateRequest(unblock, 'Canceled')); // 409: already completed
     await t(helpdesk.getRequest(randomUUID())); // 404
     await t(helpdesk.createRequest({ type: 'Unblock' })); // 400: no smartcard
-    await t(helpdesk.raw('POST', `${BASE_PATH}/requests`, { body: 'type=Unblock', headers: { Authorization: 'Bearer demo-helpdesk', 'Content-Type': 'text/plain' } })); // 415
+    await t(
+      helpdesk.raw('POST', `${BASE_PATH}/requests`, { body: 'type=Unblock', headers: { Authorization: 'Bearer demo-helpdesk', 'Content-Type': 'text/plain' } }),
+    ); // 415
     await t(helpdesk.raw('POST', `${BASE_PATH}/requests`, { body: JSON.stringify({ comment: 'x'.repeat(2_000_000) }) })); // 413
     // smart cards
     const enroll = idFromUri((await t(helpdesk.createRequest({ type: 'Enroll', profiletemplateuuid: SEED_EXAMPLE.templateUuid }))).body);

@@ -14,7 +14,8 @@ const runs = (setup: RunSetup, choice = {}): string[] =>
     .filter((p) => p.skip === undefined)
     .map((p) => p.interaction.description)
     .sort();
-const reasons = (setup: RunSetup, choice = {}): Map<string, string | undefined> => new Map(planInteractions(pact, choice, setup).map((p) => [p.interaction.description, p.skip]));
+const reasons = (setup: RunSetup, choice = {}): Map<string, string | undefined> =>
+  new Map(planInteractions(pact, choice, setup).map((p) => [p.interaction.description, p.skip]));
 
 // The interactions on Microsoft's documented example card (request a9b4b42c-..., all-zero
 // default key, the documented diversified key): the consumer tests build them on EXAMPLE_CARD.
@@ -25,15 +26,29 @@ const ON_THE_DOCUMENTED_EXAMPLE = [
   'the documented diversified key request',
   'the documented example request',
 ];
-const LIFECYCLE = ['a request to complete an approved request', 'a request to create an Unblock request for a smart card', 'a request to read an approved request'];
+const LIFECYCLE = [
+  'a request to complete an approved request',
+  'a request to create an Unblock request for a smart card',
+  'a request to read an approved request',
+];
 
 describe('the committed pact', () => {
   it('tags exactly the three request-lifecycle interactions', () => {
-    expect(pact.interactions.filter((i) => tagsOf(i).includes('lifecycle')).map((i) => i.description).sort()).toEqual(LIFECYCLE);
+    expect(
+      pact.interactions
+        .filter((i) => tagsOf(i).includes('lifecycle'))
+        .map((i) => i.description)
+        .sort(),
+    ).toEqual(LIFECYCLE);
   });
 
   it('has exactly the five documented-example interactions, by their provider state params', () => {
-    expect(pact.interactions.filter(providedByDocumentedExample).map((i) => i.description).sort()).toEqual(ON_THE_DOCUMENTED_EXAMPLE);
+    expect(
+      pact.interactions
+        .filter(providedByDocumentedExample)
+        .map((i) => i.description)
+        .sort(),
+    ).toEqual(ON_THE_DOCUMENTED_EXAMPLE);
   });
 
   it('a documented-example state with one param changed (another key) is not the documented example', () => {
@@ -70,7 +85,9 @@ describe('planInteractions', () => {
     expect(runs(ALL_SET_UP, { skipTags: ['lifecycle'] })).toHaveLength(pact.interactions.length - 3);
     expect(reasons(ALL_SET_UP, { skipTags: ['lifecycle'] }).get(LIFECYCLE[0]!)).toBe('not chosen: tagged lifecycle (--skip-tag lifecycle)');
     expect(runs(ALL_SET_UP, { onlyTags: ['lifecycle'] })).toEqual(LIFECYCLE);
-    expect(reasons(ALL_SET_UP, { onlyTags: ['lifecycle'] }).get('the documented example request')).toBe('not chosen: it carries no --only-tag tag (it has none)');
+    expect(reasons(ALL_SET_UP, { onlyTags: ['lifecycle'] }).get('the documented example request')).toBe(
+      'not chosen: it carries no --only-tag tag (it has none)',
+    );
   });
 
   it('--only keeps a description matching any pattern, --skip then removes', () => {

@@ -11,7 +11,11 @@ import { startServe, type Served } from './support/serve.js';
 import { startWrongProvider } from './support/wrong-provider.js';
 
 const total = readPact(committedPactPath()).interactions.length;
-const LIFECYCLE = ['a request to complete an approved request', 'a request to create an Unblock request for a smart card', 'a request to read an approved request'];
+const LIFECYCLE = [
+  'a request to complete an approved request',
+  'a request to create an Unblock request for a smart card',
+  'a request to read an approved request',
+];
 // The interactions built on the documented example card (request a9b4b42c-...).
 const ON_THE_DOCUMENTED_EXAMPLE = [
   'a response request from a caller without rights',
@@ -62,7 +66,10 @@ describe('cmcard verify-pact --only, --skip, --only-tag, --skip-tag (embedded re
     [['--skip', 'no such interaction'], /^cmcard: --skip 'no such interaction' matches no interaction description of the pact$/],
     [['--skip-tag', 'lifecylce'], /^cmcard: --skip-tag 'lifecylce' is not a tag of the pact \(its tags: lifecycle\)$/],
     [['--documented-example'], /^cmcard: --documented-example needs --server or --config/],
-    [['--server', 'http://127.0.0.1:1', '--states-url', 'http://127.0.0.1:1/s', '--documented-example'], /^cmcard: --documented-example is for a server without a state-change URL/],
+    [
+      ['--server', 'http://127.0.0.1:1', '--states-url', 'http://127.0.0.1:1/s', '--documented-example'],
+      /^cmcard: --documented-example is for a server without a state-change URL/,
+    ],
   ])('exits 2 with one line on %j', async (args, message) => {
     const r = await runCli(['verify-pact', ...args]);
     expect(r.code).toBe(2);
@@ -115,7 +122,9 @@ describe('--documented-example is a claim the verifier checks, not a pass', () =
     // Without its state endpoint being called, this provider holds no card at all.
     const provider = await startWrongProvider('none');
     try {
-      const r = await runCli(['verify-pact', '--server', provider.url, '--documented-example', '--only', '^the documented example request$'], { timeoutMs: 60_000 });
+      const r = await runCli(['verify-pact', '--server', provider.url, '--documented-example', '--only', '^the documented example request$'], {
+        timeoutMs: 60_000,
+      });
       expect(r.code).toBe(1);
       expect(r.stdout).toMatch(/ {2}FAIL {2}the documented example request\n(?: {10}.*\n)*? {10}status: expected 200 but was 404\n/);
     } finally {

@@ -41,7 +41,9 @@ describe('cmcard verify-pact', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/^cmcard: nothing was verified: every interaction was skipped.*--states-url/);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stdout).toMatch(/ {2}SKIP {2}the documented example request \(needs provider state "a smart card with a Base CSP admin key": give a state-change URL \(--states-url\), or --documented-example if the server holds the documented example card\)/);
+      expect(r.stdout).toMatch(
+        / {2}SKIP {2}the documented example request \(needs provider state "a smart card with a Base CSP admin key": give a state-change URL \(--states-url\), or --documented-example if the server holds the documented example card\)/,
+      );
       expect(r.stdout).toContain(`${total} interactions: 0 passed, 0 failed, ${total} skipped\nNothing was verified`);
     } finally {
       await provider.close();

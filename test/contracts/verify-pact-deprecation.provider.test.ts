@@ -45,8 +45,11 @@ describe('cmcard verify-pact prints no deprecation warning', () => {
     expect(r.stdout).toContain(`${total} interactions: ${total} passed, 0 failed, 0 skipped`);
   });
 
-  it('with both callers\' credentials replaced (every interaction through the swapped-header passes)', async () => {
-    const r = await runCli(['verify-pact', '--header', 'Authorization: Bearer demo-helpdesk', '--forbidden-header', 'Authorization: Bearer demo-user'], { env, timeoutMs: 60_000 });
+  it("with both callers' credentials replaced (every interaction through the swapped-header passes)", async () => {
+    const r = await runCli(['verify-pact', '--header', 'Authorization: Bearer demo-helpdesk', '--forbidden-header', 'Authorization: Bearer demo-user'], {
+      env,
+      timeoutMs: 60_000,
+    });
     expect(r.stderr).not.toMatch(DEPRECATION);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`${total} interactions: ${total} passed, 0 failed, 0 skipped`);

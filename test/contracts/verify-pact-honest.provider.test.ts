@@ -19,7 +19,11 @@ const ESC = '\u001b';
 const LOG_LINE = /^(\[\d\d:\d\d:\d\d\.\d+\]|\d{4}-\d\d-\d\dT\S+)\s+(ERROR|WARN|INFO|DEBUG|TRACE)\b/m;
 
 const outcomes = (r: VerifyResult): Map<string, InteractionResult> => new Map(r.results.map((x) => [x.description, x]));
-const passed = (r: VerifyResult): string[] => r.results.filter((x) => x.outcome === 'passed').map((x) => x.description).sort();
+const passed = (r: VerifyResult): string[] =>
+  r.results
+    .filter((x) => x.outcome === 'passed')
+    .map((x) => x.description)
+    .sort();
 
 describe('verifyPact: PASS only for what the verifier verified', () => {
   let server: RunningServer;
@@ -36,7 +40,8 @@ describe('verifyPact: PASS only for what the verifier verified', () => {
     const r = await verifyPact({ server: server.url, statesUrl, env: { ...process.env, PACT_DESCRIPTION: DOCUMENTED } });
     expect(passed(r)).toEqual([DOCUMENTED]);
     expect(r.summary).toEqual({ passed: 1, failed: 0, skipped: total - 1 });
-    for (const x of r.results.filter((y) => y.description !== DOCUMENTED)) expect(x).toMatchObject({ outcome: 'skipped', message: 'not run by the verifier: PACT_DESCRIPTION is set' });
+    for (const x of r.results.filter((y) => y.description !== DOCUMENTED))
+      expect(x).toMatchObject({ outcome: 'skipped', message: 'not run by the verifier: PACT_DESCRIPTION is set' });
   });
 
   it('PACT_PROVIDER_STATE: only the interactions given that state pass', async () => {
@@ -54,7 +59,12 @@ describe('verifyPact: PASS only for what the verifier verified', () => {
   it("the verifier's report is plain text unless colour is asked for (the core does colour it), and comes per pass", async () => {
     const reports: string[] = [];
     // Both callers replaced: three passes (help desk, no rights, anonymous).
-    const options = { server: server.url, statesUrl, headers: { Authorization: 'Bearer demo-helpdesk' }, forbiddenHeaders: { Authorization: 'Bearer demo-user' } };
+    const options = {
+      server: server.url,
+      statesUrl,
+      headers: { Authorization: 'Bearer demo-helpdesk' },
+      forbiddenHeaders: { Authorization: 'Bearer demo-user' },
+    };
     const plain = await verifyPact({ ...options, onReport: (t) => reports.push(t) });
     expect(plain.summary.passed).toBe(total);
     expect(reports).toHaveLength(3);
@@ -74,7 +84,7 @@ describe('verifyPact: PASS only for what the verifier verified', () => {
   });
 });
 
-describe('cmcard verify-pact with Pact\'s filter variables', () => {
+describe("cmcard verify-pact with Pact's filter variables", () => {
   it('PACT_DESCRIPTION: exit 0, one PASS line, a SKIP line with the reason for each of the others', async () => {
     const r = await runCli(['verify-pact'], { env: { PACT_DESCRIPTION: DOCUMENTED }, timeoutMs: 60_000 });
     expect(r.stderr).toBe('');
@@ -108,7 +118,10 @@ describe('cmcard verify-pact output on a pipe: no ANSI colour codes, no log line
       expect(failing.code).toBe(1);
       expect(failing.stdout).toContain('  FAIL  a response request for a card on a non-weak key');
       expect(failing.stdout).toContain('There were 12 pact failures');
-      const noStates = await runCli(['verify-pact', '--server', provider.url, '--states-url', `${provider.url}/not-the-state-endpoint`, '--only', '^the documented example request$'], { timeoutMs: 60_000 });
+      const noStates = await runCli(
+        ['verify-pact', '--server', provider.url, '--states-url', `${provider.url}/not-the-state-endpoint`, '--only', '^the documented example request$'],
+        { timeoutMs: 60_000 },
+      );
       expect(noStates.code).toBe(1);
       expect(noStates.stdout).toMatch(/could not be set up: Invalid status code: 404/);
       for (const r of [failing, noStates]) {
@@ -129,7 +142,11 @@ if (!hasScript) console.warn('verify-pact terminal colour test skipped: no `scri
 describe.skipIf(!hasScript)('cmcard verify-pact on a terminal (needs `script`, from bsdutils: apt-get install bsdutils)', () => {
   function onTerminal(env: Record<string, string>): string {
     const command = `'${process.execPath}' '${BIN}' verify-pact --only '^the documented example request$'`;
-    const r = spawnSync('script', ['-qec', command, '/dev/null'], { env: { ...process.env, PACT_DO_NOT_TRACK: 'true', ...env }, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync('script', ['-qec', command, '/dev/null'], {
+      env: { ...process.env, PACT_DO_NOT_TRACK: 'true', ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('1 passed, 0 failed');
     return r.stdout;

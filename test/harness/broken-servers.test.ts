@@ -55,46 +55,160 @@ describe('correct servers pass clean', () => {
   });
 
   // What a client must cope with from a correct server: each delivery passes clean.
-  it.each(['slow', 'chunked', 'close-each'] as Delivery[])('a correct server that is %s: every case passes', async (delivery) => {
-    const report = await runAgainst(undefined, delivery);
-    expect(notPassed(report)).toEqual([]);
-    expect(report.results).toHaveLength(CATALOGUE.length);
-  }, 60_000);
+  it.each(['slow', 'chunked', 'close-each'] as Delivery[])(
+    'a correct server that is %s: every case passes',
+    async (delivery) => {
+      const report = await runAgainst(undefined, delivery);
+      expect(notPassed(report)).toEqual([]);
+      expect(report.results).toHaveLength(CATALOGUE.length);
+    },
+    60_000,
+  );
 });
 
 /** defect -> the cases that must catch it, with the outcome their level gives and what the message must say. */
 const EXPECTED: Array<[Defect, Array<[string, Outcome, RegExp]>]> = [
-  ['wrong-key', [['response.correct', 'failed', /refused/], ['example.documented', 'failed', /expected/], ['exchange.unlock', 'failed', /card refused the response/]]],
+  [
+    'wrong-key',
+    [
+      ['response.correct', 'failed', /refused/],
+      ['example.documented', 'failed', /expected/],
+      ['exchange.unlock', 'failed', /card refused the response/],
+    ],
+  ],
   // The all-zero key is DES-weak: a decrypting server passes the documented example and fails every other key.
-  ['decrypt', [['response.correct', 'failed', /decryption/], ['example.documented', 'passed', /as documented/]]],
-  ['ignore-diversified', [['response.diversified', 'failed', /diversified=True.*default key/], ['exchange.enroll-diversify', 'failed', /refused/]]],
+  [
+    'decrypt',
+    [
+      ['response.correct', 'failed', /decryption/],
+      ['example.documented', 'passed', /as documented/],
+    ],
+  ],
+  [
+    'ignore-diversified',
+    [
+      ['response.diversified', 'failed', /diversified=True.*default key/],
+      ['exchange.enroll-diversify', 'failed', /refused/],
+    ],
+  ],
   ['hex-body', [['response.format', 'failed', /hex/]]],
   ['unquoted-body', [['response.format', 'failed', /not JSON/]]],
-  ['text-plain', [['response.format', 'failed', /Content-Type.*text\/plain/], ['response.correct', 'passed', /accepted/]]],
-  ['case-sensitive-path', [['path.case-insensitive', 'failed', /lower case/], ['response.correct', 'passed', /accepted/]]],
+  [
+    'text-plain',
+    [
+      ['response.format', 'failed', /Content-Type.*text\/plain/],
+      ['response.correct', 'passed', /accepted/],
+    ],
+  ],
+  [
+    'case-sensitive-path',
+    [
+      ['path.case-insensitive', 'failed', /lower case/],
+      ['response.correct', 'passed', /accepted/],
+    ],
+  ],
   ['reject-False', [['query.boolean-spelling', 'failed', /diversified=False: answered 400/]]],
   ['reject-lower-true', [['query.boolean-spelling', 'failed', /diversified=true: answered 400/]]],
   ['no-percent-decoding', [['query.encoding', 'failed', /challenge with/]]],
-  ['no-auth', [['auth.anonymous', 'failed', /anonymous caller got 200/], ['auth.forbidden', 'failed', /got 200/], ['diversifiedkey.auth', 'failed', /without authorization/]]],
+  [
+    'no-auth',
+    [
+      ['auth.anonymous', 'failed', /anonymous caller got 200/],
+      ['auth.forbidden', 'failed', /got 200/],
+      ['diversifiedkey.auth', 'failed', /without authorization/],
+    ],
+  ],
   ['cardid-optional', [['params.required', 'failed', /without cardid the server answered 200/]]],
-  ['ids-not-cross-checked', [['ids.request-mismatch', 'warning', /answered 200/], ['ids.cardid-mismatch', 'warning', /answered 200/], ['ids.unknown', 'passed', /404/]]],
-  ['stack-on-malformed', [['input.malformed-challenge', 'warning', /got 500/], ['errors.no-leak', 'warning', /stack frame/], ['errors.json-body', 'warning', /text\/plain/]]],
+  [
+    'ids-not-cross-checked',
+    [
+      ['ids.request-mismatch', 'warning', /answered 200/],
+      ['ids.cardid-mismatch', 'warning', /answered 200/],
+      ['ids.unknown', 'passed', /404/],
+    ],
+  ],
+  [
+    'stack-on-malformed',
+    [
+      ['input.malformed-challenge', 'warning', /got 500/],
+      ['errors.no-leak', 'warning', /stack frame/],
+      ['errors.json-body', 'warning', /text\/plain/],
+    ],
+  ],
   ['wrong-length', [['response.format', 'failed', /7 bytes for a 8-byte challenge/]]],
-  ['hang', [['response.diversified', 'failed', new RegExp(`no complete answer within ${HANG_TIMEOUT_MS} ms`)], ['response.format', 'passed', /200/]]],
+  [
+    'hang',
+    [
+      ['response.diversified', 'failed', new RegExp(`no complete answer within ${HANG_TIMEOUT_MS} ms`)],
+      ['response.format', 'passed', /200/],
+    ],
+  ],
   ['key-201', [['diversifiedkey.consistent', 'failed', /answered 201, expected 200 \(body not shown/]]],
   ['unquoted-key', [['diversifiedkey.consistent', 'failed', /not JSON \(body not shown/]]],
-  ['key-disagrees', [['diversifiedkey.consistent', 'failed', /differs from the configured diversifiedKey/], ['response.diversified', 'passed', /True answered under the diversified key/]]],
-  ['cbc', [['response.multi-block', 'warning', /CBC chaining/], ['response.correct', 'passed', /accepted/]]],
+  [
+    'key-disagrees',
+    [
+      ['diversifiedkey.consistent', 'failed', /differs from the configured diversifiedKey/],
+      ['response.diversified', 'passed', /True answered under the diversified key/],
+    ],
+  ],
+  [
+    'cbc',
+    [
+      ['response.multi-block', 'warning', /CBC chaining/],
+      ['response.correct', 'passed', /accepted/],
+    ],
+  ],
   ['unknown-ids-200', [['ids.unknown', 'failed', /unknown reqid: answered 200/]]],
   ['accept-post', [['method.not-allowed', 'warning', /POST answered 200/]]],
-  ['random-response', [['response.deterministic', 'warning', /two different answers/], ['response.correct', 'failed', /refused/]]],
-  ['reject-atr', [['query.atr', 'warning', /with atr=.*answered 400/], ['exchange.unlock', 'failed', /answered 400/]]],
+  [
+    'random-response',
+    [
+      ['response.deterministic', 'warning', /two different answers/],
+      ['response.correct', 'failed', /refused/],
+    ],
+  ],
+  [
+    'reject-atr',
+    [
+      ['query.atr', 'warning', /with atr=.*answered 400/],
+      ['exchange.unlock', 'failed', /answered 400/],
+    ],
+  ],
   // What one-at-a-time requests cannot see: a shared buffer answers right alone, wrong beside another request.
-  ['shared-buffer', [['concurrency', 'failed', /answers wrong under concurrency.*the right response to another request in flight.*right alone, wrong under concurrency/]]],
-  ['key-in-error', [['secrets.no-leak', 'failed', /answered 400 carrying card \w+'s admin key as hex/], ['errors.no-leak', 'passed', /none shows internals/]]],
-  ['garbage-token-accepted', [['auth.invalid', 'failed', /a garbage bearer token got 200/], ['auth.anonymous', 'passed', /401/], ['auth.forbidden', 'passed', /403/]]],
-  ['hex-challenge', [['input.hex-challenge', 'warning', /16 hex digits [0-9A-F]{16} \(card alpha\) got 200.*read as hex/], ['input.malformed-challenge', 'passed', /400/]]],
-  ['duplicate-auth-first-wins', [['auth.duplicate', 'warning', /the configured Authorization, then the forbidden caller's got 200/], ['auth.invalid', 'passed', /401/]]],
+  [
+    'shared-buffer',
+    [['concurrency', 'failed', /answers wrong under concurrency.*the right response to another request in flight.*right alone, wrong under concurrency/]],
+  ],
+  [
+    'key-in-error',
+    [
+      ['secrets.no-leak', 'failed', /answered 400 carrying card \w+'s admin key as hex/],
+      ['errors.no-leak', 'passed', /none shows internals/],
+    ],
+  ],
+  [
+    'garbage-token-accepted',
+    [
+      ['auth.invalid', 'failed', /a garbage bearer token got 200/],
+      ['auth.anonymous', 'passed', /401/],
+      ['auth.forbidden', 'passed', /403/],
+    ],
+  ],
+  [
+    'hex-challenge',
+    [
+      ['input.hex-challenge', 'warning', /16 hex digits [0-9A-F]{16} \(card alpha\) got 200.*read as hex/],
+      ['input.malformed-challenge', 'passed', /400/],
+    ],
+  ],
+  [
+    'duplicate-auth-first-wins',
+    [
+      ['auth.duplicate', 'warning', /the configured Authorization, then the forbidden caller's got 200/],
+      ['auth.invalid', 'passed', /401/],
+    ],
+  ],
 ];
 
 describe('each broken server is caught at the right case and level', () => {
@@ -142,10 +256,14 @@ describe('query.boolean-spelling without a known diversified key', () => {
   }
 
   it('still sends True and true, and says their responses were not verified', async () => {
-    expect(await run()).toEqual(expect.objectContaining({ outcome: 'passed', message: expect.stringMatching(/True and true both answered 200 \(their responses not verified/) }));
+    expect(await run()).toEqual(
+      expect.objectContaining({ outcome: 'passed', message: expect.stringMatching(/True and true both answered 200 \(their responses not verified/) }),
+    );
   });
 
   it('fails a server that treats true and True differently', async () => {
-    expect(await run('reject-lower-true')).toEqual(expect.objectContaining({ outcome: 'failed', message: expect.stringMatching(/True answered 200 but diversified=true answered 400/) }));
+    expect(await run('reject-lower-true')).toEqual(
+      expect.objectContaining({ outcome: 'failed', message: expect.stringMatching(/True answered 200 but diversified=true answered 400/) }),
+    );
   });
 });

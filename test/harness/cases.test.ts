@@ -23,15 +23,33 @@ const EXAMPLE_CHALLENGE = Buffer.from('d61143f9ccffd2ca', 'hex');
 const K0102_3 = Buffer.from('0123456789abcdeffedcba987654321089abcdef01234567', 'hex');
 
 const DOCUMENTED_CASES: Record<string, 'MUST' | 'SHOULD' | 'MAY'> = {
-  'example.documented': 'MUST', 'response.correct': 'MUST', 'response.diversified': 'MUST', 'response.format': 'MUST',
-  'path.case-insensitive': 'MUST', 'query.boolean-spelling': 'MUST', 'query.encoding': 'MUST', 'params.required': 'MUST',
-  'auth.forbidden': 'MUST', 'auth.anonymous': 'MUST', 'ids.unknown': 'MUST', 'exchange.unlock': 'MUST',
-  'exchange.enroll-diversify': 'MUST', 'diversifiedkey.consistent': 'MUST',
-  'input.malformed-challenge': 'SHOULD', 'errors.no-leak': 'SHOULD', 'response.deterministic': 'SHOULD',
-  'ids.cardid-mismatch': 'SHOULD', 'ids.request-mismatch': 'SHOULD',
-  'response.multi-block': 'MAY', 'method.not-allowed': 'MAY',
+  'example.documented': 'MUST',
+  'response.correct': 'MUST',
+  'response.diversified': 'MUST',
+  'response.format': 'MUST',
+  'path.case-insensitive': 'MUST',
+  'query.boolean-spelling': 'MUST',
+  'query.encoding': 'MUST',
+  'params.required': 'MUST',
+  'auth.forbidden': 'MUST',
+  'auth.anonymous': 'MUST',
+  'ids.unknown': 'MUST',
+  'exchange.unlock': 'MUST',
+  'exchange.enroll-diversify': 'MUST',
+  'diversifiedkey.consistent': 'MUST',
+  'input.malformed-challenge': 'SHOULD',
+  'errors.no-leak': 'SHOULD',
+  'response.deterministic': 'SHOULD',
+  'ids.cardid-mismatch': 'SHOULD',
+  'ids.request-mismatch': 'SHOULD',
+  'response.multi-block': 'MAY',
+  'method.not-allowed': 'MAY',
   // What one-at-a-time requests cannot see, and credentials and inputs a server must refuse.
-  concurrency: 'MUST', 'secrets.no-leak': 'MUST', 'auth.invalid': 'MUST', 'auth.duplicate': 'SHOULD', 'input.hex-challenge': 'SHOULD',
+  concurrency: 'MUST',
+  'secrets.no-leak': 'MUST',
+  'auth.invalid': 'MUST',
+  'auth.duplicate': 'SHOULD',
+  'input.hex-challenge': 'SHOULD',
 };
 
 function ok(body: string, type = 'application/json; charset=utf-8'): CmResponse {
@@ -83,7 +101,9 @@ describe('judgeResponse and diagnose', () => {
     const card = VirtualCard.create({ adminKey: ZERO, pin: '1234', cardId: CARDID, random: () => Buffer.from(EXAMPLE_CHALLENGE) });
     const problem = judgeResponse(card, ZERO, card.getChallenge(), ok('"xdUoVecIEg0="'));
     // The documented example: challenge 1hFD+cz/0so=, response F0Zudm4wPLY= under the all-zero key.
-    expect(problem).toMatch(/^the card refused the response to challenge 1hFD\+cz\/0so= \(hex D61143F9CCFFD2CA\): expected "F0Zudm4wPLY=", received "xdUoVecIEg0=": /);
+    expect(problem).toMatch(
+      /^the card refused the response to challenge 1hFD\+cz\/0so= \(hex D61143F9CCFFD2CA\): expected "F0Zudm4wPLY=", received "xdUoVecIEg0=": /,
+    );
   });
 
   it('names the known transform that reproduces a wrong cryptogram', () => {
@@ -100,12 +120,13 @@ describe('judgeResponse and diagnose', () => {
       [Buffer.from(challenge), /echoes the challenge/],
       [tdesDecrypt(DOC_DIVERSIFIED, challenge), /decryption of the challenge under the card's diversified key/],
     ];
-    for (const [wrong, says] of cases) expect(diagnose(wrong, K0102_3, challenge, [{ label: "the card's diversified key", key: DOC_DIVERSIFIED }])).toMatch(says);
+    for (const [wrong, says] of cases)
+      expect(diagnose(wrong, K0102_3, challenge, [{ label: "the card's diversified key", key: DOC_DIVERSIFIED }])).toMatch(says);
     const twoBlocks = Buffer.concat([challenge, challenge]);
     expect(diagnose(tdesCbcEncrypt(K0102_3, Buffer.alloc(8), twoBlocks), K0102_3, twoBlocks)).toMatch(/3DES-CBC \(zero IV\).*CBC chaining instead of ECB/);
   });
 
-  it('when nothing reproduces it, gives the expected key\'s KCV and never the key', () => {
+  it("when nothing reproduces it, gives the expected key's KCV and never the key", () => {
     const challenge = Buffer.from('1603ebdf1c8a2e72', 'hex');
     const text = diagnose(Buffer.from('0011223344556677', 'hex'), ZERO, challenge);
     // 8CA64D: the KCV of the all-zero key, as MIM's documentation of the default key gives it.
@@ -154,7 +175,16 @@ describe('findLeak', () => {
 });
 
 function config(server: string, extra: Partial<HarnessConfig> = {}): HarnessConfig {
-  return { server, basePath: '/CertificateManagement/api/v1.0', headers: {}, timeoutMs: 500, lifecycle: false, cards: BROKEN_SERVER_CARDS.slice(0, 1), source: 'test', ...extra };
+  return {
+    server,
+    basePath: '/CertificateManagement/api/v1.0',
+    headers: {},
+    timeoutMs: 500,
+    lifecycle: false,
+    cards: BROKEN_SERVER_CARDS.slice(0, 1),
+    source: 'test',
+    ...extra,
+  };
 }
 
 describe('the runner', () => {
@@ -162,7 +192,10 @@ describe('the runner', () => {
     const hangs: ConformanceCase = { id: 'x.hangs', title: 'hangs', level: 'MUST', run: () => new Promise(() => {}) };
     const after: ConformanceCase = { id: 'x.after', title: 'after', level: 'MUST', run: async (ctx) => ctx.pass('ran') };
     const report = await runConformance({ config: config('http://127.0.0.1:9'), cases: [hangs, after], caseTimeoutMs: 100 });
-    expect(report.results.map((r) => [r.id, r.outcome])).toEqual([['x.hangs', 'failed'], ['x.after', 'passed']]);
+    expect(report.results.map((r) => [r.id, r.outcome])).toEqual([
+      ['x.hangs', 'failed'],
+      ['x.after', 'passed'],
+    ]);
     expect(report.results[0]!.message).toMatch(/did not finish within 100 ms/);
     expect(exitCodeFor(report)).toBe(1);
   });
@@ -195,7 +228,11 @@ describe('the runner', () => {
       expect(events).toEqual(['start 1', 'case auth.anonymous', 'exchange auth.anonymous 401', 'end auth.anonymous passed', 'done 1']);
       expect(report.results[0]!.exchanges[0]!.request.headers).toEqual({ Accept: 'application/json' });
 
-      const throwing: Reporter = { onCaseStart: () => { throw new Error('boom'); } };
+      const throwing: Reporter = {
+        onCaseStart: () => {
+          throw new Error('boom');
+        },
+      };
       const again = await runConformance({ config: server.config, reporter: throwing, grep: /^response\.format$/ });
       expect(again.results[0]!.outcome).toBe('passed');
     } finally {
@@ -227,7 +264,13 @@ describe('the runner', () => {
         return ctx.pass(id);
       },
     });
-    const cases = [sleeper('x.slow', 60), sleeper('x.last', 1, { schedule: 'last' }), sleeper('x.fast', 1), sleeper('x.alone', 5, { schedule: 'alone' }), sleeper('x.after', 1)];
+    const cases = [
+      sleeper('x.slow', 60),
+      sleeper('x.last', 1, { schedule: 'last' }),
+      sleeper('x.fast', 1),
+      sleeper('x.alone', 5, { schedule: 'alone' }),
+      sleeper('x.after', 1),
+    ];
     const events: string[] = [];
     const report = await runConformance({
       config: config('http://127.0.0.1:9'),
@@ -286,7 +329,9 @@ describe('the runner', () => {
     const server = await startBrokenServer('unquoted-body');
     try {
       const report = await runConformance({ config: server.config });
-      expect(report.notes).toEqual([expect.stringMatching(/^likely root cause of \d+ failing cases \(.*response\.correct.*\): the body is bare base64, without the JSON string quotes$/)]);
+      expect(report.notes).toEqual([
+        expect.stringMatching(/^likely root cause of \d+ failing cases \(.*response\.correct.*\): the body is bare base64, without the JSON string quotes$/),
+      ]);
     } finally {
       await server.close();
     }
@@ -297,7 +342,9 @@ describe('the runner', () => {
     try {
       const report = await runConformance({ config: { ...server.config, headers: { Authorization: 'Bearer expired' } }, grep: /^(response|query)\./ });
       expect(report.summary.failed).toBeGreaterThan(2);
-      expect(report.notes?.[0]).toMatch(/^likely root cause of \d+ failing cases: every request with the configured credentials was answered 401 \(\d+ requests\): the server does not accept them; check headers in broken server/);
+      expect(report.notes?.[0]).toMatch(
+        /^likely root cause of \d+ failing cases: every request with the configured credentials was answered 401 \(\d+ requests\): the server does not accept them; check headers in broken server/,
+      );
       expect(report.notes?.some((n) => /: answered 401$/.test(n))).toBe(false);
     } finally {
       await server.close();
@@ -314,7 +361,9 @@ describe('the runner', () => {
       // With a strong card configured, single-card checks use it, and the decrypting server is caught.
       const mixed = await runConformance({ config: server.config, grep: /^(path\.case-insensitive|query\.encoding|response\.multi-block)$/ });
       // No weak-key note; the one cause of the three failures is said once.
-      expect(mixed.notes).toEqual(['likely root cause of 3 failing cases (path.case-insensitive, query.encoding, response.multi-block): it is the 3DES *decryption* of the challenge under the expected key, not the encryption']);
+      expect(mixed.notes).toEqual([
+        'likely root cause of 3 failing cases (path.case-insensitive, query.encoding, response.multi-block): it is the 3DES *decryption* of the challenge under the expected key, not the encryption',
+      ]);
       for (const r of mixed.results) {
         expect(r.outcome).not.toBe('passed');
         expect(r.message).toMatch(/decryption/);
@@ -334,7 +383,8 @@ describe('the runner', () => {
       // The other case's exchange is shown under this case too, marked; keys masked everywhere.
       expect(leak.exchanges.filter((e) => e.failed).length).toBeGreaterThan(1);
       const text = JSON.stringify(report);
-      for (const card of BROKEN_SERVER_CARDS.slice(1)) expect(text.toUpperCase()).not.toContain(card.adminKey.toString('hex').toUpperCase().match(/../g)!.join(' '));
+      for (const card of BROKEN_SERVER_CARDS.slice(1))
+        expect(text.toUpperCase()).not.toContain(card.adminKey.toString('hex').toUpperCase().match(/../g)!.join(' '));
       expect(text).toContain('[redacted]');
     } finally {
       await server.close();
@@ -361,7 +411,11 @@ describe('the runner', () => {
         s.close(() => resolve(p));
       });
     });
-    await expect(ensureReachable(clientOptionsFor(config(`http://127.0.0.1:${port}`)))).rejects.toMatchObject({ constructor: ServerUnreachableError, exitCode: 3, message: expect.stringMatching(/^server unreachable \(refused\): /) });
+    await expect(ensureReachable(clientOptionsFor(config(`http://127.0.0.1:${port}`)))).rejects.toMatchObject({
+      constructor: ServerUnreachableError,
+      exitCode: 3,
+      message: expect.stringMatching(/^server unreachable \(refused\): /),
+    });
     const server = await startBrokenServer();
     try {
       await expect(ensureReachable(clientOptionsFor(server.config))).resolves.toBeUndefined();

@@ -195,7 +195,10 @@ describe('cmcard card: bad input exits 2 with one line and changes nothing', () 
     const bad: Array<[string[], RegExp]> = [
       [['card', 'unblock', '--state', state, '--response', 'not base64!', '--new-pin', '5678'], /--response is neither hex nor base64/],
       [['card', 'unblock', '--state', state, '--response', '0102030405060708', '--new-pin', '1'], /--new-pin must be 4 to 127 bytes/],
-      [['card', 'unblock', '--state', state, '--response', '01020304050607', '--new-pin', '5678'], /--response must be 8 bytes like the pending challenge, got 7/],
+      [
+        ['card', 'unblock', '--state', state, '--response', '01020304050607', '--new-pin', '5678'],
+        /--response must be 8 bytes like the pending challenge, got 7/,
+      ],
       [['card', 'verify-pin', '--state', state, '--pin', '12'], /--pin must be 4 to 127 bytes/],
       [['card', 'challenge', '--state', state, '--length', '7'], /--length must be a multiple of 8/],
       [['card', 'new', '--state', state, '--admin-key', KEY, '--pin', '1234'], /already exists \(pass --force/],
@@ -211,25 +214,49 @@ describe('cmcard card: bad input exits 2 with one line and changes nothing', () 
 
   const broken: Array<[string, () => Promise<string>, RegExp]> = [
     ['missing', async () => join(scratch, 'missing.json'), /does not exist/],
-    ['corrupt', async () => { const p = fresh(); writeFileSync(p, '{"format": "cmcard/card", "version": 1, "card": {'); return p; }, /is not JSON/],
-    ['foreign', async () => { const p = fresh(); writeFileSync(p, '{"hello": "world"}'); return p; }, /"format" must be "cmcard\/card"/],
-    ['short key', async () => {
-      const p = await newCard();
-      const doc = JSON.parse(readFileSync(p, 'utf8'));
-      doc.card.adminKey = '0102';
-      writeFileSync(p, JSON.stringify(doc));
-      return p;
-    }, /card\.adminKey must be 24 bytes .*got 2 bytes/],
+    [
+      'corrupt',
+      async () => {
+        const p = fresh();
+        writeFileSync(p, '{"format": "cmcard/card", "version": 1, "card": {');
+        return p;
+      },
+      /is not JSON/,
+    ],
+    [
+      'foreign',
+      async () => {
+        const p = fresh();
+        writeFileSync(p, '{"hello": "world"}');
+        return p;
+      },
+      /"format" must be "cmcard\/card"/,
+    ],
+    [
+      'short key',
+      async () => {
+        const p = await newCard();
+        const doc = JSON.parse(readFileSync(p, 'utf8'));
+        doc.card.adminKey = '0102';
+        writeFileSync(p, JSON.stringify(doc));
+        return p;
+      },
+      /card\.adminKey must be 24 bytes .*got 2 bytes/,
+    ],
   ];
-  it.each(broken)('a %s card file', async (_name, make, message) => {
-    const state = await make();
-    const runs = await Promise.all(['status', 'challenge', 'block'].map((cmd) => runCli(['card', cmd, '--state', state])));
-    for (const r of runs) {
-      expect(r.code).toBe(2);
-      expectOneLine(r.stderr, message);
-      expect(r.stderr).toContain(state);
-    }
-  }, 60_000);
+  it.each(broken)(
+    'a %s card file',
+    async (_name, make, message) => {
+      const state = await make();
+      const runs = await Promise.all(['status', 'challenge', 'block'].map((cmd) => runCli(['card', cmd, '--state', state])));
+      for (const r of runs) {
+        expect(r.code).toBe(2);
+        expectOneLine(r.stderr, message);
+        expect(r.stderr).toContain(state);
+      }
+    },
+    60_000,
+  );
 
   it('a missing --state is a usage error', async () => {
     const r = await runCli(['card', 'status']);

@@ -87,7 +87,9 @@ describe('cmcard conformance', () => {
     expect(list.stderr).toBe('');
     const lines = list.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(CATALOGUE.length);
-    expect(lines.find((l) => l.includes('example.documented'))).toMatch(/^MUST {4}example\.documented +The documented example request .*\(needs a card equal to the documented example\)$/);
+    expect(lines.find((l) => l.includes('example.documented'))).toMatch(
+      /^MUST {4}example\.documented +The documented example request .*\(needs a card equal to the documented example\)$/,
+    );
     expect(lines.find((l) => l.includes('auth.duplicate'))).toMatch(/^SHOULD {2}auth\.duplicate /);
     const some = await runCli(['conformance', '--list', '--grep', '^secrets']);
     expect(some.stdout).toMatch(/^MUST {4}secrets\.no-leak /);
@@ -98,12 +100,15 @@ describe('cmcard conformance', () => {
     const server = await startBrokenServer('duplicate-auth-first-wins');
     try {
       const path = join(dir, 'strict.json');
-      writeFileSync(path, JSON.stringify({
-        server: server.url,
-        headers: { Authorization: 'Bearer wrong-token' },
-        forbiddenHeaders: { Authorization: 'Bearer user-token' },
-        cards: BROKEN_SERVER_CARDS.map((c) => ({ name: c.name, reqid: c.reqid, scid: c.scid, cardid: c.cardid, adminKey: c.adminKey.toString('hex') })),
-      }));
+      writeFileSync(
+        path,
+        JSON.stringify({
+          server: server.url,
+          headers: { Authorization: 'Bearer wrong-token' },
+          forbiddenHeaders: { Authorization: 'Bearer user-token' },
+          cards: BROKEN_SERVER_CARDS.map((c) => ({ name: c.name, reqid: c.reqid, scid: c.scid, cardid: c.cardid, adminKey: c.adminKey.toString('hex') })),
+        }),
+      );
       const args = ['conformance', '--config', path, '--grep', '^auth\\.duplicate$', '--header', 'Authorization: Bearer helpdesk-token'];
       const lenient = await runCli(args);
       expect(lenient.stdout).toMatch(/WARN {2}SHOULD {2}auth\.duplicate/);
@@ -124,11 +129,21 @@ describe('cmcard conformance', () => {
     const server = await startBrokenServer('ignore-diversified');
     try {
       const path = join(dir, 'ignore-diversified.json');
-      writeFileSync(path, JSON.stringify({
-        server: server.url,
-        headers: { Authorization: 'Bearer ${BROKEN_TOKEN}' },
-        cards: BROKEN_SERVER_CARDS.slice(1, 2).map((c) => ({ name: c.name, reqid: c.reqid, scid: c.scid, cardid: c.cardid, adminKey: c.adminKey.toString('hex'), diversifiedKey: (c.diversifiedKey as Buffer).toString('hex') })),
-      }));
+      writeFileSync(
+        path,
+        JSON.stringify({
+          server: server.url,
+          headers: { Authorization: 'Bearer ${BROKEN_TOKEN}' },
+          cards: BROKEN_SERVER_CARDS.slice(1, 2).map((c) => ({
+            name: c.name,
+            reqid: c.reqid,
+            scid: c.scid,
+            cardid: c.cardid,
+            adminKey: c.adminKey.toString('hex'),
+            diversifiedKey: (c.diversifiedKey as Buffer).toString('hex'),
+          })),
+        }),
+      );
       const r = await runCli(['conformance', '--config', path, '--grep', '^response\\.diversified$'], { env: { BROKEN_TOKEN: 'helpdesk-token' } });
       expect(r.code).toBe(1);
       const lines = r.stdout.split('\n');
@@ -137,7 +152,9 @@ describe('cmcard conformance', () => {
       expect(lines[at + 1]).toMatch(/^ {6}GET http:\/\/127\.0\.0\.1:\d+\/\S+diversified=True -> 200 \(\d+ ms\) \[failed on request \d of 2\]$/);
       expect(lines[at + 2]).toMatch(/^ {6}body: "\\"[A-Za-z0-9+/]{11}=\\""$/);
       expect(lines[at + 3]).toBe("      why: it was computed with the template's default key (diversified=false's key)");
-      expect(lines[at + 4]).toMatch(/^ {6}reproduce: curl -sS -i -g 'http:\/\/127\.0\.0\.1:\d+\/\S+diversified=True' -H "Authorization: Bearer \$\{BROKEN_TOKEN\}" -H 'Accept: application\/json'$/);
+      expect(lines[at + 4]).toMatch(
+        /^ {6}reproduce: curl -sS -i -g 'http:\/\/127\.0\.0\.1:\d+\/\S+diversified=True' -H "Authorization: Bearer \$\{BROKEN_TOKEN\}" -H 'Accept: application\/json'$/,
+      );
       expect(r.stdout).not.toContain('helpdesk-token');
     } finally {
       await server.close();
@@ -222,7 +239,9 @@ describe('cmcard conformance', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/PIN blocked/);
       expect(r.stdout).toMatch(/the unblock screen shows [0-9A-F]{4} [0-9A-F]{4} [0-9A-F]{4} [0-9A-F]{4}/);
-      expect(r.stdout).toMatch(/> GET http:\/\/127\.0\.0\.1:\d+\/CertificateManagement\/api\/v1\.0\/requests\/.*authenticationresponse\?cardid=.*&challenge=.*&diversified=True/);
+      expect(r.stdout).toMatch(
+        /> GET http:\/\/127\.0\.0\.1:\d+\/CertificateManagement\/api\/v1\.0\/requests\/.*authenticationresponse\?cardid=.*&challenge=.*&diversified=True/,
+      );
       expect(r.stdout).toMatch(/< 200 application\/json.*"[A-Za-z0-9+/]{11}="/);
       expect(r.stdout).toMatch(/card verdict: response accepted/);
       expect(r.stdout).toMatch(/new PIN verified/);
@@ -233,7 +252,7 @@ describe('cmcard conformance', () => {
       const r = await runCli(['unlock', '--server', server.url, '--header', 'Authorization: Bearer demo-user']);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/unlock failed: .*answered 403/);
-      expect(r.stdout).toMatch(/   < 403 /);
+      expect(r.stdout).toMatch(/ {3}< 403 /);
       expect(r.stdout + r.stderr).not.toContain('demo-user');
     });
   });
@@ -258,7 +277,14 @@ describe('cmcard unlock', () => {
     try {
       const path = join(dir, 'decrypt.json');
       const alpha = BROKEN_SERVER_CARDS[1]!;
-      writeFileSync(path, JSON.stringify({ server: server.url, headers: { Authorization: 'Bearer helpdesk-token' }, cards: [{ name: 'alpha', reqid: alpha.reqid, scid: alpha.scid, cardid: alpha.cardid, adminKey: alpha.adminKey.toString('hex') }] }));
+      writeFileSync(
+        path,
+        JSON.stringify({
+          server: server.url,
+          headers: { Authorization: 'Bearer helpdesk-token' },
+          cards: [{ name: 'alpha', reqid: alpha.reqid, scid: alpha.scid, cardid: alpha.cardid, adminKey: alpha.adminKey.toString('hex') }],
+        }),
+      );
       const r = await runCli(['unlock', '--config', path]);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/unlock failed: .*decryption/);

@@ -38,9 +38,12 @@ describe('cmcard init', () => {
     expect(config.server).toBe('https://cm.contoso.com');
     expect(config.headers).toEqual({ Authorization: 'Bearer ${CM_TOKEN}' });
     expect(config.forbiddenHeaders).toEqual({ Authorization: 'Bearer ${CM_TOKEN_NO_RIGHTS}' });
-    expect(config.cards).toEqual([{ name: 'card1', reqid: PLACEHOLDER.reqid, scid: PLACEHOLDER.scid, cardid: PLACEHOLDER.cardid, adminKey: '${CM_ADMIN_KEY}' }]);
+    expect(config.cards).toEqual([
+      { name: 'card1', reqid: PLACEHOLDER.reqid, scid: PLACEHOLDER.scid, cardid: PLACEHOLDER.cardid, adminKey: '${CM_ADMIN_KEY}' },
+    ]);
     // What to fill in: every placeholder and variable is named, and the next command.
-    for (const word of ['cards[0]', 'CM_ADMIN_KEY', 'CM_TOKEN', 'CM_TOKEN_NO_RIGHTS', 'npx cmcard conformance --config cmcard.json']) expect(r.stdout).toContain(word);
+    for (const word of ['cards[0]', 'CM_ADMIN_KEY', 'CM_TOKEN', 'CM_TOKEN_NO_RIGHTS', 'npx cmcard conformance --config cmcard.json'])
+      expect(r.stdout).toContain(word);
     expect(r.stdout).not.toMatch(/^ {2}server /m);
   });
 
@@ -91,7 +94,7 @@ describe('cmcard init', () => {
     expect(readJson(join(cwd, 'cm.json')).cards).toHaveLength(1);
   });
 
-  it('points $schema at the project\'s node_modules from a file in a subfolder', async () => {
+  it("points $schema at the project's node_modules from a file in a subfolder", async () => {
     const cwd = mkdtempSync(join(dir, 'sub-'));
     mkdirSync(join(cwd, 'ci/cm'), { recursive: true });
     expect((await runCli(['init', '--output', 'ci/cm/cmcard.json'], { cwd })).code).toBe(0);

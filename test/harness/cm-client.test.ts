@@ -120,7 +120,12 @@ describe('other endpoints', () => {
         .persist()
         .intercept(() => true, method)
         .reply(function (uri, body) {
-          calls.push({ method: this.req.method, path: uri, body: typeof body === 'string' ? body : JSON.stringify(body), contentType: this.req.headers['content-type'] as string | undefined });
+          calls.push({
+            method: this.req.method,
+            path: uri,
+            body: typeof body === 'string' ? body : JSON.stringify(body),
+            contentType: this.req.headers['content-type'] as string | undefined,
+          });
           return [201, '"api/v1.0/requests/0a9e0c7f-0000-4000-8000-000000000001"', { 'Content-Type': 'application/json' }];
         });
     }
@@ -189,7 +194,13 @@ describe('headers and recorded exchanges', () => {
     const [e] = exchanges;
     expect(e!.request.url).toBe(`${ORIGIN}${AUTH_PATH}?cardid=${CARDID}&challenge=1hFD%2Bcz%2F0so%3D&diversified=False`);
     // Every configured header value counts as a credential (docs/report.md: masked by value, whatever the name).
-    expect(e!.request.headers).toMatchObject({ Authorization: 'Bearer [redacted]', Cookie: '[redacted]', 'X-Api-Key': '[redacted]', 'X-Trace': '[redacted]', Accept: 'application/json' });
+    expect(e!.request.headers).toMatchObject({
+      Authorization: 'Bearer [redacted]',
+      Cookie: '[redacted]',
+      'X-Api-Key': '[redacted]',
+      'X-Trace': '[redacted]',
+      Accept: 'application/json',
+    });
     expect(e!.response?.headers['set-cookie']).toBe('[redacted]');
     expect(e!.response?.headers['content-type']).toBe('application/json');
     expect(e!.response?.body).toBe('"F0Zudm4wPLY="');
@@ -209,7 +220,9 @@ describe('headers and recorded exchanges', () => {
 describe('HTTP answers are responses, not errors', () => {
   it('does not follow redirects', async () => {
     const target = nock(ORIGIN).get('/elsewhere').reply(200, '"bad"');
-    nock(ORIGIN).get(`${BASE}/profiletemplates`).reply(302, '', { Location: `${ORIGIN}/elsewhere` });
+    nock(ORIGIN)
+      .get(`${BASE}/profiletemplates`)
+      .reply(302, '', { Location: `${ORIGIN}/elsewhere` });
     const res = await client().profileTemplates();
     expect(res.status).toBe(302);
     expect(res.headers.location).toBe(`${ORIGIN}/elsewhere`);
@@ -264,7 +277,10 @@ describe('transport failures', () => {
   });
 
   it('reports connection refused on a closed loopback port', async () => {
-    const origin = await withServer(() => undefined, async (o) => o);
+    const origin = await withServer(
+      () => undefined,
+      async (o) => o,
+    );
     const err = await transportError(new CmClient({ server: origin }).profileTemplates());
     expect(err.kind).toBe('refused');
   });
@@ -433,7 +449,17 @@ describe('one server URL rule for the config file and the client', () => {
 
   it('both keep the origin of a good URL', () => {
     expect(checkOrigin('https://CM.contoso.com:8443/')).toEqual({ origin: 'https://cm.contoso.com:8443' });
-    expect(parseConfig({ server: 'https://CM.contoso.com:8443', cards: [{ reqid: DOCUMENTED_EXAMPLE.reqid, scid: DOCUMENTED_EXAMPLE.scid, cardid: DOCUMENTED_EXAMPLE.cardid, adminKey: DOCUMENTED_EXAMPLE.adminKeyHex }] }, 'cm.json').server).toBe('https://cm.contoso.com:8443');
+    expect(
+      parseConfig(
+        {
+          server: 'https://CM.contoso.com:8443',
+          cards: [
+            { reqid: DOCUMENTED_EXAMPLE.reqid, scid: DOCUMENTED_EXAMPLE.scid, cardid: DOCUMENTED_EXAMPLE.cardid, adminKey: DOCUMENTED_EXAMPLE.adminKeyHex },
+          ],
+        },
+        'cm.json',
+      ).server,
+    ).toBe('https://cm.contoso.com:8443');
   });
 });
 

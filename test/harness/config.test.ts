@@ -51,7 +51,10 @@ describe('parseConfig', () => {
   });
 
   it.each([
-    [{ cards: [card(), card({ name: 'b', adminKey: 'abcd' })] }, 'cm.json: cards[1].adminKey must be 48 or 32 hex digits (or base64 of 24 or 16 bytes), got 4 hex digits'],
+    [
+      { cards: [card(), card({ name: 'b', adminKey: 'abcd' })] },
+      'cm.json: cards[1].adminKey must be 48 or 32 hex digits (or base64 of 24 or 16 bytes), got 4 hex digits',
+    ],
     [{ cards: [card(), card({ name: 'b', adminKey: 'zz'.repeat(24) })] }, 'cm.json: cards[1].adminKey is not hex'],
     [{ cards: [card({ reqid: 'nope' })] }, 'cm.json: cards[0].reqid is not a GUID like a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099, got "nope"'],
     [{ cards: [card({ scid: undefined })] }, 'cm.json: cards[0].scid is missing'],
@@ -84,7 +87,10 @@ describe('parseConfig', () => {
   });
 
   it('diversifiedKey is a key or "server"', () => {
-    const cfg = parseConfig(JSON.stringify(base({ cards: [card({ diversifiedKey: 'server' }), card({ name: 'b', adminKey: KEY, diversifiedKey: KEY })] })), 'cm.json');
+    const cfg = parseConfig(
+      JSON.stringify(base({ cards: [card({ diversifiedKey: 'server' }), card({ name: 'b', adminKey: KEY, diversifiedKey: KEY })] })),
+      'cm.json',
+    );
     expect(cfg.cards[0]!.diversifiedKey).toBe('server');
     expect(cfg.cards[1]!.diversifiedKey).toEqual(Buffer.from(KEY, 'hex'));
     expect(isDocumentedExample(cfg.cards[1]!)).toBe(false);
@@ -93,22 +99,29 @@ describe('parseConfig', () => {
   it('accepts a "$schema" key (a string) and ignores it', () => {
     const withSchema = parseConfig(JSON.stringify(base({ $schema: './node_modules/cmcard/schemas/config.schema.json' })), 'cm.json');
     expect(withSchema).toEqual(parseConfig(JSON.stringify(base()), 'cm.json'));
-    expect(errorOf(() => parseConfig(JSON.stringify(base({ $schema: 7 })), 'cm.json'))).toBe('cm.json: $schema must be a string (the schema\'s path or URL), got 7');
+    expect(errorOf(() => parseConfig(JSON.stringify(base({ $schema: 7 })), 'cm.json'))).toBe(
+      "cm.json: $schema must be a string (the schema's path or URL), got 7",
+    );
   });
 
   it('checks an ATR as the card and the seed do: structure and TCK', () => {
-    expect(parseConfig(JSON.stringify(base({ cards: [card({ atr: '3B 8D 01 80 FB A0 00 00 03 97 42 54 46 59 03 01 C8' })] })), 'cm.json').cards[0]!.atr).toBe('3b8d0180fba000000397425446590301c8');
-    expect(errorOf(() => parseConfig(JSON.stringify(base({ cards: [card({ atr: '3b8d0180fba000000397425446590301c9' })] })), 'cm.json')))
-      .toBe('cm.json: cards[0].atr has a wrong TCK byte C9 (expected C8)');
+    expect(parseConfig(JSON.stringify(base({ cards: [card({ atr: '3B 8D 01 80 FB A0 00 00 03 97 42 54 46 59 03 01 C8' })] })), 'cm.json').cards[0]!.atr).toBe(
+      '3b8d0180fba000000397425446590301c8',
+    );
+    expect(errorOf(() => parseConfig(JSON.stringify(base({ cards: [card({ atr: '3b8d0180fba000000397425446590301c9' })] })), 'cm.json'))).toBe(
+      'cm.json: cards[0].atr has a wrong TCK byte C9 (expected C8)',
+    );
   });
 
   it('reads a key in base64 as well as hex, and says which reading failed', () => {
     const cfg = parseConfig(JSON.stringify(base({ cards: [card({ adminKey: Buffer.from(KEY, 'hex').toString('base64') })] })), 'cm.json');
     expect(cfg.cards[0]!.adminKey).toEqual(Buffer.from(KEY, 'hex'));
-    expect(errorOf(() => parseConfig(JSON.stringify(base({ cards: [card({ adminKey: KEY.slice(1) })] })), 'cm.json')))
-      .toBe('cm.json: cards[0].adminKey must be 48 or 32 hex digits (or base64 of 24 or 16 bytes), got 47 hex digits');
-    expect(errorOf(() => parseConfig(JSON.stringify(base({ cards: [card({ diversifiedKey: KEY.slice(1) })] })), 'cm.json')))
-      .toBe('cm.json: cards[0].diversifiedKey must be 48 or 32 hex digits (or base64 of 24 or 16 bytes), got 47 hex digits (or "server")');
+    expect(errorOf(() => parseConfig(JSON.stringify(base({ cards: [card({ adminKey: KEY.slice(1) })] })), 'cm.json'))).toBe(
+      'cm.json: cards[0].adminKey must be 48 or 32 hex digits (or base64 of 24 or 16 bytes), got 47 hex digits',
+    );
+    expect(errorOf(() => parseConfig(JSON.stringify(base({ cards: [card({ diversifiedKey: KEY.slice(1) })] })), 'cm.json'))).toBe(
+      'cm.json: cards[0].diversifiedKey must be 48 or 32 hex digits (or base64 of 24 or 16 bytes), got 47 hex digits (or "server")',
+    );
   });
 
   it('a mistyped admin key is never echoed', () => {

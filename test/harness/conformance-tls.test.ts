@@ -40,7 +40,10 @@ describe('TLS from the config file', () => {
     const config = loadConfig(writeConfig('mtls.json', server.url, { ca: 'ca.pem', cert: 'client.pem', key: 'client-key.pem' }));
     await expect(ensureReachable(clientOptionsFor(config))).resolves.toBeUndefined();
     const report = await runConformance({ config, grep: /^response\.(correct|format)$/ });
-    expect(report.results.map((r) => [r.id, r.outcome])).toEqual([['response.correct', 'passed'], ['response.format', 'passed']]);
+    expect(report.results.map((r) => [r.id, r.outcome])).toEqual([
+      ['response.correct', 'passed'],
+      ['response.format', 'passed'],
+    ]);
     expect(report.results[0]!.exchanges[0]!.request.url).toMatch(/^https:\/\/127\.0\.0\.1:/);
   });
 

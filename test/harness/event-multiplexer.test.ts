@@ -35,7 +35,16 @@ describe('multiplexer', () => {
     const a = recorder();
     const b = recorder();
     const errors = memoryStream();
-    await play(multiplex([{ name: 'a', reporter: a.reporter }, { name: 'b', reporter: b.reporter }], { errors }), sampleRun());
+    await play(
+      multiplex(
+        [
+          { name: 'a', reporter: a.reporter },
+          { name: 'b', reporter: b.reporter },
+        ],
+        { errors },
+      ),
+      sampleRun(),
+    );
     expect(a.calls).toEqual(expectedCalls());
     expect(b.calls).toEqual(expectedCalls());
     expect(errors.text()).toBe('');
@@ -56,7 +65,11 @@ describe('multiplexer', () => {
     };
     const errors = memoryStream();
     const reporter = multiplex(
-      [{ name: 'a', reporter: before.reporter }, { name: 'the broken report', reporter: broken }, { name: 'b', reporter: after.reporter }],
+      [
+        { name: 'a', reporter: before.reporter },
+        { name: 'the broken report', reporter: broken },
+        { name: 'b', reporter: after.reporter },
+      ],
       { errors },
     );
     await expect(play(reporter, sampleRun())).resolves.toBeUndefined();
@@ -72,7 +85,14 @@ describe('multiplexer', () => {
     const reporter = multiplex(
       [
         { name: 'rejecting', reporter: { onRunEnd: async () => Promise.reject(new Error('EACCES: permission denied')) } },
-        { name: 'throwing', reporter: { onRunEnd: () => { throw 'not even an Error'; } } },
+        {
+          name: 'throwing',
+          reporter: {
+            onRunEnd: () => {
+              throw 'not even an Error';
+            },
+          },
+        },
         { name: 'last', reporter: last.reporter },
       ],
       { errors },
@@ -89,7 +109,16 @@ describe('multiplexer', () => {
     const order: string[] = [];
     const slow: Reporter = { onRunEnd: () => new Promise((done) => setTimeout(() => done(void order.push('slow file')), 20)) };
     const consoleLike: Reporter = { onRunEnd: () => void order.push('console') };
-    await play(multiplex([{ name: 'slow', reporter: slow }, { name: 'console', reporter: consoleLike }], { errors: memoryStream() }), sampleRun());
+    await play(
+      multiplex(
+        [
+          { name: 'slow', reporter: slow },
+          { name: 'console', reporter: consoleLike },
+        ],
+        { errors: memoryStream() },
+      ),
+      sampleRun(),
+    );
     expect(order).toEqual(['slow file', 'console']);
   });
 });

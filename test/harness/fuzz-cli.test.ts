@@ -71,7 +71,9 @@ describe('cmcard fuzz', () => {
     const json = join(dir, 'out/fuzz.json');
     const junit = join(dir, 'out/fuzz.xml');
     const html = join(dir, 'out/fuzz.html');
-    const r = await runCli(['fuzz', '--runs', '40', '--seed', '3', '--report', `json:${json}`, '--report', `junit:${junit}`, '--report', `html:${html}`], { timeoutMs: 120_000 });
+    const r = await runCli(['fuzz', '--runs', '40', '--seed', '3', '--report', `json:${json}`, '--report', `junit:${junit}`, '--report', `html:${html}`], {
+      timeoutMs: 120_000,
+    });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^cmcard \S+ fuzz: 10 invariants against http:\/\/127\.0\.0\.1:\d+$/m);
@@ -89,7 +91,8 @@ describe('cmcard fuzz', () => {
     const xml = new XMLParser({ ignoreAttributes: false }).parse(readFileSync(junit, 'utf8'));
     expect([xml.testsuites.testsuite.testcase].flat()).toHaveLength(INVARIANTS.length);
     expect(readFileSync(html, 'utf8')).toContain('fuzz.retired-card-silent');
-    for (const text of [r.stdout, readFileSync(json, 'utf8'), readFileSync(junit, 'utf8'), readFileSync(html, 'utf8')]) expect(text).not.toContain('demo-helpdesk');
+    for (const text of [r.stdout, readFileSync(json, 'utf8'), readFileSync(junit, 'utf8'), readFileSync(html, 'utf8')])
+      expect(text).not.toContain('demo-helpdesk');
   }, 150_000);
 
   it('usage errors exit 2 with one line naming the flag', async () => {

@@ -88,7 +88,9 @@ describe('cmcard fuzz finds, shrinks and replays each planted defect', () => {
         const again = await runFuzz({ config: server.config, seed: finding!.seed, path: finding!.path, replayCommand });
         const replayed = again.findings.find((f) => f.invariant.id === p.invariant);
         expect(replayed, `replay found: ${again.findings.map((f) => f.invariant.id).join(', ') || 'nothing'}`).toBeDefined();
-        expect(replayed!.steps.map((s) => s.title.replace(/cardid [0-9a-f-]{36}/, 'cardid …'))).toEqual(finding!.steps.map((s) => s.title.replace(/cardid [0-9a-f-]{36}/, 'cardid …')));
+        expect(replayed!.steps.map((s) => s.title.replace(/cardid [0-9a-f-]{36}/, 'cardid …'))).toEqual(
+          finding!.steps.map((s) => s.title.replace(/cardid [0-9a-f-]{36}/, 'cardid …')),
+        );
         expect(replayed!.brk.step).toBe(finding!.brk.step);
         expect(again.stats.sequences).toBe(1);
       } finally {

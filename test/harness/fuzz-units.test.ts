@@ -23,10 +23,30 @@ const CHALLENGE = Buffer.from(DOCUMENTED_EXAMPLE.challengeBase64, 'base64');
 const DIVERSIFIED = Buffer.from(DOCUMENTED_EXAMPLE.diversifiedKeyBase64, 'base64');
 
 function card(over: Partial<ModelCard> = {}): ModelCard {
-  return { scid: DOCUMENTED_EXAMPLE.scid, cardid: DOCUMENTED_EXAMPLE.cardid, label: 'card example', adminKey: ZERO_KEY, diversifiedKey: DIVERSIFIED, status: 'active', created: false, pending: [], touched: 0, ...over };
+  return {
+    scid: DOCUMENTED_EXAMPLE.scid,
+    cardid: DOCUMENTED_EXAMPLE.cardid,
+    label: 'card example',
+    adminKey: ZERO_KEY,
+    diversifiedKey: DIVERSIFIED,
+    status: 'active',
+    created: false,
+    pending: [],
+    touched: 0,
+    ...over,
+  };
 }
 function request(over: Partial<ModelRequest> = {}): ModelRequest {
-  return { reqid: DOCUMENTED_EXAMPLE.reqid, label: 'the request of card example', status: 'open', created: false, cards: [DOCUMENTED_EXAMPLE.scid], touched: 0, read: 0, ...over };
+  return {
+    reqid: DOCUMENTED_EXAMPLE.reqid,
+    label: 'the request of card example',
+    status: 'open',
+    created: false,
+    cards: [DOCUMENTED_EXAMPLE.scid],
+    touched: 0,
+    read: 0,
+    ...over,
+  };
 }
 
 const deferred: Array<{ card: ModelCard; challenge: Buffer }> = [];
@@ -42,7 +62,14 @@ const env: CheckEnv = {
 };
 
 function ask(over: Partial<AskFacts> = {}): AskFacts {
-  return { target: { card: card(), request: request() }, wellFormed: true, missing: [], challenge: { kind: 'valid', bytes: CHALLENGE }, diversified: false, ...over };
+  return {
+    target: { card: card(), request: request() },
+    wellFormed: true,
+    missing: [],
+    challenge: { kind: 'valid', bytes: CHALLENGE },
+    diversified: false,
+    ...over,
+  };
 }
 
 function step(over: Partial<StepFacts> & { status?: number; body?: string }): StepFacts {
@@ -85,13 +112,17 @@ describe('how a server must read a challenge', () => {
 
   it('every encoding the fuzzer sends is read the way it was meant, or refused', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 8 }).chain((k) => fc.uint8Array({ minLength: 8 * k, maxLength: 8 * k })), fc.constantFrom(...CHALLENGE_ENCODINGS), (bytes, encoding) => {
-        const r = readChallenge(challengeOnWire({ bytes, encoding }));
-        if (encoding === 'base64' || encoding === 'base64 with lower-case percent escapes') expect(r).toEqual({ kind: 'valid', bytes: Buffer.from(bytes) });
-        else if (encoding === 'base64url' || encoding === 'unpadded base64') expect(r).toMatchObject({ bytes: Buffer.from(bytes) });
-        else if (encoding === 'missing') expect(r.kind).toBe('missing');
-        else if (r.kind === 'valid' || r.kind === 'lenient') expect(encoding === 'hex' || encoding === 'spaced hex').toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 8 }).chain((k) => fc.uint8Array({ minLength: 8 * k, maxLength: 8 * k })),
+        fc.constantFrom(...CHALLENGE_ENCODINGS),
+        (bytes, encoding) => {
+          const r = readChallenge(challengeOnWire({ bytes, encoding }));
+          if (encoding === 'base64' || encoding === 'base64 with lower-case percent escapes') expect(r).toEqual({ kind: 'valid', bytes: Buffer.from(bytes) });
+          else if (encoding === 'base64url' || encoding === 'unpadded base64') expect(r).toMatchObject({ bytes: Buffer.from(bytes) });
+          else if (encoding === 'missing') expect(r.kind).toBe('missing');
+          else if (r.kind === 'valid' || r.kind === 'lenient') expect(encoding === 'hex' || encoding === 'spaced hex').toBe(true);
+        },
+      ),
     );
   });
 
@@ -135,14 +166,20 @@ describe('the invariants, one step at a time', () => {
 
   it('no-key-material: a key in an error body; not the diversifiedkey 200 to the caller with rights; not an echo of what was sent', () => {
     expect(broken(step({ status: 400, body: `{"Message":"key ${DIVERSIFIED.toString('hex').toUpperCase()}"}` }))).toEqual(['fuzz.no-key-material']);
-    const key = { ...step({ body: JSON.stringify(DIVERSIFIED.toString('base64')) }), endpoint: 'diversifiedkey' as const, ask: ask({ challenge: undefined, diversified: undefined }) };
+    const key = {
+      ...step({ body: JSON.stringify(DIVERSIFIED.toString('base64')) }),
+      endpoint: 'diversifiedkey' as const,
+      ask: ask({ challenge: undefined, diversified: undefined }),
+    };
     expect(broken(key)).toEqual([]);
     expect(broken({ ...key, caller: FORBIDDEN })).toEqual(['fuzz.rights-enforced', 'fuzz.no-key-material']);
     const echoed = DIVERSIFIED.toString('base64');
-    expect(broken(step({ status: 400, body: `{"Message":"challenge ${echoed} is too long"}`, sent: { url: `http://h/x?challenge=${encodeURIComponent(echoed)}` } }))).toEqual([]);
+    expect(
+      broken(step({ status: 400, body: `{"Message":"challenge ${echoed} is too long"}`, sent: { url: `http://h/x?challenge=${encodeURIComponent(echoed)}` } })),
+    ).toEqual([]);
   });
 
-  it("cryptogram-verifies: the virtual card refuses a wrong cryptogram; an unknown diversified key defers judgement", () => {
+  it('cryptogram-verifies: the virtual card refuses a wrong cryptogram; an unknown diversified key defers judgement', () => {
     expect(broken(step({ body: JSON.stringify(Buffer.alloc(8).toString('base64')) }))).toEqual(['fuzz.cryptogram-verifies']);
     expect(broken(step({ body: '"not base64!"' }))).toEqual(['fuzz.cryptogram-verifies']);
     deferred.length = 0;
@@ -156,7 +193,11 @@ describe('the invariants, one step at a time', () => {
     expect(broken(step({ ask: ask({ target: { card: card({ status: 'Retired' }), request: request() } }) }))).toEqual(['fuzz.retired-card-silent']);
     expect(broken(step({ ask: ask({ target: { card: card(), request: request({ status: 'uncertain' }) } }) }))).toEqual([]);
     expect(broken(step({ ask: ask({ challenge: { kind: 'invalid', why: 'it is not base64' } }) }))).toEqual(['fuzz.bad-input-refused']);
-    expect(INVARIANTS.filter((i) => i.level === 'SHOULD').map((i) => i.id)).toEqual(['fuzz.closed-request-silent', 'fuzz.retired-card-silent', 'fuzz.bad-input-refused']);
+    expect(INVARIANTS.filter((i) => i.level === 'SHOULD').map((i) => i.id)).toEqual([
+      'fuzz.closed-request-silent',
+      'fuzz.retired-card-silent',
+      'fuzz.bad-input-refused',
+    ]);
   });
 });
 
@@ -196,7 +237,9 @@ describe('curl commands', () => {
       expect(text).not.toContain('acme-secret');
     }
     expect(curlCommand({ method: 'GET', url: 'http://h/x', caller: ANONYMOUS }, callers)).not.toMatch(/Authorization/);
-    expect(curlCommand({ method: 'GET', url: 'http://h/x', caller: { kind: 'garbage', garbage: 0 } }, callers)).toContain("-H 'Authorization: Bearer not-a-real-token'");
+    expect(curlCommand({ method: 'GET', url: 'http://h/x', caller: { kind: 'garbage', garbage: 0 } }, callers)).toContain(
+      "-H 'Authorization: Bearer not-a-real-token'",
+    );
     expect(envName('rights', 'x-api-key')).toBe('CM_X_API_KEY');
     expect(curlEnvNote(new Set(['rights']), callers)).toContain('CM_AUTHORIZATION');
     expect(shellQuote("a'b")).toBe(`'a'\\''b'`);
@@ -207,11 +250,35 @@ describe('a finding as printed', () => {
   it('numbered steps with curl, the replay line, and a credential the server echoed masked', () => {
     const callers = { headers: { Authorization: 'Bearer s3cr3t-token' } };
     const steps: StepRecord[] = [
-      { index: 1, title: 'read the request of card example, as the caller with rights', caller: RIGHTS, method: 'GET', path: '/api/requests/1', outcome: '200', raw: { headers: {}, answer: { status: 200, headers: {}, body: '', durationMs: 1 } } },
-      { index: 2, title: 'create an Unblock request for card example, as the caller with rights', caller: RIGHTS, method: 'POST', path: '/api/requests', body: '{}', outcome: '201', raw: { headers: {}, answer: { status: 201, headers: {}, body: '', durationMs: 1 } } },
+      {
+        index: 1,
+        title: 'read the request of card example, as the caller with rights',
+        caller: RIGHTS,
+        method: 'GET',
+        path: '/api/requests/1',
+        outcome: '200',
+        raw: { headers: {}, answer: { status: 200, headers: {}, body: '', durationMs: 1 } },
+      },
+      {
+        index: 2,
+        title: 'create an Unblock request for card example, as the caller with rights',
+        caller: RIGHTS,
+        method: 'POST',
+        path: '/api/requests',
+        body: '{}',
+        outcome: '201',
+        raw: { headers: {}, answer: { status: 201, headers: {}, body: '', durationMs: 1 } },
+      },
     ];
     const text = renderFinding(
-      { invariant: invariant('fuzz.ids-enforced'), brk: { invariant: 'fuzz.ids-enforced', step: 2, message: 'the server said Bearer s3cr3t-token' }, steps, seed: 9, path: '3:1', found: { sequence: 4, shrinkRuns: 7 } },
+      {
+        invariant: invariant('fuzz.ids-enforced'),
+        brk: { invariant: 'fuzz.ids-enforced', step: 2, message: 'the server said Bearer s3cr3t-token' },
+        steps,
+        seed: 9,
+        path: '3:1',
+        found: { sequence: 4, shrinkRuns: 7 },
+      },
       { origin: 'http://127.0.0.1:9', callers, replay: "cmcard fuzz --seed 9 --path '3:1'", redactor: Redactor.forHeaders(callers.headers) },
     );
     const lines = text.split('\n');
@@ -228,10 +295,30 @@ describe('a finding as printed', () => {
 
 describe('the model', () => {
   it('picks a closed request or a retired card first, then a read request, then the most recently touched', () => {
-    const config = { server: 'http://h', basePath: '/b', headers: {}, timeoutMs: 1, lifecycle: true, source: 't', cards: [
-      { name: 'a', reqid: '11111111-1111-4111-8111-111111111111', scid: '22222222-2222-4222-8222-222222222222', cardid: '33333333-3333-4333-8333-333333333333', adminKey: ZERO_KEY },
-      { name: 'b', reqid: '44444444-4444-4444-8444-444444444444', scid: '55555555-5555-4555-8555-555555555555', cardid: '66666666-6666-4666-8666-666666666666', adminKey: ZERO_KEY },
-    ] };
+    const config = {
+      server: 'http://h',
+      basePath: '/b',
+      headers: {},
+      timeoutMs: 1,
+      lifecycle: true,
+      source: 't',
+      cards: [
+        {
+          name: 'a',
+          reqid: '11111111-1111-4111-8111-111111111111',
+          scid: '22222222-2222-4222-8222-222222222222',
+          cardid: '33333333-3333-4333-8333-333333333333',
+          adminKey: ZERO_KEY,
+        },
+        {
+          name: 'b',
+          reqid: '44444444-4444-4444-8444-444444444444',
+          scid: '55555555-5555-4555-8555-555555555555',
+          cardid: '66666666-6666-4666-8666-666666666666',
+          adminKey: ZERO_KEY,
+        },
+      ],
+    };
     const m = FuzzModel.fromConfig(config);
     expect(m.links().map((l) => l.card.label)).toEqual(['card b', 'card a']);
     const made = m.addRequest('77777777-7777-4777-8777-777777777777', ['22222222-2222-4222-8222-222222222222']);
@@ -249,7 +336,13 @@ describe('the model', () => {
 describe('the console names a fuzz run and shows its headway on a TTY', () => {
   it('header in invariants, progress in the status line, none of it off a TTY', async () => {
     const { consoleReporter } = await import('../../harness/reporters/console.js');
-    const run = { tool: { name: 'cmcard', version: '1' }, kind: 'fuzz' as const, server: 'http://127.0.0.1:1', startedAt: '', cases: INVARIANTS.map(({ id, title, level }) => ({ id, title, level })) };
+    const run = {
+      tool: { name: 'cmcard', version: '1' },
+      kind: 'fuzz' as const,
+      server: 'http://127.0.0.1:1',
+      startedAt: '',
+      cases: INVARIANTS.map(({ id, title, level }) => ({ id, title, level })),
+    };
     for (const tty of [true, false]) {
       let out = '';
       const r = consoleReporter({ stream: { write: (t: string) => (out += t), columns: 200 }, tty, color: false });

@@ -30,7 +30,10 @@ function closedPlan(concurrency: number, stop: StopRule, send: (card: number, ch
 }
 
 /** An in-process server: answers by its own call counter (exact mix whatever the concurrency). */
-function mixSend(o: { wrongEvery?: number; statusEvery?: number; failEvery?: number; key?: Buffer }): { send: (card: number, challenge: Buffer) => Promise<Reply>; calls: () => number } {
+function mixSend(o: { wrongEvery?: number; statusEvery?: number; failEvery?: number; key?: Buffer }): {
+  send: (card: number, challenge: Buffer) => Promise<Reply>;
+  calls: () => number;
+} {
   let calls = 0;
   let oks = 0;
   const send = async (_card: number, challenge: Buffer): Promise<Reply> => {
@@ -61,7 +64,15 @@ describe('load engine, closed model: counting', () => {
     expect(stats.dropped).toBe(0);
     expect(stats.latency.count).toBe(700);
     const summary = summariseLoad(stats);
-    expect(summary).toMatchObject({ exchanges: 700, wrongCryptograms: 60, errors: 100, statusCodes: { '200': 600, '500': 100 }, model: 'closed', verified: 540, dropped: 0 });
+    expect(summary).toMatchObject({
+      exchanges: 700,
+      wrongCryptograms: 60,
+      errors: 100,
+      statusCodes: { '200': 600, '500': 100 },
+      model: 'closed',
+      verified: 540,
+      dropped: 0,
+    });
     const verdict = judgeLoad(stats, summary, criteriaFor([], 0.5));
     expect(verdict.exitCode).toBe(1);
     expect(verdict.reason).toMatch(/^60 response\(s\) failed card verification \(60 of 700\)$/);
@@ -89,7 +100,11 @@ describe('load engine, closed model: counting', () => {
   });
 
   it('runs exactly N exchanges, also with more workers than exchanges', async () => {
-    for (const [n, c] of [[1, 1], [5, 64], [37, 4]] as const) {
+    for (const [n, c] of [
+      [1, 1],
+      [5, 64],
+      [37, 4],
+    ] as const) {
       const server = mixSend({});
       const stats = await runLoad(closedPlan(c, { exchanges: n }, server.send));
       expect(server.calls()).toBe(n);
@@ -257,20 +272,31 @@ describe('load engine on a fake clock', () => {
 
   it('open model: a ramp spreads arrivals by the integral of the rate, stage by stage', async () => {
     fake();
-    const stages = [{ durationMs: 1000, target: 200 }, { durationMs: 1000, target: 200 }, { durationMs: 500, target: 0 }];
+    const stages = [
+      { durationMs: 1000, target: 200 },
+      { durationMs: 1000, target: 200 },
+      { durationMs: 500, target: 0 },
+    ];
     const stop = { durationMs: 2500 };
     const stats = await run({ cards: [CARD], model: open(0, 16, stop, stages), stop, send: delayed(() => 1) });
     // 0 -> 200/s over 1 s is 100 exchanges; 200/s for 1 s is 200; 200 -> 0 over 0.5 s is 50.
     expect(stats.stages.map((s) => s.exchanges)).toEqual([100, 200, 50]);
     expect(stats.exchanges).toBe(350);
     const summary = summariseLoad(stats, { withStages: true });
-    expect(summary.stages.map((s) => [s.stage, s.from, s.to, s.exchanges])).toEqual([[1, 0, 200, 100], [2, 200, 200, 200], [3, 200, 0, 50]]);
+    expect(summary.stages.map((s) => [s.stage, s.from, s.to, s.exchanges])).toEqual([
+      [1, 0, 200, 100],
+      [2, 200, 200, 200],
+      [3, 200, 0, 50],
+    ]);
     expect(summary.stages[1]!.exchangesPerSecond).toBe(200);
   });
 
   it('closed model: stages ramp the workers', async () => {
     fake();
-    const stages = [{ durationMs: 500, target: 1 }, { durationMs: 500, target: 4 }];
+    const stages = [
+      { durationMs: 500, target: 1 },
+      { durationMs: 500, target: 4 },
+    ];
     const stop = { durationMs: 1000 };
     let inFlight = 0;
     const peak = [0, 0];
@@ -327,7 +353,10 @@ describe('load summary: the lines for people', () => {
 
   it('shows dropped, each stage, each threshold and the first wrong cryptograms; progress shows stage, target and the recent rate', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'performance'] });
-    const stages = [{ durationMs: 500, target: 100 }, { durationMs: 500, target: 100 }];
+    const stages = [
+      { durationMs: 500, target: 100 },
+      { durationMs: 500, target: 100 },
+    ];
     const stop = { durationMs: 1000 };
     // Every 10th answer under the other key.
     let n = 0;
@@ -340,7 +369,21 @@ describe('load summary: the lines for people', () => {
     await vi.runAllTimersAsync();
     const stats = await p;
     const thresholds = ['p99<100', 'wrong=0'].map(parseThreshold);
-    const summary = summariseLoad(stats, { thresholds, withStages: true, wrong: [{ card: 'a', cardid: CARD.cardid, challenge: 'AAAAAAAAAAA=', response: '"x"', diagnosis: 'it was computed with card b\'s admin key', phase: 'run', atMs: 1 }] });
+    const summary = summariseLoad(stats, {
+      thresholds,
+      withStages: true,
+      wrong: [
+        {
+          card: 'a',
+          cardid: CARD.cardid,
+          challenge: 'AAAAAAAAAAA=',
+          response: '"x"',
+          diagnosis: "it was computed with card b's admin key",
+          phase: 'run',
+          atMs: 1,
+        },
+      ],
+    });
     const text = formatSummary(stats, summary);
     expect(text).toMatch(/^exchanges +75 in 1\.00 s/m);
     expect(text).toMatch(/^dropped +0 \(due while every connection was busy\)$/m);
@@ -350,7 +393,9 @@ describe('load summary: the lines for people', () => {
     expect(text).toMatch(/^stage 2 +0\.5 s 100->100\/s: 50 exchanges \(100(\.\d)? \/s\)/m);
     expect(text).toMatch(/^threshold +pass {2}p99<100 \(p99 3[.\d]* ms\)$/m);
     expect(text).toMatch(/^threshold +FAIL {2}wrong=0 \(wrong 7\)$/m);
-    expect(formatProgress({ stats, elapsedMs: 750, target: 100, stage: 2, stages: 2, recentRate: 98.6 })).toMatch(/^0\.8 s {2}stage 2\/2 {2}target 100\/s {2}75 exchanges {2}99\/s {2}p99 3[.\d]* ms {2}dropped 0 {2}errors 0 {2}wrong 7$/);
+    expect(formatProgress({ stats, elapsedMs: 750, target: 100, stage: 2, stages: 2, recentRate: 98.6 })).toMatch(
+      /^0\.8 s {2}stage 2\/2 {2}target 100\/s {2}75 exchanges {2}99\/s {2}p99 3[.\d]* ms {2}dropped 0 {2}errors 0 {2}wrong 7$/,
+    );
   });
 });
 
@@ -366,7 +411,11 @@ describe('load engine: helpers', () => {
   });
 
   it('spreads cards over workers: every card played, none by two workers unless workers outnumber cards', () => {
-    expect([0, 1, 2].map((w) => cardsOf(w, 3, 7))).toEqual([[0, 3, 6], [1, 4], [2, 5]]);
+    expect([0, 1, 2].map((w) => cardsOf(w, 3, 7))).toEqual([
+      [0, 3, 6],
+      [1, 4],
+      [2, 5],
+    ]);
     expect([0, 1, 2, 3].map((w) => cardsOf(w, 4, 2))).toEqual([[0], [1], [0], [1]]);
   });
 

@@ -29,13 +29,24 @@ describe('load HTML report', () => {
 
   it('escapes what came from outside and loads nothing', () => {
     const html = renderLoadHtml({
-      server: 'http://x/<script>alert(1)</script>', startedAt: 'now', load: 'concurrency 2', connections: 2, cards: 1,
+      server: 'http://x/<script>alert(1)</script>',
+      startedAt: 'now',
+      load: 'concurrency 2',
+      connections: 2,
+      cards: 1,
       summary: {
-        ...emptySummary(), latencyMs: latency,
+        ...emptySummary(),
+        latencyMs: latency,
         thresholds: [{ threshold: 'p99<1', metric: 'p99', actual: 4, unit: ' ms', pass: false }],
-        firstWrongCryptograms: [{ card: '<i>a</i>', cardid: 'x', challenge: 'AAAAAAAAAAA=', response: '"<svg onload=x>"', diagnosis: 'it is <b>', phase: 'run', atMs: 1 }],
+        firstWrongCryptograms: [
+          { card: '<i>a</i>', cardid: 'x', challenge: 'AAAAAAAAAAA=', response: '"<svg onload=x>"', diagnosis: 'it is <b>', phase: 'run', atMs: 1 },
+        ],
       },
-      transportErrors: { refused: 2 }, buckets: [], timeline: [], verdict: { exitCode: 3, reason: 'server unreachable: <b>' }, tool: { name: 'cmcard', version: '0' },
+      transportErrors: { refused: 2 },
+      buckets: [],
+      timeline: [],
+      verdict: { exitCode: 3, reason: 'server unreachable: <b>' },
+      tool: { name: 'cmcard', version: '0' },
     });
     expect(html).not.toContain('<script>');
     expect(html).toContain('&lt;script&gt;');
@@ -48,7 +59,17 @@ describe('load HTML report', () => {
   });
 
   it('draws the rate and the latency over time, breaking the latency line where nothing was answered', () => {
-    const point = (t: number, completed: number, latencyMs: TimelinePoint['latencyMs']): TimelinePoint => ({ tMs: t, durationMs: 1000, started: completed, completed, dropped: t === 2000 ? 7 : 0, errors: 0, wrongCryptograms: 0, target: 100, latencyMs });
+    const point = (t: number, completed: number, latencyMs: TimelinePoint['latencyMs']): TimelinePoint => ({
+      tMs: t,
+      durationMs: 1000,
+      started: completed,
+      completed,
+      dropped: t === 2000 ? 7 : 0,
+      errors: 0,
+      wrongCryptograms: 0,
+      target: 100,
+      latencyMs,
+    });
     const points = [point(0, 100, { p50: 1, p99: 2, max: 3 }), point(1000, 0, null), point(2000, 200, { p50: 5, p99: 900, max: 1000 })];
     const svgs = timelineSvgs(points, true);
     expect(svgs).toMatch(/aria-label="rate over time"/);

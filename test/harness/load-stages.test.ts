@@ -14,7 +14,11 @@ describe('load stages', () => {
   });
 
   it('parses a stage list and names the stage that is wrong', () => {
-    expect(parseStages('30s:100,2m:500,30s:0', 1000)).toEqual([{ durationMs: 30_000, target: 100 }, { durationMs: 120_000, target: 500 }, { durationMs: 30_000, target: 0 }]);
+    expect(parseStages('30s:100,2m:500,30s:0', 1000)).toEqual([
+      { durationMs: 30_000, target: 100 },
+      { durationMs: 120_000, target: 500 },
+      { durationMs: 30_000, target: 0 },
+    ]);
     expect(() => parseStages('30s:100,2x:5', 1000)).toThrow(/stage 2 '2x:5' must be DURATION:TARGET/);
     expect(() => parseStages('30s:100,0s:5', 1000)).toThrow(/stage 2 '0s:5'/);
     expect(() => parseStages('30s:2000', 1024)).toThrow(/stage 1 '30s:2000' needs a target from 0 to 1024/);
@@ -25,7 +29,11 @@ describe('load stages', () => {
   });
 
   it('ramps linearly within a stage and holds the last target after the end', () => {
-    const p = new Profile(10, [{ durationMs: 1000, target: 110 }, { durationMs: 1000, target: 110 }, { durationMs: 500, target: 0 }]);
+    const p = new Profile(10, [
+      { durationMs: 1000, target: 110 },
+      { durationMs: 1000, target: 110 },
+      { durationMs: 500, target: 0 },
+    ]);
     expect(p.durationMs).toBe(2500);
     expect(p.peak).toBe(110);
     expect(p.constant).toBe(false);
@@ -45,13 +53,22 @@ describe('load stages', () => {
     expect(p.arrivalTimeMs(19_999)).toBeCloseTo(9999.75, 6);
     expect(p.arrivalTimeMs(20_000)).toBe(Number.POSITIVE_INFINITY);
     expect(p.arrivalsBefore(10_000)).toBe(20_000);
-    expect(Profile.constant(3, Number.POSITIVE_INFINITY).arrivalTimeMs(1e6)).toBeCloseTo((1e6 + 0.5) / 3 * 1000, 0);
+    expect(Profile.constant(3, Number.POSITIVE_INFINITY).arrivalTimeMs(1e6)).toBeCloseTo(((1e6 + 0.5) / 3) * 1000, 0);
   });
 
   it('arrival times and counts agree on any profile: arrivalsBefore(time of n) = n, and n + 1 just after', () => {
     const profiles = [
-      new Profile(0, [{ durationMs: 1000, target: 200 }, { durationMs: 1000, target: 200 }, { durationMs: 500, target: 0 }]),
-      new Profile(50, [{ durationMs: 700, target: 3 }, { durationMs: 300, target: 0 }, { durationMs: 400, target: 0 }, { durationMs: 900, target: 77 }]),
+      new Profile(0, [
+        { durationMs: 1000, target: 200 },
+        { durationMs: 1000, target: 200 },
+        { durationMs: 500, target: 0 },
+      ]),
+      new Profile(50, [
+        { durationMs: 700, target: 3 },
+        { durationMs: 300, target: 0 },
+        { durationMs: 400, target: 0 },
+        { durationMs: 900, target: 77 },
+      ]),
     ];
     for (const p of profiles) {
       const total = p.arrivalsBefore(p.durationMs);
@@ -84,7 +101,17 @@ describe('load timeline', () => {
     expect(t.points()).toEqual([
       { tMs: 0, durationMs: 1000, started: 2, completed: 1, dropped: 0, errors: 0, wrongCryptograms: 0, target: 5, latencyMs: { p50: 5, p99: 5, max: 5 } },
       { tMs: 1000, durationMs: 1000, started: 0, completed: 0, dropped: 0, errors: 0, wrongCryptograms: 0, target: 15, latencyMs: null },
-      { tMs: 2000, durationMs: 700, started: 0, completed: 1, dropped: 1, errors: 1, wrongCryptograms: 0, target: 23.5, latencyMs: { p50: 2000, p99: 2000, max: 2000 } },
+      {
+        tMs: 2000,
+        durationMs: 700,
+        started: 0,
+        completed: 1,
+        dropped: 1,
+        errors: 1,
+        wrongCryptograms: 0,
+        target: 23.5,
+        latencyMs: { p50: 2000, p99: 2000, max: 2000 },
+      },
     ]);
   });
 

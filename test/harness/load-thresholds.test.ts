@@ -6,7 +6,14 @@ import { canStillHold, judgeThresholds, parseThreshold, type ThresholdInput } fr
 function input(o: Partial<Omit<ThresholdInput, 'latency'>> & { latenciesMs?: number[] } = {}): ThresholdInput {
   const latency = new LatencyHistogram();
   for (const v of o.latenciesMs ?? []) latency.record(v * 1000);
-  return { exchanges: o.exchanges ?? latency.count, errors: o.errors ?? 0, wrongCryptograms: o.wrongCryptograms ?? 0, dropped: o.dropped ?? 0, exchangesPerSecond: o.exchangesPerSecond ?? 0, latency };
+  return {
+    exchanges: o.exchanges ?? latency.count,
+    errors: o.errors ?? 0,
+    wrongCryptograms: o.wrongCryptograms ?? 0,
+    dropped: o.dropped ?? 0,
+    exchangesPerSecond: o.exchangesPerSecond ?? 0,
+    latency,
+  };
 }
 const judge = (text: string, i: ThresholdInput): boolean => judgeThresholds([parseThreshold(text)], i)[0]!.pass;
 
@@ -44,14 +51,32 @@ describe('load thresholds: each kind breached and not breached', () => {
   const latencies = [...Array<number>(98).fill(1), 40, 90];
   const run = input({ latenciesMs: latencies, exchanges: 200, errors: 1, wrongCryptograms: 0, dropped: 50, exchangesPerSecond: 480 });
   const cases: Array<[string, boolean]> = [
-    ['p50<2', true], ['p50<1', false],
-    ['p99<50', true], ['p99<40', false], ['p99<=40.2', true],
+    ['p50<2', true],
+    ['p50<1', false],
+    ['p99<50', true],
+    ['p99<40', false],
+    ['p99<=40.2', true],
     ['p99.5<50', false],
-    ['max<100', true], ['max<90', false], ['max<0.1s', true],
-    ['errors<1%', true], ['errors<0.5%', false], ['errors<=1', true], ['errors=0', false], ['errors!=0', true],
-    ['wrong=0', true], ['wrong>0', false], ['wrong<0.1%', true],
-    ['dropped<=20%', true], ['dropped<20%', false], ['dropped<=10%', false], ['dropped<50', false], ['dropped<=50', true],
-    ['rate>=450', true], ['rate>=500', false], ['rate<500', true], ['rate>480', false],
+    ['max<100', true],
+    ['max<90', false],
+    ['max<0.1s', true],
+    ['errors<1%', true],
+    ['errors<0.5%', false],
+    ['errors<=1', true],
+    ['errors=0', false],
+    ['errors!=0', true],
+    ['wrong=0', true],
+    ['wrong>0', false],
+    ['wrong<0.1%', true],
+    ['dropped<=20%', true],
+    ['dropped<20%', false],
+    ['dropped<=10%', false],
+    ['dropped<50', false],
+    ['dropped<=50', true],
+    ['rate>=450', true],
+    ['rate>=500', false],
+    ['rate<500', true],
+    ['rate>480', false],
   ];
   for (const [text, pass] of cases) {
     it(`${text} ${pass ? 'holds' : 'is breached'}`, () => {
@@ -59,7 +84,7 @@ describe('load thresholds: each kind breached and not breached', () => {
     });
   }
 
-  it('reports the measured value in the threshold\'s unit', () => {
+  it("reports the measured value in the threshold's unit", () => {
     const results = judgeThresholds(['p99<40', 'errors<0.5%', 'dropped<50', 'rate>=500', 'max<1s'].map(parseThreshold), run);
     expect(results.map((r) => [r.threshold, r.metric, r.actual, r.unit, r.pass])).toEqual([
       ['p99<40', 'p99', 40.191, ' ms', false],

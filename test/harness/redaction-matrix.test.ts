@@ -25,7 +25,12 @@ const API_KEY = 'apim-7c1e9b3d5f2a4c6e8b0d1f3a5c7e9b2';
 // Two non-weak 3-key keys (not DES weak or semi-weak), as a real card would hold.
 const ADMIN_KEY = Buffer.from('0123456789abcdeffedcba987654321089abcdef01234567', 'hex');
 const DIVERSIFIED_KEY = Buffer.from('7ca110454a1a6e570131d9619dc1376e5d1d5bd8a7f0c4f3', 'hex');
-const CARD = { name: 'c', reqid: '0a9e0c7f-0000-4000-8000-0000000000a1', scid: '0a9e0c7f-0000-4000-8000-0000000000b1', cardid: '0a9e0c7f-0000-4000-8000-0000000000c1' };
+const CARD = {
+  name: 'c',
+  reqid: '0a9e0c7f-0000-4000-8000-0000000000a1',
+  scid: '0a9e0c7f-0000-4000-8000-0000000000b1',
+  cardid: '0a9e0c7f-0000-4000-8000-0000000000c1',
+};
 
 /** Every form a server might echo a secret in. */
 function forms(): string[] {
@@ -35,13 +40,29 @@ function forms(): string[] {
   }
   for (const k of [ADMIN_KEY, DIVERSIFIED_KEY]) {
     const hex = k.toString('hex');
-    out.push(hex, hex.toUpperCase(), hex.match(/../g)!.join(' '), hex.match(/../g)!.join(':').toUpperCase(), hex.match(/.{8}/g)!.join(' '), k.toString('base64'), k.toString('base64url'));
+    out.push(
+      hex,
+      hex.toUpperCase(),
+      hex.match(/../g)!.join(' '),
+      hex.match(/../g)!.join(':').toUpperCase(),
+      hex.match(/.{8}/g)!.join(' '),
+      k.toString('base64'),
+      k.toString('base64url'),
+    );
   }
   return out;
 }
 
 /** The raw secrets whose pieces must not show: credentials, and keys as lower-case hex and base64. */
-const RAW = [TOKEN, FORBIDDEN_TOKEN, API_KEY, ADMIN_KEY.toString('hex'), DIVERSIFIED_KEY.toString('hex'), ADMIN_KEY.toString('base64'), DIVERSIFIED_KEY.toString('base64')];
+const RAW = [
+  TOKEN,
+  FORBIDDEN_TOKEN,
+  API_KEY,
+  ADMIN_KEY.toString('hex'),
+  DIVERSIFIED_KEY.toString('hex'),
+  ADMIN_KEY.toString('base64'),
+  DIVERSIFIED_KEY.toString('base64'),
+];
 /** The longest piece of a secret that may remain visible next to a cut. */
 const MAX_PIECE = 5;
 
@@ -50,7 +71,9 @@ function leaks(text: string): string[] {
   const lower = text.toLowerCase().replace(/[\s:]/g, '');
   for (const s of RAW) {
     for (let len = s.length; len > MAX_PIECE; len--) {
-      const hit = [...Array(s.length - len + 1).keys()].map((i) => s.slice(i, i + len)).find((piece) => text.includes(piece) || (/^[0-9a-f]+$/.test(piece) && lower.includes(piece)));
+      const hit = [...Array(s.length - len + 1).keys()]
+        .map((i) => s.slice(i, i + len))
+        .find((piece) => text.includes(piece) || (/^[0-9a-f]+$/.test(piece) && lower.includes(piece)));
       if (hit) {
         found.push(`${hit} (of ${s.slice(0, 6)}...)`);
         break;
@@ -101,7 +124,11 @@ describe('redaction matrix: every secret, every encoding, cut at every offset', 
   it('no report format carries a credential or a key, whole or in pieces', async () => {
     let consoleText = '';
     const stream = { write: (t: string) => ((consoleText += t), true) };
-    const report: RunReport = await runConformance({ config: config(), reporter: consoleReporter({ stream, tty: false, color: false }), caseTimeoutMs: 20_000 });
+    const report: RunReport = await runConformance({
+      config: config(),
+      reporter: consoleReporter({ stream, tty: false, color: false }),
+      caseTimeoutMs: 20_000,
+    });
     expect(report.results.length).toBeGreaterThan(10);
     // The echo reached the harness: failures quote bodies.
     expect(report.results.some((r) => r.message.includes('x'))).toBe(true);

@@ -29,7 +29,9 @@ describe('Redactor: by value first, header names as the fallback', () => {
   });
 
   it('masks them inside URLs (also percent-encoded), bodies and messages, and the credential without its scheme', () => {
-    expect(r.text('GET /x?k=cm-secret-1234 -> {"echo":"Bearer tok-5678","t":"tok-5678"}')).toBe(`GET /x?k=${REDACTED} -> {"echo":"${REDACTED}","t":"${REDACTED}"}`);
+    expect(r.text('GET /x?k=cm-secret-1234 -> {"echo":"Bearer tok-5678","t":"tok-5678"}')).toBe(
+      `GET /x?k=${REDACTED} -> {"echo":"${REDACTED}","t":"${REDACTED}"}`,
+    );
     expect(new Redactor(['a b/c+d']).text(`q=${encodeURIComponent('a b/c+d')}`)).toBe(`q=${REDACTED}`);
   });
 
@@ -62,7 +64,12 @@ describe('a conformance run against a server that echoes credentials', () => {
       const report = await runConformance({ config, grep: /^(auth\.forbidden|auth\.invalid|ids\.unknown|input\.malformed-challenge|errors\.json-body)$/ });
       // The echo reached the harness: the test would see a leak.
       expect(report.results.flatMap((r) => r.exchanges).some((e) => e.response?.body.includes('"request"'))).toBe(true);
-      for (const [format, text] of [['json', renderJson(report)], ['junit', renderJunit(report)], ['html', renderHtml(report)], ['raw', JSON.stringify(report)]] as const) {
+      for (const [format, text] of [
+        ['json', renderJson(report)],
+        ['junit', renderJunit(report)],
+        ['html', renderHtml(report)],
+        ['raw', JSON.stringify(report)],
+      ] as const) {
         for (const secret of secrets) expect(text.includes(secret), `${secret} in the ${format} report`).toBe(false);
         expect(text.includes('helpdesk-t'), `most of helpdesk-token in the ${format} report`).toBe(false);
       }
@@ -84,8 +91,13 @@ describe('a credential cut short on purpose (auth.invalid) is still a credential
     try {
       const { port } = server.address() as AddressInfo;
       const config: HarnessConfig = {
-        server: `http://127.0.0.1:${port}`, basePath: '/CertificateManagement/api/v1.0', headers: { Authorization: `Bearer ${token}` },
-        timeoutMs: 5000, lifecycle: false, cards: BROKEN_SERVER_CARDS.slice(0, 1), source: 'echo',
+        server: `http://127.0.0.1:${port}`,
+        basePath: '/CertificateManagement/api/v1.0',
+        headers: { Authorization: `Bearer ${token}` },
+        timeoutMs: 5000,
+        lifecycle: false,
+        cards: BROKEN_SERVER_CARDS.slice(0, 1),
+        source: 'echo',
       };
       const report = await runConformance({ config, grep: /^auth\.invalid$/ });
       expect(report.results[0]!.message).toMatch(/cut short by 8 characters got 200: .*\[redacted\]/);
@@ -98,7 +110,9 @@ describe('a credential cut short on purpose (auth.invalid) is still a credential
 });
 
 describe('diversified keys stay out of messages and stderr', () => {
-  const keys = BROKEN_SERVER_CARDS.flatMap((c) => (c.diversifiedKey instanceof Buffer ? [c.diversifiedKey.toString('base64'), c.diversifiedKey.toString('hex')] : []));
+  const keys = BROKEN_SERVER_CARDS.flatMap((c) =>
+    c.diversifiedKey instanceof Buffer ? [c.diversifiedKey.toString('base64'), c.diversifiedKey.toString('hex')] : [],
+  );
   const dir = mkdtempSync(join(tmpdir(), 'cmcard-keys-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -117,7 +131,14 @@ describe('diversified keys stay out of messages and stderr', () => {
   it.each(['key-201', 'unquoted-key'] as Defect[])('%s: cmcard load --diversified with "server" keys fails without printing the key', async (defect) => {
     const server = await startBrokenServer(defect);
     try {
-      const cards = BROKEN_SERVER_CARDS.filter((c) => c.diversifiedKey).map((c) => ({ name: c.name, reqid: c.reqid, scid: c.scid, cardid: c.cardid, adminKey: c.adminKey.toString('hex'), diversifiedKey: 'server' }));
+      const cards = BROKEN_SERVER_CARDS.filter((c) => c.diversifiedKey).map((c) => ({
+        name: c.name,
+        reqid: c.reqid,
+        scid: c.scid,
+        cardid: c.cardid,
+        adminKey: c.adminKey.toString('hex'),
+        diversifiedKey: 'server',
+      }));
       const path = join(dir, `${defect}.json`);
       writeFileSync(path, JSON.stringify({ server: server.url, headers: server.config.headers, cards }));
       const r = await runCli(['load', '--config', path, '--diversified', '--concurrency', '1', '--exchanges', '1'], { timeoutMs: 30_000 });
@@ -147,11 +168,14 @@ describe('cmcard unlock against a server that echoes credentials', () => {
       const { port } = server.address() as AddressInfo;
       const c = BROKEN_SERVER_CARDS[0]!;
       const path = join(dir, 'echo.json');
-      writeFileSync(path, JSON.stringify({
-        server: `http://127.0.0.1:${port}`,
-        headers: { 'X-CM-Auth': secret },
-        cards: [{ name: c.name, reqid: c.reqid, scid: c.scid, cardid: c.cardid, adminKey: c.adminKey.toString('hex') }],
-      }));
+      writeFileSync(
+        path,
+        JSON.stringify({
+          server: `http://127.0.0.1:${port}`,
+          headers: { 'X-CM-Auth': secret },
+          cards: [{ name: c.name, reqid: c.reqid, scid: c.scid, cardid: c.cardid, adminKey: c.adminKey.toString('hex') }],
+        }),
+      );
       const r = await runCli(['unlock', '--config', path], { timeoutMs: 30_000 });
       expect(r.code).toBe(1);
       expect(r.stdout).toMatch(/server response: HTTP 404 .*no such card for \[redacted\]/);

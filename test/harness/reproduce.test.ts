@@ -9,7 +9,8 @@ import { runConformance } from '../../harness/runner.js';
 import type { RawExchange } from '../../harness/wire/cm-client.js';
 import { BROKEN_SERVER_CARDS, startBrokenServer } from './support/broken-server.js';
 
-const URL = 'http://127.0.0.1:8080/CertificateManagement/api/v1.0/requests/r/smartcards/s/authenticationresponse?cardid=c&challenge=1hFD%2Bcz%2F0so%3D&diversified=False';
+const URL =
+  'http://127.0.0.1:8080/CertificateManagement/api/v1.0/requests/r/smartcards/s/authenticationresponse?cardid=c&challenge=1hFD%2Bcz%2F0so%3D&diversified=False';
 
 function exchange(headers: Record<string, string | readonly string[]>, caller: RawExchange['caller'] = 'explicit'): [RecordedExchange, RawExchange] {
   const recorded: RecordedExchange = { request: { method: 'GET', url: URL, headers: {} }, response: { status: 401, headers: {}, body: '' }, durationMs: 1 };
@@ -60,7 +61,11 @@ describe('curl reproductions', () => {
       expect(failed.length).toBeGreaterThanOrEqual(2);
       for (const e of failed) {
         // Asynchronously: the server answers from this very process.
-        const { stdout: out } = await promisify(execFile)('sh', ['-c', e.reproduce!], { env: { ...process.env, CM_TOKEN: 'helpdesk-token' }, encoding: 'utf8', timeout: 10_000 });
+        const { stdout: out } = await promisify(execFile)('sh', ['-c', e.reproduce!], {
+          env: { ...process.env, CM_TOKEN: 'helpdesk-token' },
+          encoding: 'utf8',
+          timeout: 10_000,
+        });
         expect(`${e.why}: ${out.split('\r\n')[0]}`).toMatch(new RegExp(`: HTTP/1\\.1 ${e.response!.status}\\b`));
       }
     } finally {

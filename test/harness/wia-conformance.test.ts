@@ -27,7 +27,15 @@ describe.skipIf(reason !== null)(`conformance, unlock and load through Windows I
   let dir: string;
   let env: NodeJS.ProcessEnv;
   const seed = describeSeed(defaultSeed());
-  const cards = seed.cards.map((c) => ({ name: c.name, reqid: c.reqid, scid: c.scid, cardid: c.cardid, atr: c.atr, adminKey: c.adminKey, ...(c.diversifiedKey ? { diversifiedKey: c.diversifiedKey } : {}) }));
+  const cards = seed.cards.map((c) => ({
+    name: c.name,
+    reqid: c.reqid,
+    scid: c.scid,
+    cardid: c.cardid,
+    atr: c.atr,
+    adminKey: c.adminKey,
+    ...(c.diversifiedKey ? { diversifiedKey: c.diversifiedKey } : {}),
+  }));
 
   beforeAll(async () => {
     backend = await startReferenceServer({ quiet: true, seed: defaultSeed(), providerStates: true });
@@ -47,13 +55,19 @@ describe.skipIf(reason !== null)(`conformance, unlock and load through Windows I
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const ntlm = (who: 'alice' | 'bob', password?: string) => ({ type: 'ntlm', username: who, password: password ?? `\${${who.toUpperCase()}_PW}`, domain: NTLM_DOMAIN });
+  const ntlm = (who: 'alice' | 'bob', password?: string) => ({
+    type: 'ntlm',
+    username: who,
+    password: password ?? `\${${who.toUpperCase()}_PW}`,
+    domain: NTLM_DOMAIN,
+  });
   const configFile = (name: string, doc: Record<string, unknown>): string => {
     const path = join(dir, `${name}.json`);
     writeFileSync(path, JSON.stringify({ lifecycle: true, cards, ...doc }));
     return path;
   };
-  const config = (doc: Record<string, unknown>): HarnessConfig => parseConfig({ lifecycle: true, cards, ...doc }, 'wia config', { env: { ...process.env, ...env } });
+  const config = (doc: Record<string, unknown>): HarnessConfig =>
+    parseConfig({ lifecycle: true, cards, ...doc }, 'wia config', { env: { ...process.env, ...env } });
 
   async function suite(doc: Record<string, unknown>): Promise<void> {
     const saved = { ...process.env };
@@ -113,18 +127,42 @@ describe.skipIf(reason !== null)(`conformance, unlock and load through Windows I
   }, 240_000);
 
   it.each([
-    ['a wrong NTLM password', () => ({ server: bed.apache.ntlmUrl, auth: ntlm('alice', 'not-the-password-1') }), () => ({}), /refused the NTLM credentials of auth .*check auth\.username, auth\.password/],
-    ['no Kerberos ticket', () => ({ server: bed.apache.negotiateUrl, auth: { type: 'negotiate' } }), () => bed.realm.clientEnv(null), /^cmcard: auth: .*(kinit|KRB5_CLIENT_KTNAME)/m],
-    ['an unknown SPN', () => ({ server: bed.apache.negotiateUrl, auth: { type: 'negotiate', spn: 'HTTP/nosuch.cmcard.test' } }), () => ({}), /^cmcard: auth: .*(SPN|not found)/m],
-    ['a scheme the config lacks', () => ({ server: bed.apache.negotiateUrl, headers: { Authorization: 'Bearer x' } }), () => ({}), /the server asks for Negotiate\b.*"auth": \{"type": "negotiate"\}/],
-  ])('%s: one line, exit 2, before any case runs, no secret', async (name, doc, extraEnv, line) => {
-    const path = configFile(name.replace(/\W+/g, '-'), doc());
-    const r = await runCli(['conformance', '--config', path], { env: { ...env, ...extraEnv() }, timeoutMs: 60_000 });
-    expect(r.stderr).toMatch(line);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.code).toBe(2);
-    expect(r.stdout).not.toMatch(/PASS|FAIL/);
-    expect(r.stdout + r.stderr).not.toContain(bed.user('alice').password);
-    expect(r.stdout + r.stderr).not.toContain('not-the-password-1');
-  }, 60_000);
+    [
+      'a wrong NTLM password',
+      () => ({ server: bed.apache.ntlmUrl, auth: ntlm('alice', 'not-the-password-1') }),
+      () => ({}),
+      /refused the NTLM credentials of auth .*check auth\.username, auth\.password/,
+    ],
+    [
+      'no Kerberos ticket',
+      () => ({ server: bed.apache.negotiateUrl, auth: { type: 'negotiate' } }),
+      () => bed.realm.clientEnv(null),
+      /^cmcard: auth: .*(kinit|KRB5_CLIENT_KTNAME)/m,
+    ],
+    [
+      'an unknown SPN',
+      () => ({ server: bed.apache.negotiateUrl, auth: { type: 'negotiate', spn: 'HTTP/nosuch.cmcard.test' } }),
+      () => ({}),
+      /^cmcard: auth: .*(SPN|not found)/m,
+    ],
+    [
+      'a scheme the config lacks',
+      () => ({ server: bed.apache.negotiateUrl, headers: { Authorization: 'Bearer x' } }),
+      () => ({}),
+      /the server asks for Negotiate\b.*"auth": \{"type": "negotiate"\}/,
+    ],
+  ])(
+    '%s: one line, exit 2, before any case runs, no secret',
+    async (name, doc, extraEnv, line) => {
+      const path = configFile(name.replace(/\W+/g, '-'), doc());
+      const r = await runCli(['conformance', '--config', path], { env: { ...env, ...extraEnv() }, timeoutMs: 60_000 });
+      expect(r.stderr).toMatch(line);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.code).toBe(2);
+      expect(r.stdout).not.toMatch(/PASS|FAIL/);
+      expect(r.stdout + r.stderr).not.toContain(bed.user('alice').password);
+      expect(r.stdout + r.stderr).not.toContain('not-the-password-1');
+    },
+    60_000,
+  );
 });

@@ -38,7 +38,8 @@ const gitRepo = (() => {
     return false;
   }
 })();
-if (!gitRepo) console.log('packaging test: the git install is skipped: git is missing or this folder is not a git checkout (apt-get install -y git; git clone the repo)');
+if (!gitRepo)
+  console.log('packaging test: the git install is skipped: git is missing or this folder is not a git checkout (apt-get install -y git; git clone the repo)');
 
 const work = mkdtempSync(join(tmpdir(), 'cmcard-packaging-'));
 const app = join(work, 'app');
@@ -74,18 +75,27 @@ afterAll(async () => {
 });
 
 describe('installed from the tarball into a fresh project', () => {
-  it('ships the library, its declarations, the pact and the schemas, and nothing of the repo\'s own tooling', () => {
+  it("ships the library, its declarations, the pact and the schemas, and nothing of the repo's own tooling", () => {
     const root = join(app, 'node_modules/cmcard');
-    for (const file of ['dist/harness/cli.js', 'dist/simulator/index.d.ts', 'dist/reference-server/index.d.ts', 'dist/contracts/verify.d.ts', 'dist/harness/reporters/json.d.ts', 'contracts/pacts/cmcard-mim-cm.json', 'harness/reporters/report.schema.json']) {
+    for (const file of [
+      'dist/harness/cli.js',
+      'dist/simulator/index.d.ts',
+      'dist/reference-server/index.d.ts',
+      'dist/contracts/verify.d.ts',
+      'dist/harness/reporters/json.d.ts',
+      'contracts/pacts/cmcard-mim-cm.json',
+      'harness/reporters/report.schema.json',
+    ]) {
       expect(existsSync(join(root, file)), file).toBe(true);
     }
-    for (const file of ['dist/bench', 'dist/contracts/interactions.js', 'dist/harness/cli.js.map', 'test', 'bench', 'tsconfig.json']) expect(existsSync(join(root, file)), file).toBe(false);
+    for (const file of ['dist/bench', 'dist/contracts/interactions.js', 'dist/harness/cli.js.map', 'test', 'bench', 'tsconfig.json'])
+      expect(existsSync(join(root, file)), file).toBe(false);
     // Pact's consumer DSL (and the http-proxy under it) is a dev tool of this repo, not a runtime dependency.
     expect(existsSync(join(app, 'node_modules/@pact-foundation/pact'))).toBe(false);
     expect(existsSync(join(app, 'node_modules/http-proxy'))).toBe(false);
   });
 
-  it('asks approval for better-sqlite3\'s install script only (the CI snippet test below approves it as documented)', async () => {
+  it("asks approval for better-sqlite3's install script only (the CI snippet test below approves it as documented)", async () => {
     const pending = await npm(['install-scripts', 'ls', '--json'], app);
     expect(pending.code, explain('npm install-scripts ls (needs npm 11 with allowScripts)', pending)).toBe(0);
     const names = (JSON.parse(pending.stdout) as { allowScripts: Array<{ name: string }> }).allowScripts.map((p) => p.name);
@@ -108,7 +118,7 @@ describe('installed from the tarball into a fresh project', () => {
     expect(r.stdout).toMatch(/\b[1-9]\d* passed, 0 failed/);
   });
 
-  it('npx cmcard verify-pact verifies the shipped pact with Pact\'s core alone (pact-js is not installed)', async () => {
+  it("npx cmcard verify-pact verifies the shipped pact with Pact's core alone (pact-js is not installed)", async () => {
     const r = await npx(['cmcard', 'verify-pact'], app);
     expect(r.stderr).toBe('');
     expect(r.code, explain('npx cmcard verify-pact', r)).toBe(0);
@@ -168,7 +178,19 @@ import('cmcard/simulator').then((imported) => {
   });
 
   it('tsc accepts the shipped declarations (skipLibCheck off) and they are precise enough to reject a wrong call', async () => {
-    const tsconfig = { compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: false, resolveJsonModule: true, types: ['node'] }, files: ['check.mts'] };
+    const tsconfig = {
+      compilerOptions: {
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        target: 'es2022',
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+        resolveJsonModule: true,
+        types: ['node'],
+      },
+      files: ['check.mts'],
+    };
     writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(tsconfig));
     writeFileSync(
       join(app, 'check.mts'),
@@ -189,7 +211,10 @@ export const schemaId: string = reportSchema.$id;
     const ok = await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.'], { cwd: app, env: runEnv });
     expect(ok.code, explain('tsc', ok)).toBe(0);
 
-    writeFileSync(join(app, 'check.mts'), `import { VirtualCard } from 'cmcard/simulator';\nexport const card = VirtualCard.create({ adminKey: 'not bytes', pin: 1234 });\n`);
+    writeFileSync(
+      join(app, 'check.mts'),
+      `import { VirtualCard } from 'cmcard/simulator';\nexport const card = VirtualCard.create({ adminKey: 'not bytes', pin: 1234 });\n`,
+    );
     const bad = await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.'], { cwd: app, env: runEnv });
     expect(bad.code).not.toBe(0);
     expect(bad.stdout).toMatch(/check\.mts\(2,\d+\): error TS2322/);
@@ -245,7 +270,7 @@ describe('the CI snippet of docs/install.md, step by step', () => {
   /** What the workflow's secrets hold, for the reference server's documented example card. */
   const SECRETS: Record<string, string> = { CM_TOKEN: 'demo-helpdesk', CM_TOKEN_NO_RIGHTS: 'demo-user', CM_ADMIN_KEY: EXAMPLE_CARD.adminKey };
 
-  it('npm ci, then the conformance run with its reports, pass in a CM team\'s repo that has cmcard installed and a filled-in cmcard.json', async () => {
+  it("npm ci, then the conformance run with its reports, pass in a CM team's repo that has cmcard installed and a filled-in cmcard.json", async () => {
     const yaml = /```yaml\n([\s\S]*?)```/.exec(DOCS)?.[1];
     expect(yaml, 'docs/install.md has a ```yaml block').toBeDefined();
     const steps = [...yaml!.matchAll(/^\s*(?:- )?run: (.+)$/gm)].map((m) => m[1]!.trim());

@@ -11,7 +11,16 @@ const store = new Store();
 applySeed(store, defaultSeed());
 const logged: { id: string; err: unknown }[] = [];
 const routes: Route[] = [
-  { method: 'GET', path: '/boom', role: 'any', what: 'explode', audit: 'boom', handle: () => { throw new TypeError('secret internal detail at /srv/app.ts:12'); } },
+  {
+    method: 'GET',
+    path: '/boom',
+    role: 'any',
+    what: 'explode',
+    audit: 'boom',
+    handle: () => {
+      throw new TypeError('secret internal detail at /srv/app.ts:12');
+    },
+  },
   { method: 'POST', path: '/echo', role: 'any', what: 'echo', body: true, handle: (call) => json(200, call.body) },
 ];
 const app = createApp({ store, auth: new Authenticator(store, () => true), routes, logError: (id, err) => logged.push({ id, err }) });
@@ -44,7 +53,14 @@ describe('the request pipeline', () => {
 
   it('413 for a chunked body that grows past the limit, before the body ends', async () => {
     const u = new URL(url);
-    const req = request({ host: u.hostname, port: u.port, method: 'POST', path: '/CertificateManagement/api/v1.0/echo', headers: { ...HELPDESK, 'Content-Type': 'application/json' }, agent: false });
+    const req = request({
+      host: u.hostname,
+      port: u.port,
+      method: 'POST',
+      path: '/CertificateManagement/api/v1.0/echo',
+      headers: { ...HELPDESK, 'Content-Type': 'application/json' },
+      agent: false,
+    });
     try {
       const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
         req.on('response', (res) => {
@@ -68,7 +84,11 @@ describe('the request pipeline', () => {
   });
 
   it('parses a JSON body with a +json media type', async () => {
-    const r = await raw(url, '/CertificateManagement/api/v1.0/echo', { method: 'POST', headers: { ...HELPDESK, 'Content-Type': 'application/merge-patch+json' }, body: '{"a":1}' });
+    const r = await raw(url, '/CertificateManagement/api/v1.0/echo', {
+      method: 'POST',
+      headers: { ...HELPDESK, 'Content-Type': 'application/merge-patch+json' },
+      body: '{"a":1}',
+    });
     expect(r.status).toBe(200);
     expect(r.body).toBe('{"a":1}');
   });

@@ -13,8 +13,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const OUTCOMES = ['granted', 'refused', 'rejected', 'not-found', 'no-key'] as const;
 /** Row i: its outcome cycles through OUTCOMES, its correlation id names it. */
 const row = (i: number): AuditEntry => ({
-  principal: i % 2 ? 'demo-helpdesk' : null, action: 'authenticationresponse', status: 200,
-  outcome: OUTCOMES[i % OUTCOMES.length]!, correlationId: `row-${i}`,
+  principal: i % 2 ? 'demo-helpdesk' : null,
+  action: 'authenticationresponse',
+  status: 200,
+  outcome: OUTCOMES[i % OUTCOMES.length]!,
+  correlationId: `row-${i}`,
 });
 /** Writes rows from..to-1 through the group commit, flushing every `batch` rows. */
 function writeRows(store: Store, from: number, to: number, batch = 100): void {
@@ -164,9 +167,12 @@ describe('the server and the CLI', () => {
     s.close();
     const r = await runCli(['serve', '--db', file, '--print-audit', '--json']);
     expect(r.code).toBe(0);
-    expect(r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { correlationId: string }).correlationId)).toEqual(
-      Array.from({ length: 10 }, (_, i) => `row-${20 + i}`),
-    );
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { correlationId: string }).correlationId),
+    ).toEqual(Array.from({ length: 10 }, (_, i) => `row-${20 + i}`));
     expect(r.stderr).toBe('cmcard serve: 10 of 30 audit rows kept (--audit-rows); all 30: granted 6, refused 6, rejected 6, not-found 6, no-key 6\n');
   });
 });

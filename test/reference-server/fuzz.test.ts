@@ -13,22 +13,57 @@ afterAll(() => server.close());
 const STACK = /\bat \S+ \(|\bat file:|\.ts:\d|\.js:\d|node_modules|TypeError|RangeError|SyntaxError|ReferenceError/;
 
 const segment = fc.oneof(
-  fc.constantFrom('CertificateManagement', 'certificatemanagement', 'api', 'v1.0', 'requests', 'smartcards', 'authenticationresponse',
-    'diversifiedkey', 'profiletemplates', 'configuration', EX.reqid, EX.scid, EX.template, '..', '%', '%zz', '%00', '{', '}', '_pact', 'provider-states'),
+  fc.constantFrom(
+    'CertificateManagement',
+    'certificatemanagement',
+    'api',
+    'v1.0',
+    'requests',
+    'smartcards',
+    'authenticationresponse',
+    'diversifiedkey',
+    'profiletemplates',
+    'configuration',
+    EX.reqid,
+    EX.scid,
+    EX.template,
+    '..',
+    '%',
+    '%zz',
+    '%00',
+    '{',
+    '}',
+    '_pact',
+    'provider-states',
+  ),
   fc.string({ maxLength: 20 }).map(encodeURIComponent),
   fc.string({ maxLength: 8 }),
 );
 const pathArb = fc.array(segment, { maxLength: 9 }).map((parts) => `/${parts.join('/')}`);
 const baseArb = fc.constantFrom('', `/CertificateManagement/api/v1.0/requests/${EX.reqid}/smartcards/${EX.scid}`, '/certificatemanagement/api/v1.0');
-const queryArb = fc.array(
-  fc.tuple(fc.constantFrom('cardid', 'challenge', 'diversified', 'atr', 'x', ''), fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom(EX.cardid, '1hFD%2Bcz%2F0so%3D', 'True', '%', '%%', '+++'))),
-  { maxLength: 6 },
-).map((pairs) => pairs.map(([k, v]) => `${k}=${v}`).join('&'));
+const queryArb = fc
+  .array(
+    fc.tuple(
+      fc.constantFrom('cardid', 'challenge', 'diversified', 'atr', 'x', ''),
+      fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom(EX.cardid, '1hFD%2Bcz%2F0so%3D', 'True', '%', '%%', '+++')),
+    ),
+    { maxLength: 6 },
+  )
+  .map((pairs) => pairs.map(([k, v]) => `${k}=${v}`).join('&'));
 const bodyArb = fc.oneof(
   fc.constant(undefined),
   fc.json({ maxDepth: 3 }),
   fc.string({ maxLength: 200 }),
-  fc.record({ type: fc.oneof(fc.string(), fc.integer(), fc.constantFrom('Enroll', 'Unblock')), profiletemplateuuid: fc.constantFrom(EX.template, 'x'), smartcard: fc.constantFrom(EX.scid, 'y') }, { requiredKeys: [] }).map((o) => JSON.stringify(o)),
+  fc
+    .record(
+      {
+        type: fc.oneof(fc.string(), fc.integer(), fc.constantFrom('Enroll', 'Unblock')),
+        profiletemplateuuid: fc.constantFrom(EX.template, 'x'),
+        smartcard: fc.constantFrom(EX.scid, 'y'),
+      },
+      { requiredKeys: [] },
+    )
+    .map((o) => JSON.stringify(o)),
   fc.record({ state: fc.string(), params: fc.dictionary(fc.string(), fc.string()) }, { requiredKeys: [] }).map((o) => JSON.stringify(o)),
 );
 
@@ -37,7 +72,8 @@ describe('random input never breaks the server', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'),
-        baseArb, pathArb,
+        baseArb,
+        pathArb,
         fc.option(queryArb, { nil: undefined }),
         bodyArb,
         fc.constantFrom<Record<string, string>>(HELPDESK, { ...HELPDESK, 'Content-Type': 'application/json' }, {}, { Authorization: 'Bearer x' }),
@@ -56,7 +92,11 @@ describe('random input never breaks the server', () => {
       { numRuns: 400, seed: 20261129 },
     );
     // Still alive and correct afterwards.
-    const ok = await raw(server.url, `/CertificateManagement/api/v1.0/requests/${EX.reqid}/smartcards/${EX.scid}/authenticationresponse?cardid=${EX.cardid}&challenge=1hFD%2Bcz%2F0so%3D&diversified=False`, { headers: HELPDESK });
+    const ok = await raw(
+      server.url,
+      `/CertificateManagement/api/v1.0/requests/${EX.reqid}/smartcards/${EX.scid}/authenticationresponse?cardid=${EX.cardid}&challenge=1hFD%2Bcz%2F0so%3D&diversified=False`,
+      { headers: HELPDESK },
+    );
     expect(ok.body).toBe('"F0Zudm4wPLY="');
   });
 
@@ -64,7 +104,9 @@ describe('random input never breaks the server', () => {
     await fc.assert(
       fc.asyncProperty(fc.string({ maxLength: 40 }), fc.string({ maxLength: 40 }), fc.string({ maxLength: 10 }), async (cardid, challenge, diversified) => {
         const q = `cardid=${encodeURIComponent(cardid)}&challenge=${encodeURIComponent(challenge)}&diversified=${encodeURIComponent(diversified)}`;
-        const r = await raw(server.url, `/CertificateManagement/api/v1.0/requests/${EX.reqid}/smartcards/${EX.scid}/authenticationresponse?${q}`, { headers: HELPDESK });
+        const r = await raw(server.url, `/CertificateManagement/api/v1.0/requests/${EX.reqid}/smartcards/${EX.scid}/authenticationresponse?${q}`, {
+          headers: HELPDESK,
+        });
         expect(r.status).toBe(400);
         expect(r.body).not.toMatch(STACK);
       }),
@@ -88,15 +130,25 @@ describe('random input never breaks the server', () => {
         socket.end(Buffer.concat([Buffer.from(bytes), Buffer.from('\r\n\r\n')]));
       });
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.string({ maxLength: 200 }).map((s) => Buffer.from(`GET /${s} HTTP/1.1\r\nHost: x`))), async (bytes) => {
-        const out = await send(bytes);
-        expect(out).not.toMatch(/^HTTP\/1\.1 5\d\d/);
-        expect(out).not.toMatch(STACK);
-        if (/^HTTP\/1\.1 400/.test(out)) expect(out).toContain('"CorrelationId"');
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ minLength: 1, maxLength: 300 }),
+          fc.string({ maxLength: 200 }).map((s) => Buffer.from(`GET /${s} HTTP/1.1\r\nHost: x`)),
+        ),
+        async (bytes) => {
+          const out = await send(bytes);
+          expect(out).not.toMatch(/^HTTP\/1\.1 5\d\d/);
+          expect(out).not.toMatch(STACK);
+          if (/^HTTP\/1\.1 400/.test(out)) expect(out).toContain('"CorrelationId"');
+        },
+      ),
       { numRuns: 150, seed: 11 },
     );
-    const ok = await raw(server.url, `/CertificateManagement/api/v1.0/requests/${EX.reqid}/smartcards/${EX.scid}/authenticationresponse?cardid=${EX.cardid}&challenge=1hFD%2Bcz%2F0so%3D&diversified=False`, { headers: HELPDESK });
+    const ok = await raw(
+      server.url,
+      `/CertificateManagement/api/v1.0/requests/${EX.reqid}/smartcards/${EX.scid}/authenticationresponse?cardid=${EX.cardid}&challenge=1hFD%2Bcz%2F0so%3D&diversified=False`,
+      { headers: HELPDESK },
+    );
     expect(ok.body).toBe('"F0Zudm4wPLY="');
   });
 });

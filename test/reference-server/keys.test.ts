@@ -7,11 +7,18 @@ import { tdesEncrypt } from '../../simulator/tdes.js';
 describe('admin responses under kept cipher contexts', () => {
   it('equal a fresh 3DES-ECB encryption, for any keys and challenges in any order', () => {
     const keys = fc.oneof(fc.uint8Array({ minLength: 24, maxLength: 24 }), fc.uint8Array({ minLength: 16, maxLength: 16 })).map((k) => Buffer.from(k));
-    const challenge = fc.integer({ min: 1, max: 8 }).chain((blocks) => fc.uint8Array({ minLength: blocks * 8, maxLength: blocks * 8 })).map((c) => Buffer.from(c));
+    const challenge = fc
+      .integer({ min: 1, max: 8 })
+      .chain((blocks) => fc.uint8Array({ minLength: blocks * 8, maxLength: blocks * 8 }))
+      .map((c) => Buffer.from(c));
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(3), challenge), { minLength: 1, maxLength: 12 }), fc.array(keys, { minLength: 4, maxLength: 4 }), (calls, keyList) => {
-        for (const [k, c] of calls) expect(adminResponse(keyList[k]!, c).toString('hex')).toBe(tdesEncrypt(keyList[k]!, c).toString('hex'));
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.nat(3), challenge), { minLength: 1, maxLength: 12 }),
+        fc.array(keys, { minLength: 4, maxLength: 4 }),
+        (calls, keyList) => {
+          for (const [k, c] of calls) expect(adminResponse(keyList[k]!, c).toString('hex')).toBe(tdesEncrypt(keyList[k]!, c).toString('hex'));
+        },
+      ),
       { numRuns: 200, seed: 3 },
     );
   });

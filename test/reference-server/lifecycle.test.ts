@@ -55,7 +55,13 @@ describe('the enrollment walkthrough and the request lifecycle', () => {
     expect(assigned.body).toMatch(/^"api\/v1\.0\/smartcards\/[0-9a-f-]{36}"$/);
     const scid = idOf(assigned.body);
     const sc = JSON.parse((await get(`/smartcards/${scid}`)).body) as Record<string, unknown>;
-    expect(sc).toMatchObject({ Uuid: scid, SerialNumber: cardid, Middleware: 'MSBaseCSP', Atr: '3b8d0180fba000000397425446590301c8', ProfileTemplateUuid: EX.template });
+    expect(sc).toMatchObject({
+      Uuid: scid,
+      SerialNumber: cardid,
+      Middleware: 'MSBaseCSP',
+      Atr: '3b8d0180fba000000397425446590301c8',
+      ProfileTemplateUuid: EX.template,
+    });
     const byCardid = JSON.parse((await get(`/smartcards?cardid=${cardid}`)).body) as { Uuid: string }[];
     expect(byCardid.map((s) => s.Uuid)).toEqual([scid]);
 
@@ -138,14 +144,20 @@ describe('the enrollment walkthrough and the request lifecycle', () => {
     expect(errorBody(badStatus).Message).toMatch(/field status/);
     const badCard = await post('/smartcards', { requestid: EX.reqid, cardid: 'x' });
     expect(errorBody(badCard).Message).toMatch(/cardid is not a GUID/);
-    const badAtr = await post('/smartcards', { requestid: EX.reqid, cardid: '9a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d', atr: '3b8d0180fba000000397425446590301c9' });
+    const badAtr = await post('/smartcards', {
+      requestid: EX.reqid,
+      cardid: '9a0b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d',
+      atr: '3b8d0180fba000000397425446590301c9',
+    });
     expect(badAtr.status).toBe(400);
     expect(errorBody(badAtr).Message).toMatch(/atr has a wrong TCK/);
   });
 
   it('413 JSON for an oversized body', async () => {
     const r = await raw(server.url, `${API}/requests`, {
-      method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ type: 'Enroll', comment: 'x'.repeat(100_000) }),
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ type: 'Enroll', comment: 'x'.repeat(100_000) }),
     });
     expect(r.status).toBe(413);
     errorBody(r);

@@ -13,7 +13,11 @@ describe('persistence with a database file', () => {
   it('keeps requests, their status and the audit trail across a restart, and does not re-seed', async () => {
     const dbFile = join(dir, 'cm.db');
     const first = await startReferenceServer({ dbFile, quiet: true });
-    const created = await raw(first.url, `${API}/requests`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ type: 'Enroll', profiletemplateuuid: EX.template, comment: 'survives' }) });
+    const created = await raw(first.url, `${API}/requests`, {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ type: 'Enroll', profiletemplateuuid: EX.template, comment: 'survives' }),
+    });
     const reqid = /([0-9a-f-]{36})"$/.exec(created.body)![1]!;
     expect((await raw(first.url, `${API}/requests/${EX.reqid}`, { method: 'PUT', headers: JSON_HEADERS, body: '{"status":"Canceled"}' })).status).toBe(200);
     const auditBefore = first.store.listAudit();
@@ -38,7 +42,10 @@ describe('persistence with a database file', () => {
     const bogus = join(dir, 'bogus.db');
     const { writeFileSync } = await import('node:fs');
     writeFileSync(bogus, 'this is not sqlite at all, just text'.repeat(50));
-    await expect(startReferenceServer({ dbFile: bogus, quiet: true })).rejects.toMatchObject({ code: 'SQLITE_NOTADB', message: expect.stringMatching(/not a database/) });
+    await expect(startReferenceServer({ dbFile: bogus, quiet: true })).rejects.toMatchObject({
+      code: 'SQLITE_NOTADB',
+      message: expect.stringMatching(/not a database/),
+    });
   });
 });
 
@@ -77,9 +84,15 @@ describe('the audit trail', () => {
       // No key, response or token bytes anywhere in the table, in any encoding.
       const dump = JSON.stringify(server.store.db.prepare('SELECT * FROM audit').all());
       const secrets = [
-        'F0Zudm4wPLY=', 'xdUoVecIEg0=', 'mBVA+HopB/gc+6FuKsQqx+OX01hK1WQI', '981540f87a2907f81cfba16e2ac42ac7e397d3584ad56408',
-        '17466e766e303cb6', '00'.repeat(24),
-        ...describeSeed(defaultSeed()).cards.flatMap((c) => [c.adminKey, c.diversifiedKey ?? 'none']).filter((k) => k !== '00'.repeat(24)),
+        'F0Zudm4wPLY=',
+        'xdUoVecIEg0=',
+        'mBVA+HopB/gc+6FuKsQqx+OX01hK1WQI',
+        '981540f87a2907f81cfba16e2ac42ac7e397d3584ad56408',
+        '17466e766e303cb6',
+        '00'.repeat(24),
+        ...describeSeed(defaultSeed())
+          .cards.flatMap((c) => [c.adminKey, c.diversifiedKey ?? 'none'])
+          .filter((k) => k !== '00'.repeat(24)),
       ];
       for (const s of secrets) expect(dump.toLowerCase()).not.toContain(s.toLowerCase());
     } finally {
@@ -98,7 +111,11 @@ describe('the audit trail', () => {
         await raw(server.url, responsePath(EX.reqid, EX.scid, ok), { headers: HELPDESK }),
         await raw(server.url, `${API}/requests/${EX.reqid}/smartcards/${EX.scid}/diversifiedkey?cardid=${EX.cardid}`, { headers: HELPDESK }),
         await raw(server.url, `${API}/profiletemplates/${EX.template}/configuration/smartcards`, { headers: HELPDESK }),
-        await raw(server.url, `${API}/requests`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ type: 'Enroll', profiletemplateuuid: EX.template }) }),
+        await raw(server.url, `${API}/requests`, {
+          method: 'POST',
+          headers: JSON_HEADERS,
+          body: JSON.stringify({ type: 'Enroll', profiletemplateuuid: EX.template }),
+        }),
         await raw(server.url, responsePath(EX.reqid, EX.scid, ok), { headers: USER }),
       ];
       for (const r of answers) {

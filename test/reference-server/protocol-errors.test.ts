@@ -81,16 +81,26 @@ describe('the Host header', () => {
 describe('duplicate credentials', () => {
   it('two Authorization headers (help desk, then user): 400, nothing handed out, and the refusal is audited', async () => {
     const before = server.store.auditCounts();
-    const a = await exchange(`GET ${ANSWER} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer demo-helpdesk\r\nauthorization: Bearer demo-user\r\nConnection: close\r\n\r\n`);
+    const a = await exchange(
+      `GET ${ANSWER} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer demo-helpdesk\r\nauthorization: Bearer demo-user\r\nConnection: close\r\n\r\n`,
+    );
     expectJsonError(a, 400, /more than one Authorization header/);
     expect(a.all).not.toContain('F0Zudm4wPLY=');
     const row = server.store.listAudit().at(-1)!;
-    expect(row).toMatchObject({ principal: null, action: 'authenticationresponse', status: 400, outcome: 'rejected', correlationId: JSON.parse(a.body).CorrelationId });
+    expect(row).toMatchObject({
+      principal: null,
+      action: 'authenticationresponse',
+      status: 400,
+      outcome: 'rejected',
+      correlationId: JSON.parse(a.body).CorrelationId,
+    });
     expect(server.store.auditCounts().byOutcome.rejected).toBe(before.byOutcome.rejected + 1);
   });
 
   it('two identical Authorization headers are refused too, and one still works', async () => {
-    const twice = await exchange(`GET ${ANSWER} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer demo-helpdesk\r\nAUTHORIZATION: Bearer demo-helpdesk\r\nConnection: close\r\n\r\n`);
+    const twice = await exchange(
+      `GET ${ANSWER} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer demo-helpdesk\r\nAUTHORIZATION: Bearer demo-helpdesk\r\nConnection: close\r\n\r\n`,
+    );
     expectJsonError(twice, 400, /more than one Authorization header/);
     const once = await exchange(`GET ${ANSWER} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer demo-helpdesk\r\nConnection: close\r\n\r\n`);
     expect(once.status).toBe(200);
@@ -159,7 +169,10 @@ describe('other requests Node refuses by itself', () => {
   it.each([
     ['an HTTP/2 preface', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'],
     ['an unknown HTTP version', `GET ${TEMPLATES} HTTP/3.0\r\nHost: x\r\n\r\n`],
-    ['Content-Length and Transfer-Encoding together', 'POST /CertificateManagement/api/v1.0/requests HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
+    [
+      'Content-Length and Transfer-Encoding together',
+      'POST /CertificateManagement/api/v1.0/requests HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    ],
   ])('%s: 400 in JSON', async (_name, text) => {
     expectJsonError(await exchange(text), 400, /not valid HTTP/);
   });

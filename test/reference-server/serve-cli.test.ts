@@ -19,7 +19,7 @@ function serve(args: string[]) {
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  exited.finally(() => clearTimeout(kill));
+  void exited.finally(() => clearTimeout(kill));
   const firstLine = new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout });
     rl.once('line', (line) => {
@@ -37,7 +37,11 @@ describe('cmcard serve', () => {
     const s = serve(['--port', '0']);
     const url = await s.firstLine;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const r = await raw(url, responsePath(EX.reqid, EX.scid, `cardid=${EX.cardid}&challenge=1hFD%2Bcz%2F0so%3D&diversified=False`, '/certificatemanagement/api/v1.0'), { headers: HELPDESK });
+    const r = await raw(
+      url,
+      responsePath(EX.reqid, EX.scid, `cardid=${EX.cardid}&challenge=1hFD%2Bcz%2F0so%3D&diversified=False`, '/certificatemanagement/api/v1.0'),
+      { headers: HELPDESK },
+    );
     expect(r.body).toBe('"F0Zudm4wPLY="');
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
@@ -62,8 +66,18 @@ describe('cmcard serve', () => {
     expect(lines[0]).toContain('demo-helpdesk authenticationresponse 200 granted');
     expect(lines[1]).toContain('(anonymous) authenticationresponse 401 refused');
     const json = await runCli(['serve', '--db', db, '--print-audit', '--json']);
-    const rows = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(rows[0]).toMatchObject({ principal: 'demo-helpdesk', action: 'authenticationresponse', reqid: EX.reqid, scid: EX.scid, cardid: EX.cardid, status: 200 });
+    const rows = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(rows[0]).toMatchObject({
+      principal: 'demo-helpdesk',
+      action: 'authenticationresponse',
+      reqid: EX.reqid,
+      scid: EX.scid,
+      cardid: EX.cardid,
+      status: 200,
+    });
     expect(json.stdout).not.toContain('F0Zudm4wPLY=');
   });
 
@@ -77,7 +91,9 @@ describe('cmcard serve', () => {
     writeFileSync(file, JSON.stringify(seed));
     const s = serve(['--port', '0', '--seed', file, '--quiet']);
     const url = await s.firstLine;
-    const r = await raw(url, responsePath(EX.reqid, EX.scid, `cardid=${EX.cardid}&challenge=1hFD%2Bcz%2F0so%3D&diversified=False`), { headers: { Authorization: 'Bearer a-long-token-for-operations' } });
+    const r = await raw(url, responsePath(EX.reqid, EX.scid, `cardid=${EX.cardid}&challenge=1hFD%2Bcz%2F0so%3D&diversified=False`), {
+      headers: { Authorization: 'Bearer a-long-token-for-operations' },
+    });
     expect(r.body).toBe('"F0Zudm4wPLY="');
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);

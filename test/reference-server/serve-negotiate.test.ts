@@ -92,7 +92,12 @@ describe.skipIf(reason !== null)(`the reference server demanding Negotiate${reas
       } finally {
         await other.close();
       }
-      expect(server.store.listAudit().filter((r) => r.status === 200).map((r) => r.principal)).toContain(`alice@${REALM}`);
+      expect(
+        server.store
+          .listAudit()
+          .filter((r) => r.status === 200)
+          .map((r) => r.principal),
+      ).toContain(`alice@${REALM}`);
     } finally {
       await conn.close();
     }
@@ -124,10 +129,14 @@ describe.skipIf(reason !== null)(`the reference server demanding Negotiate${reas
 
   it('through the built CLI: cmcard serve --auth negotiate --keytab FILE --principal-role', async () => {
     actAs('alice');
-    const child: ChildProcess = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--auth', 'negotiate', '--keytab', realm.serviceKeytab, '--principal-role', `alice@${REALM}=helpdesk`], {
-      env: { ...process.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [BIN, 'serve', '--port', '0', '--auth', 'negotiate', '--keytab', realm.serviceKeytab, '--principal-role', `alice@${REALM}=helpdesk`],
+      {
+        env: { ...process.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const kill = (): void => {
       child.kill('SIGTERM');
     };

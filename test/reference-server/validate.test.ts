@@ -26,11 +26,15 @@ function serverGuid(text: string): string | null {
 describe('the server reads input as the simulator does', () => {
   it('takes exactly the GUIDs the simulator takes, in the same canonical form', () => {
     const guid = fc.tuple(fc.uuid(), fc.boolean()).map(([u, upper]) => (upper ? u.toUpperCase() : u));
-    const wrapped = fc.tuple(fc.constantFrom('', '{', ' ', '{ ', '('), guid, fc.constantFrom('', '}', ' ', ' }', ')'), fc.nat(40), fc.constantFrom('', 'x', '-', 'g'))
+    const wrapped = fc
+      .tuple(fc.constantFrom('', '{', ' ', '{ ', '('), guid, fc.constantFrom('', '}', ' ', ' }', ')'), fc.nat(40), fc.constantFrom('', 'x', '-', 'g'))
       .map(([pre, g, post, at, insert]) => pre + g.slice(0, at) + insert + g.slice(at) + post);
-    fc.assert(fc.property(wrapped, (text) => {
-      expect(serverGuid(text), JSON.stringify(text)).toBe(simulatorGuid(text));
-    }), { numRuns: 500, seed: 7 });
+    fc.assert(
+      fc.property(wrapped, (text) => {
+        expect(serverGuid(text), JSON.stringify(text)).toBe(simulatorGuid(text));
+      }),
+      { numRuns: 500, seed: 7 },
+    );
     // The cases that differed before: one brace only, and surrounding spaces.
     const g = 'bc88f13f-83ba-4037-8262-46eba1291c6e';
     expect(serverGuid(`{${g}`)).toBeNull();
@@ -64,7 +68,9 @@ describe('the server reads input as the simulator does', () => {
   it('takes challenges up to the longest a card hands out, no longer', () => {
     const b64 = (n: number): string => Buffer.alloc(n, 1).toString('base64');
     expect(challengeParam(b64(MAX_CHALLENGE))).toHaveLength(MAX_CHALLENGE);
-    expect(() => challengeParam(b64(MAX_CHALLENGE + 8))).toThrow(`challenge length in bytes must be a multiple of 8 from 8 to ${MAX_CHALLENGE}, got ${MAX_CHALLENGE + 8}`);
+    expect(() => challengeParam(b64(MAX_CHALLENGE + 8))).toThrow(
+      `challenge length in bytes must be a multiple of 8 from 8 to ${MAX_CHALLENGE}, got ${MAX_CHALLENGE + 8}`,
+    );
   });
 });
 
@@ -78,7 +84,7 @@ describe('the server checks input with the validation kit, not the card', () => 
     }
   });
 
-  it('a GUID the config, seed and card file would refuse is refused with the kit\'s wording', () => {
+  it("a GUID the config, seed and card file would refuse is refused with the kit's wording", () => {
     expect(() => guidParam('nope', 'cardid')).toThrow('cardid is not a GUID like a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099, got "nope"');
   });
 });

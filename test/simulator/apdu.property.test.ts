@@ -42,9 +42,14 @@ const plausibleCommand: fc.Arbitrary<Buffer | 'power-off' | 'reset'> = fc.oneof(
   fc.constant(Buffer.from('00200082', 'hex')),
   bytes(20).map((pin) => apdu(0, 0x2c, 2, 0x80, pin)),
   bytes(40).map((pins) => apdu(0, 0x24, 0, 0x80, pins)),
-  fc.uint8Array({ minLength: 24, maxLength: 24 }).map((key) => Buffer.concat([Buffer.from('00db3fff267024840180a51f8718', 'hex'), Buffer.from(key), Buffer.from('8803b073dc', 'hex')])),
-  fc.tuple(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffff })).map(([f, d]) => apdu(0, 0xcb, f >> 8, f & 0xff, Buffer.from([0x5c, 2, d >> 8, d & 0xff]), 0)),
-  fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), bytes(40))
+  fc
+    .uint8Array({ minLength: 24, maxLength: 24 })
+    .map((key) => Buffer.concat([Buffer.from('00db3fff267024840180a51f8718', 'hex'), Buffer.from(key), Buffer.from('8803b073dc', 'hex')])),
+  fc
+    .tuple(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffff }))
+    .map(([f, d]) => apdu(0, 0xcb, f >> 8, f & 0xff, Buffer.from([0x5c, 2, d >> 8, d & 0xff]), 0)),
+  fc
+    .tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), bytes(40))
     .map(([cla, ins, p1, p2, data]) => apdu(cla, ins, p1, p2, data)),
   bytes(300).map((b) => Buffer.from(b)),
 );

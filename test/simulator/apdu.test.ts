@@ -21,10 +21,16 @@ const MSE_EXTERNAL = '002281a403830180';
 const GA_GET_CHALLENGE = '00870000047c02810000';
 
 function makeCard(options: { random?: RandomSource; adminTries?: number | null } = {}): VirtualCard {
-  return VirtualCard.create({
-    adminKey: KEY, pin: PIN, cardId: CARD_ID, pinTries: 3,
-    adminTries: options.adminTries === undefined ? 5 : options.adminTries,
-  }, { random: options.random ?? seededRandom('apdu tests') });
+  return VirtualCard.create(
+    {
+      adminKey: KEY,
+      pin: PIN,
+      cardId: CARD_ID,
+      pinTries: 3,
+      adminTries: options.adminTries === undefined ? 5 : options.adminTries,
+    },
+    { random: options.random ?? seededRandom('apdu tests') },
+  );
 }
 
 function frontEnd(options: { random?: RandomSource; adminTries?: number | null; select?: boolean } = {}): ApduFrontEnd {
@@ -200,7 +206,7 @@ describe('admin authentication, external flow (what a CM server response serves)
     expect(tx(fe, `0082008008${KAT_RESPONSE}`).sw).toBe(0x6983);
   });
 
-  it('the refusal is the card\'s: a card blocked through its own API refuses GET CHALLENGE and GA 81 with its own status word', () => {
+  it("the refusal is the card's: a card blocked through its own API refuses GET CHALLENGE and GA 81 with its own status word", () => {
     const fe = frontEnd({ adminTries: 1 });
     // Block through the card API, not through APDUs: the front end holds no rule of its own.
     fe.card.getChallenge();
@@ -466,7 +472,12 @@ describe('GET DATA: the objects pkcs15-tool reads', () => {
     const records = [];
     for (let at = 1; at + 28 <= mf.length; at += 28) {
       const rec = mf.subarray(at, at + 28);
-      records.push([rec.subarray(0, 9).toString('latin1').replace(/\0+$/, ''), rec.subarray(9, 18).toString('latin1').replace(/\0+$/, ''), rec.readInt32LE(20).toString(16), rec.readInt32LE(24).toString(16)]);
+      records.push([
+        rec.subarray(0, 9).toString('latin1').replace(/\0+$/, ''),
+        rec.subarray(9, 18).toString('latin1').replace(/\0+$/, ''),
+        rec.readInt32LE(20).toString(16),
+        rec.readInt32LE(24).toString(16),
+      ]);
     }
     expect(records).toEqual([
       ['mscp', '', '0', 'a000'],
@@ -511,8 +522,14 @@ describe('transcript', () => {
     tx(fe, '00a4');
     expect(fe.transcript.length).toBe(seen.length);
     expect(fe.transcript.map((e) => e.name)).toEqual([
-      'SELECT', 'VERIFY', 'MANAGE SECURITY ENVIRONMENT', 'GENERAL AUTHENTICATE', 'GENERAL AUTHENTICATE',
-      'RESET RETRY COUNTER', 'PUT DATA', '(malformed)',
+      'SELECT',
+      'VERIFY',
+      'MANAGE SECURITY ENVIRONMENT',
+      'GENERAL AUTHENTICATE',
+      'GENERAL AUTHENTICATE',
+      'RESET RETRY COUNTER',
+      'PUT DATA',
+      '(malformed)',
     ]);
     const text = JSON.stringify(fe.transcript).replace(/\s/g, '');
     for (const secret of ['8642', '97531', NEW_KEY.toString('hex')]) {

@@ -5,9 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  createCardFile, openCardFile, parseCardFile, readCardFile, serializeCardFile, writeCardFile,
-} from '../../simulator/card-file.js';
+import { createCardFile, openCardFile, parseCardFile, readCardFile, serializeCardFile, writeCardFile } from '../../simulator/card-file.js';
 import { lockPathFor, withCardLock } from '../../simulator/card-lock.js';
 import { VirtualCard } from '../../simulator/card.js';
 import { InputError } from '../../simulator/errors.js';
@@ -132,19 +130,112 @@ describe('card file validation: one line naming the file and the field', () => {
   const base = newFile();
   const cases: Array<[string, () => string, RegExp]> = [
     ['missing file', () => join(scratch, 'absent.json'), /absent\.json does not exist/],
-    ['not JSON', () => { const p = fresh(); writeFileSync(p, '{"format": "cmcard/card",'); return p; }, /is not JSON/],
-    ['not an object', () => { const p = fresh(); writeFileSync(p, '[1,2]'); return p; }, /top level must be a JSON object/],
-    ['another format', () => withField(base, (d) => { d.format = 'something-else'; }), /"format" must be "cmcard\/card"/],
-    ['a future version', () => withField(base, (d) => { d.version = 2; }), /"version" must be 1, got 2/],
-    ['a number as a string', () => withField(base, (d) => { d.card.adminTriesLeft = '3'; }), /card\.adminTriesLeft must be a whole number/],
-    ['a short key', () => withField(base, (d) => { d.card.adminKey = '0102030405'; }), /card\.adminKey must be 24 bytes .* got 5 bytes/],
-    ['a key that is not hex', () => withField(base, (d) => { d.card.adminKey = 'zz'.repeat(24); }), /card\.adminKey must be lower-case hex/],
-    ['a missing PIN', () => withField(base, (d) => { delete d.card.pin; }), /card\.pin must be a string, got undefined/],
-    ['tries above the limit', () => withField(base, (d) => { d.card.pinTriesLeft = 9; }), /card\.pinTriesLeft must be a whole number from 0 to 3/],
-    ['an ATR with a wrong TCK', () => withField(base, (d) => { d.card.atr = '3b8d0180fba000000397425446590301c9'; }), /card\.atr has a wrong TCK byte/],
-    ['a bad cardid', () => withField(base, (d) => { d.card.cardId = 'bc88'; }), /card\.cardId is not a GUID like/],
-    ['a 7-byte challenge', () => withField(base, (d) => { d.card.pendingChallenge = '01020304050607'; }), /card\.pendingChallenge length in bytes must be a multiple of 8 from 8 to 64, got 7$/],
-    ['a bad replay', () => withField(base, (d) => { d.replay = { seed: 'x', drawn: -1 }; }), /replay\.drawn must be a whole number >= 0/],
+    [
+      'not JSON',
+      () => {
+        const p = fresh();
+        writeFileSync(p, '{"format": "cmcard/card",');
+        return p;
+      },
+      /is not JSON/,
+    ],
+    [
+      'not an object',
+      () => {
+        const p = fresh();
+        writeFileSync(p, '[1,2]');
+        return p;
+      },
+      /top level must be a JSON object/,
+    ],
+    [
+      'another format',
+      () =>
+        withField(base, (d) => {
+          d.format = 'something-else';
+        }),
+      /"format" must be "cmcard\/card"/,
+    ],
+    [
+      'a future version',
+      () =>
+        withField(base, (d) => {
+          d.version = 2;
+        }),
+      /"version" must be 1, got 2/,
+    ],
+    [
+      'a number as a string',
+      () =>
+        withField(base, (d) => {
+          d.card.adminTriesLeft = '3';
+        }),
+      /card\.adminTriesLeft must be a whole number/,
+    ],
+    [
+      'a short key',
+      () =>
+        withField(base, (d) => {
+          d.card.adminKey = '0102030405';
+        }),
+      /card\.adminKey must be 24 bytes .* got 5 bytes/,
+    ],
+    [
+      'a key that is not hex',
+      () =>
+        withField(base, (d) => {
+          d.card.adminKey = 'zz'.repeat(24);
+        }),
+      /card\.adminKey must be lower-case hex/,
+    ],
+    [
+      'a missing PIN',
+      () =>
+        withField(base, (d) => {
+          delete d.card.pin;
+        }),
+      /card\.pin must be a string, got undefined/,
+    ],
+    [
+      'tries above the limit',
+      () =>
+        withField(base, (d) => {
+          d.card.pinTriesLeft = 9;
+        }),
+      /card\.pinTriesLeft must be a whole number from 0 to 3/,
+    ],
+    [
+      'an ATR with a wrong TCK',
+      () =>
+        withField(base, (d) => {
+          d.card.atr = '3b8d0180fba000000397425446590301c9';
+        }),
+      /card\.atr has a wrong TCK byte/,
+    ],
+    [
+      'a bad cardid',
+      () =>
+        withField(base, (d) => {
+          d.card.cardId = 'bc88';
+        }),
+      /card\.cardId is not a GUID like/,
+    ],
+    [
+      'a 7-byte challenge',
+      () =>
+        withField(base, (d) => {
+          d.card.pendingChallenge = '01020304050607';
+        }),
+      /card\.pendingChallenge length in bytes must be a multiple of 8 from 8 to 64, got 7$/,
+    ],
+    [
+      'a bad replay',
+      () =>
+        withField(base, (d) => {
+          d.replay = { seed: 'x', drawn: -1 };
+        }),
+      /replay\.drawn must be a whole number >= 0/,
+    ],
   ];
   it.each(cases)('%s', (_name, make, message) => {
     const path = make();
@@ -168,7 +259,11 @@ describe('card file validation: one line naming the file and the field', () => {
 });
 
 /** Runs an ES module script in a child node with args; resolves with how it ended. */
-function runChild(script: string, args: string[], onStdout?: (text: string, kill: () => void) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+function runChild(
+  script: string,
+  args: string[],
+  onStdout?: (text: string, kill: () => void) => void,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -295,7 +390,10 @@ describe('anti-tearing: a process killed mid-operation', () => {
       const sinceOp = lines.slice(lines.lastIndexOf(lastOp!) + 1).filter((l) => l.startsWith('state ')).length;
       if (lastOp === 'op verify-right' && sinceOp === 1 && phase !== 'after') {
         // Killed in the write that would restore the counter after the right PIN: the try is spent.
-        const before = lines.slice(0, lines.lastIndexOf(lastOp)).filter((l) => l.startsWith('state ')).at(-1);
+        const before = lines
+          .slice(0, lines.lastIndexOf(lastOp))
+          .filter((l) => l.startsWith('state '))
+          .at(-1);
         const triesBefore = before ? JSON.parse(before.slice(6)).pinTriesLeft : previous.pinTriesLeft;
         expect(onDisk.pinTriesLeft).toBe(triesBefore - 1);
         restoreKills += 1;
@@ -335,19 +433,25 @@ describe('several processes on one card file', () => {
 
   /** Starts `n` children on one card file, lets them all read it, then sets them off together. */
   async function wrongPinsAtOnce(path: string, n: number): Promise<string[]> {
-    const children = Array.from({ length: n }, () => spawn(process.execPath, ['--input-type=module', '-e', oneWrongPin, path], { stdio: ['pipe', 'pipe', 'pipe'] }));
+    const children = Array.from({ length: n }, () =>
+      spawn(process.execPath, ['--input-type=module', '-e', oneWrongPin, path], { stdio: ['pipe', 'pipe', 'pipe'] }),
+    );
     const outputs = children.map((child) => {
       let text = '';
       const timer = setTimeout(() => child.kill('SIGKILL'), 30_000); // a bound, not an assertion
       child.stderr.on('data', (d: Buffer) => (text += d.toString()));
-      const ready = new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => {
-        text += d.toString();
-        if (text.includes('ready')) resolve();
-      }));
-      const done = new Promise<string>((resolve) => child.on('close', () => {
-        clearTimeout(timer);
-        resolve(text);
-      }));
+      const ready = new Promise<void>((resolve) =>
+        child.stdout.on('data', (d: Buffer) => {
+          text += d.toString();
+          if (text.includes('ready')) resolve();
+        }),
+      );
+      const done = new Promise<string>((resolve) =>
+        child.on('close', () => {
+          clearTimeout(timer);
+          resolve(text);
+        }),
+      );
       return { ready, done };
     });
     // Every child has read the file before any of them starts its attempt.
@@ -396,12 +500,13 @@ describe('several processes on one card file', () => {
         parentPort.postMessage({ failures });
       });
     `;
-    const run = () => new Promise<{ failures: number; errors: string[] }>((resolve, reject) => {
-      const errors: string[] = [];
-      const worker = new Worker(code, { eval: true, workerData: { module: DIST_CARD_FILE, path, data } });
-      worker.on('message', (m: unknown) => (typeof m === 'string' ? errors.push(m) : resolve({ ...(m as { failures: number }), errors })));
-      worker.on('error', reject);
-    });
+    const run = () =>
+      new Promise<{ failures: number; errors: string[] }>((resolve, reject) => {
+        const errors: string[] = [];
+        const worker = new Worker(code, { eval: true, workerData: { module: DIST_CARD_FILE, path, data } });
+        worker.on('message', (m: unknown) => (typeof m === 'string' ? errors.push(m) : resolve({ ...(m as { failures: number }), errors })));
+        worker.on('error', reject);
+      });
     const results = await Promise.all([run(), run(), run()]);
     expect(results.flatMap((r) => r.errors)).toEqual([]);
     expect(results.map((r) => r.failures)).toEqual([0, 0, 0]);
@@ -413,7 +518,9 @@ describe('card file errors never show the admin key', () => {
   it('a key with a bad digit is named by position, not shown', () => {
     const base = newFile();
     const key = KEY.toString('hex');
-    const path = withField(base, (d) => { d.card.adminKey = `${key.slice(0, 40)}X${key.slice(41)}`; });
+    const path = withField(base, (d) => {
+      d.card.adminKey = `${key.slice(0, 40)}X${key.slice(41)}`;
+    });
     expect(() => readCardFile(path)).toThrow(/card\.adminKey must be lower-case hex: character 41 of 48 is not/);
     try {
       readCardFile(path);

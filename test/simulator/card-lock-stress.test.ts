@@ -11,7 +11,11 @@ const scratch = mkdtempSync(join(tmpdir(), 'cmcard-lockstress-'));
 // Workers are ours to stop, by pid, even when the run is interrupted.
 const stopWorkers = (): void => {
   for (const pid of runningWorkers) {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
 };
 process.once('exit', stopWorkers);
@@ -26,7 +30,12 @@ describe('many processes released onto a lock left by a killed process', () => {
   // in most rounds (the takeover this replaced failed 36 of 40), not 1 in 150.
   it('8 processes, one wrong PIN each, 30 rounds: every round costs exactly 8 tries, answers 63CE down to 63C7, leaves nothing behind', async () => {
     const rounds = await runStaleLockRounds({
-      cardFileModule: dist('card-file.js'), cardLockModule: dist('card-lock.js'), dir: scratch, rounds: 30, workers: 8, jitter: true,
+      cardFileModule: dist('card-file.js'),
+      cardLockModule: dist('card-lock.js'),
+      dir: scratch,
+      rounds: 30,
+      workers: 8,
+      jitter: true,
     });
     expect(rounds).toHaveLength(30);
     for (const r of rounds) {

@@ -3,9 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { createCardFile, openCardFile, readCardFile } from '../../simulator/card-file.js';
-import {
-  lockPathFor, ownerLine, ownerState, parseOwner, processStart, takeOverStale, withCardLock,
-} from '../../simulator/card-lock.js';
+import { lockPathFor, ownerLine, ownerState, parseOwner, processStart, takeOverStale, withCardLock } from '../../simulator/card-lock.js';
 
 const KEY = Buffer.from('0123456789abcdef23456789abcdef01456789abcdef0123', 'hex');
 /** A pid no process can have (above any kernel's pid_max). */
@@ -22,7 +20,10 @@ function newCard(): string {
   return path;
 }
 /** Every file beside the card file (lock, claims, temp files), the card file excluded. */
-const besides = (path: string): string[] => readdirSync(scratch).filter((f) => f.startsWith(`.${basename(path)}.`)).sort();
+const besides = (path: string): string[] =>
+  readdirSync(scratch)
+    .filter((f) => f.startsWith(`.${basename(path)}.`))
+    .sort();
 /** This process's lock line with one field replaced (0 pid, 1 nonce, 2 start, 3 boot, 4 host). */
 function ownLineWith(index: number, value: string): string {
   const fields = ownerLine().split(' ');
@@ -129,7 +130,7 @@ describe('taking a stale lock over', () => {
     expect(besides(path)).toEqual([]);
   });
 
-  it('what interrupted takeovers left is swept by the next holder: claims of gone locks, and older versions\' .stale files of dead processes', () => {
+  it("what interrupted takeovers left is swept by the next holder: claims of gone locks, and older versions' .stale files of dead processes", () => {
     const path = newCard();
     const lock = lockPathFor(path);
     const deadStale = `${lock}.${NO_SUCH_PID}.a1b2c3d4e5f6.stale`;

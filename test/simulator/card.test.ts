@@ -72,7 +72,7 @@ describe('challenges', () => {
     expect(card.adminAuthenticated).toBe(false);
   });
 
-  it('a new challenge replaces the old: the old one\'s response fails and costs an attempt', () => {
+  it("a new challenge replaces the old: the old one's response fails and costs an attempt", () => {
     const card = newCard({}, fixed(hex('1111111111111111'), hex('2222222222222222')));
     const old = tdesEncrypt(KEY, card.getChallenge());
     card.getChallenge();
@@ -197,7 +197,7 @@ describe('the card refuses a challenge while its admin key is blocked', () => {
     expect(card.snapshot().pendingChallenge).toBeNull();
   });
 
-  it('getChallenge throws the card\'s refusal; a length the card never hands out is still bad input', () => {
+  it("getChallenge throws the card's refusal; a length the card never hands out is still bad input", () => {
     const card = blockedCard();
     let thrown: unknown;
     try {
@@ -347,77 +347,135 @@ describe('properties (fast-check)', () => {
   const blocksArb = fc.integer({ min: 1, max: 8 });
 
   it('every correct response verifies', () => {
-    fc.assert(fc.property(keyArb, blocksArb, fc.uint8Array({ minLength: 32, maxLength: 32 }), (key, blocks, seed) => {
-      const card = VirtualCard.create({ adminKey: key, pin: '1234', cardId: CARDID }, { random: seededRandom(seed) });
-      const challenge = card.getChallenge(blocks * 8);
-      return card.authenticateAdmin(tdesEncrypt(key, challenge)).ok && card.adminAuthenticated;
-    }));
+    fc.assert(
+      fc.property(keyArb, blocksArb, fc.uint8Array({ minLength: 32, maxLength: 32 }), (key, blocks, seed) => {
+        const card = VirtualCard.create({ adminKey: key, pin: '1234', cardId: CARDID }, { random: seededRandom(seed) });
+        const challenge = card.getChallenge(blocks * 8);
+        return card.authenticateAdmin(tdesEncrypt(key, challenge)).ok && card.adminAuthenticated;
+      }),
+    );
   });
 
   it('every other response of the right length fails and costs exactly one attempt', () => {
-    fc.assert(fc.property(keyArb, blocksArb, fc.uint8Array({ minLength: 64, maxLength: 64 }), (key, blocks, noise) => {
-      const card = VirtualCard.create({ adminKey: key, pin: '1234', cardId: CARDID });
-      const challenge = card.getChallenge(blocks * 8);
-      const correct = tdesEncrypt(key, challenge);
-      const other = Buffer.from(noise.subarray(0, blocks * 8));
-      fc.pre(!other.equals(correct));
-      const r = card.authenticateAdmin(other);
-      return !r.ok && !card.adminAuthenticated && card.adminTriesLeft === 4;
-    }));
+    fc.assert(
+      fc.property(keyArb, blocksArb, fc.uint8Array({ minLength: 64, maxLength: 64 }), (key, blocks, noise) => {
+        const card = VirtualCard.create({ adminKey: key, pin: '1234', cardId: CARDID });
+        const challenge = card.getChallenge(blocks * 8);
+        const correct = tdesEncrypt(key, challenge);
+        const other = Buffer.from(noise.subarray(0, blocks * 8));
+        fc.pre(!other.equals(correct));
+        const r = card.authenticateAdmin(other);
+        return !r.ok && !card.adminAuthenticated && card.adminTriesLeft === 4;
+      }),
+    );
   });
 
   type Step =
-    | 'challenge' | 'right-response' | 'wrong-response' | 'right-pin' | 'wrong-pin'
-    | 'reset-pin' | 'change-key' | 'unblock-right' | 'unblock-wrong' | 'block' | 'logout' | 'power';
-  const steps: Step[] = ['challenge', 'right-response', 'wrong-response', 'right-pin', 'wrong-pin', 'reset-pin', 'change-key', 'unblock-right', 'unblock-wrong', 'block', 'logout', 'power'];
+    | 'challenge'
+    | 'right-response'
+    | 'wrong-response'
+    | 'right-pin'
+    | 'wrong-pin'
+    | 'reset-pin'
+    | 'change-key'
+    | 'unblock-right'
+    | 'unblock-wrong'
+    | 'block'
+    | 'logout'
+    | 'power';
+  const steps: Step[] = [
+    'challenge',
+    'right-response',
+    'wrong-response',
+    'right-pin',
+    'wrong-pin',
+    'reset-pin',
+    'change-key',
+    'unblock-right',
+    'unblock-wrong',
+    'block',
+    'logout',
+    'power',
+  ];
 
   it('counters stay within 0..limit, and go up only through a successful authentication', () => {
-    fc.assert(fc.property(
-      fc.array(fc.constantFrom(...steps), { maxLength: 60 }),
-      fc.option(fc.integer({ min: 1, max: 15 }), { nil: null }),
-      fc.integer({ min: 1, max: 15 }),
-      (plan, adminTries, pinTries) => {
-        let key: Buffer = Buffer.from(KEY);
-        let pin = '1234';
-        const card = VirtualCard.create({ adminKey: key, pin, cardId: CARDID, adminTries, pinTries });
-        for (const step of plan) {
-          const beforeAdmin = card.adminTriesLeft;
-          const beforePin = card.pinTriesLeft;
-          const wasAdmin = card.adminAuthenticated;
-          const pending = card.snapshot().pendingChallenge;
-          const right = () => (pending ? tdesEncrypt(key, Buffer.from(pending, 'hex')) : Buffer.alloc(8));
-          let ok = false;
-          switch (step) {
-            case 'challenge': card.issueChallenge(); break; // refused (6983) once the admin key is blocked
-            case 'right-response': ok = card.authenticateAdmin(right()).ok; break;
-            case 'wrong-response': ok = card.authenticateAdmin(Buffer.alloc(8, 0xee)).ok; break;
-            case 'right-pin': ok = card.verifyPin(pin).ok; break;
-            case 'wrong-pin': ok = card.verifyPin('wrong-pin').ok; break;
-            case 'reset-pin': ok = card.resetPin('4321').ok; if (ok) pin = '4321'; break;
-            case 'change-key': { const k = Buffer.alloc(24, 0x5b); ok = card.changeAdminKey(k).ok; if (ok) key = k; break; }
-            case 'unblock-right': ok = card.unblockPin(right(), '8765').ok; if (ok) pin = '8765'; break;
-            case 'unblock-wrong': ok = card.unblockPin(Buffer.alloc(8, 0xee), '8765').ok; break;
-            case 'block': card.blockPin(); break;
-            case 'logout': card.logout(); break;
-            case 'power': card.reset(); break;
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...steps), { maxLength: 60 }),
+        fc.option(fc.integer({ min: 1, max: 15 }), { nil: null }),
+        fc.integer({ min: 1, max: 15 }),
+        (plan, adminTries, pinTries) => {
+          let key: Buffer = Buffer.from(KEY);
+          let pin = '1234';
+          const card = VirtualCard.create({ adminKey: key, pin, cardId: CARDID, adminTries, pinTries });
+          for (const step of plan) {
+            const beforeAdmin = card.adminTriesLeft;
+            const beforePin = card.pinTriesLeft;
+            const wasAdmin = card.adminAuthenticated;
+            const pending = card.snapshot().pendingChallenge;
+            const right = () => (pending ? tdesEncrypt(key, Buffer.from(pending, 'hex')) : Buffer.alloc(8));
+            let ok = false;
+            switch (step) {
+              case 'challenge':
+                card.issueChallenge();
+                break; // refused (6983) once the admin key is blocked
+              case 'right-response':
+                ok = card.authenticateAdmin(right()).ok;
+                break;
+              case 'wrong-response':
+                ok = card.authenticateAdmin(Buffer.alloc(8, 0xee)).ok;
+                break;
+              case 'right-pin':
+                ok = card.verifyPin(pin).ok;
+                break;
+              case 'wrong-pin':
+                ok = card.verifyPin('wrong-pin').ok;
+                break;
+              case 'reset-pin':
+                ok = card.resetPin('4321').ok;
+                if (ok) pin = '4321';
+                break;
+              case 'change-key': {
+                const k = Buffer.alloc(24, 0x5b);
+                ok = card.changeAdminKey(k).ok;
+                if (ok) key = k;
+                break;
+              }
+              case 'unblock-right':
+                ok = card.unblockPin(right(), '8765').ok;
+                if (ok) pin = '8765';
+                break;
+              case 'unblock-wrong':
+                ok = card.unblockPin(Buffer.alloc(8, 0xee), '8765').ok;
+                break;
+              case 'block':
+                card.blockPin();
+                break;
+              case 'logout':
+                card.logout();
+                break;
+              case 'power':
+                card.reset();
+                break;
+            }
+            const a = card.adminTriesLeft;
+            const p = card.pinTriesLeft;
+            if (adminTries === null) {
+              if (a !== null) return false;
+            } else if (a === null || a < 0 || a > adminTries) return false;
+            if (p < 0 || p > pinTries) return false;
+            // Admin counter up: only a successful admin authentication.
+            if (a !== null && beforeAdmin !== null && a > beforeAdmin && !(ok && (step === 'right-response' || step === 'unblock-right'))) return false;
+            // PIN counter up: only the right PIN, or a reset/unblock after admin authentication.
+            if (p > beforePin && !(ok && (step === 'right-pin' || step === 'unblock-right' || (step === 'reset-pin' && wasAdmin)))) return false;
+            // A wrong answer never succeeds.
+            if (ok && (step === 'wrong-response' || step === 'wrong-pin' || step === 'unblock-wrong')) return false;
+            // Any attempt consumes the challenge.
+            if ((step === 'right-response' || step === 'wrong-response') && card.hasPendingChallenge) return false;
           }
-          const a = card.adminTriesLeft;
-          const p = card.pinTriesLeft;
-          if (adminTries === null) {
-            if (a !== null) return false;
-          } else if (a === null || a < 0 || a > adminTries) return false;
-          if (p < 0 || p > pinTries) return false;
-          // Admin counter up: only a successful admin authentication.
-          if (a !== null && beforeAdmin !== null && a > beforeAdmin && !(ok && (step === 'right-response' || step === 'unblock-right'))) return false;
-          // PIN counter up: only the right PIN, or a reset/unblock after admin authentication.
-          if (p > beforePin && !(ok && (step === 'right-pin' || step === 'unblock-right' || (step === 'reset-pin' && wasAdmin)))) return false;
-          // A wrong answer never succeeds.
-          if (ok && (step === 'wrong-response' || step === 'wrong-pin' || step === 'unblock-wrong')) return false;
-          // Any attempt consumes the challenge.
-          if ((step === 'right-response' || step === 'wrong-response') && card.hasPendingChallenge) return false;
-        }
-        return true;
-      },
-    ));
+          return true;
+        },
+      ),
+    );
   });
 });

@@ -9,7 +9,12 @@ describe('SP 800-108 key diversification', () => {
     const secret = Buffer.alloc(32, 0x11);
     const cardId = Buffer.from('bc88f13f83ba4037826246eba1291c6e', 'hex');
     const input = Buffer.concat([
-      Buffer.from('00000001', 'hex'), Buffer.from('cmcard admin key v1'), Buffer.of(0), cardId, Buffer.of(0), Buffer.from('000000c0', 'hex'),
+      Buffer.from('00000001', 'hex'),
+      Buffer.from('cmcard admin key v1'),
+      Buffer.of(0),
+      cardId,
+      Buffer.of(0),
+      Buffer.from('000000c0', 'hex'),
     ]);
     const raw = createHmac('sha256', secret).update(input).digest().subarray(0, 24);
     const key = sp800108Diversifier(secret).deriveKey(cardId);
@@ -19,13 +24,15 @@ describe('SP 800-108 key diversification', () => {
 
   it('gives every card a distinct, odd-parity, true 3-key key', () => {
     const d = sp800108Diversifier(Buffer.alloc(32, 7));
-    fc.assert(fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), (a, b) => {
-      const ka = d.deriveKey(a);
-      expect(ka).toHaveLength(24);
-      expect(hasOddParity(ka)).toBe(true);
-      expect(isGoodThreeKey(ka)).toBe(true);
-      if (!Buffer.from(a).equals(Buffer.from(b))) expect(ka.equals(d.deriveKey(b))).toBe(false);
-    }));
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), (a, b) => {
+        const ka = d.deriveKey(a);
+        expect(ka).toHaveLength(24);
+        expect(hasOddParity(ka)).toBe(true);
+        expect(isGoodThreeKey(ka)).toBe(true);
+        if (!Buffer.from(a).equals(Buffer.from(b))) expect(ka.equals(d.deriveKey(b))).toBe(false);
+      }),
+    );
   });
 
   it('depends on the secret', () => {

@@ -86,7 +86,8 @@ async function skipReason(): Promise<string | null> {
   if (other !== null) return `another pcscd (pid ${other}) is running and this test starts its own: stop it first (\`sudo systemctl stop pcscd.socket pcscd\`)`;
   // pcscd (1.9) has one fixed socket, so only one can run: systemd may hold it for activation.
   if (existsSync(PCSCD_SOCKET)) {
-    if (await socketListening(PCSCD_SOCKET)) return `${PCSCD_SOCKET} is held by another pcscd or systemd's pcscd.socket and this test starts its own: \`sudo systemctl stop pcscd.socket pcscd\``;
+    if (await socketListening(PCSCD_SOCKET))
+      return `${PCSCD_SOCKET} is held by another pcscd or systemd's pcscd.socket and this test starts its own: \`sudo systemctl stop pcscd.socket pcscd\``;
     // Nobody listens: the leftover of a pcscd that was killed. pcscd refuses to start beside it.
     rmSync(PCSCD_SOCKET, { force: true });
   }
@@ -129,14 +130,15 @@ async function eventually<T>(what: string | (() => string), attempt: () => Promi
 
 /** A port P with P+1 free too: vpcd listens on both (two reader slots). */
 async function freePortPair(): Promise<number> {
-  const listen = (port: number) => new Promise<number | null>((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(null));
-    s.listen(port, '0.0.0.0', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
+  const listen = (port: number) =>
+    new Promise<number | null>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(null));
+      s.listen(port, '0.0.0.0', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
     });
-  });
   for (let i = 0; i < 20; i++) {
     const p = await listen(0);
     if (p !== null && p < 65535 && (await listen(p + 1)) !== null) return p;
@@ -176,15 +178,21 @@ describe.skipIf(reason !== null)(`OpenSC drives the attached card through pcscd 
     child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
     attached = { child, output: () => text };
-    await eventually(() => `cmcard card attach to connect (its output: ${text.trim() || 'none'})`, async () => {
-      if (child.exitCode !== null) throw new Error(`cmcard card attach exited with ${child.exitCode}: ${text.trim()}`);
-      return text.includes('connected to vpcd') ? true : null;
-    });
+    await eventually(
+      () => `cmcard card attach to connect (its output: ${text.trim() || 'none'})`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`cmcard card attach exited with ${child.exitCode}: ${text.trim()}`);
+        return text.includes('connected to vpcd') ? true : null;
+      },
+    );
     // pcscd notices the card at its next poll; OpenSC then recognises it by the GIDS SELECT.
-    await eventually(() => `a GIDS card in the reader (pcscd log: ${pcscdLog.slice(-500)})`, async () => {
-      const r = await tool('opensc-tool', ['-n']);
-      return r.code === 0 && r.out.includes('GIDS Smart Card') ? true : null;
-    });
+    await eventually(
+      () => `a GIDS card in the reader (pcscd log: ${pcscdLog.slice(-500)})`,
+      async () => {
+        const r = await tool('opensc-tool', ['-n']);
+        return r.code === 0 && r.out.includes('GIDS Smart Card') ? true : null;
+      },
+    );
   }
 
   async function detach(): Promise<void> {
@@ -211,7 +219,22 @@ describe.skipIf(reason !== null)(`OpenSC drives the attached card through pcscd 
       return r.out.includes(READER) ? true : null;
     });
 
-    const created = await runCli(['card', 'new', '--state', state, '--admin-key', KEY_0, '--pin', PIN_0, '--cardid', EXAMPLE.cardid, '--pin-tries', '3', '--admin-tries', '5']);
+    const created = await runCli([
+      'card',
+      'new',
+      '--state',
+      state,
+      '--admin-key',
+      KEY_0,
+      '--pin',
+      PIN_0,
+      '--cardid',
+      EXAMPLE.cardid,
+      '--pin-tries',
+      '3',
+      '--admin-tries',
+      '5',
+    ]);
     expect(created.code, created.stderr).toBe(0);
     await attach();
   }, 90_000);

@@ -2,9 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../simulator/errors.js';
 import { atrProblem, formatSw, parseAtr, parseCommandApdu, swTriesLeft, SW } from '../../simulator/iso7816.js';
-import {
-  canonicalGuid, challengeLengthProblem, MAX_CHALLENGE, parseAdminKey, readAdminKey, readAtr, readGuid,
-} from '../../simulator/validate.js';
+import { canonicalGuid, challengeLengthProblem, MAX_CHALLENGE, parseAdminKey, readAdminKey, readAtr, readGuid } from '../../simulator/validate.js';
 
 // Known answers from outside the project:
 // - ATRs of real cards as published in pcsc-tools' smartcard_list.txt (Ludovic Rousseau);
@@ -30,7 +28,7 @@ describe('ATRs (ISO 7816-3): structure and TCK', () => {
     expect(readAtr(atr)).toEqual({ ok: true, value: atr.replace(/ /g, '').toLowerCase() });
   });
 
-  it('refuses the list\'s virtual smart card entry printed without its TCK, and a wrong TCK', () => {
+  it("refuses the list's virtual smart card entry printed without its TCK, and a wrong TCK", () => {
     // The T=1 indication in TD1 requires a TCK: 17 bytes, not 16.
     expect(readAtr('3B 8D 01 80 FB A0 00 00 03 97 42 54 46 59 04 01')).toEqual({ ok: false, problem: 'should be 17 bytes by its T0 and TD bytes, got 16' });
     expect(readAtr('3B 8D 01 80 FB A0 00 00 03 97 42 54 46 59 04 01 CE')).toEqual({ ok: false, problem: 'has a wrong TCK byte CE (expected CF)' });
@@ -65,11 +63,14 @@ describe('GUIDs', () => {
     expect(!long.ok && long.problem.length).toBeLessThan(110);
   });
 
-  it('agrees with fast-check\'s UUIDs in any case, with or without braces', () => {
-    fc.assert(fc.property(fc.uuid(), fc.boolean(), fc.boolean(), (u, upper, braces) => {
-      const text = upper ? u.toUpperCase() : u;
-      expect(canonicalGuid(braces ? `{${text}}` : text)).toBe(u.toLowerCase());
-    }), { numRuns: 200 });
+  it("agrees with fast-check's UUIDs in any case, with or without braces", () => {
+    fc.assert(
+      fc.property(fc.uuid(), fc.boolean(), fc.boolean(), (u, upper, braces) => {
+        const text = upper ? u.toUpperCase() : u;
+        expect(canonicalGuid(braces ? `{${text}}` : text)).toBe(u.toLowerCase());
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 
@@ -90,18 +91,33 @@ describe('admin keys: hex or base64, and which reading was used', () => {
   });
 
   it('a key one hex digit short is reported in hex digits, never read as base64', () => {
-    expect(readAdminKey(DOC_DIVERSIFIED_HEX.slice(1))).toEqual({ ok: false, problem: 'must be 48 or 32 hex digits (or base64 of 24 or 16 bytes), got 47 hex digits' });
+    expect(readAdminKey(DOC_DIVERSIFIED_HEX.slice(1))).toEqual({
+      ok: false,
+      problem: 'must be 48 or 32 hex digits (or base64 of 24 or 16 bytes), got 47 hex digits',
+    });
     // 31 digits used to be read as base64 of 23 bytes.
-    expect(readAdminKey(DOC_DIVERSIFIED_HEX.slice(17))).toEqual({ ok: false, problem: 'must be 48 or 32 hex digits (or base64 of 24 or 16 bytes), got 31 hex digits' });
-    expect(() => parseAdminKey(DOC_DIVERSIFIED_HEX.slice(1), '--admin-key')).toThrow(new InputError('--admin-key must be 48 or 32 hex digits (or base64 of 24 or 16 bytes), got 47 hex digits'));
+    expect(readAdminKey(DOC_DIVERSIFIED_HEX.slice(17))).toEqual({
+      ok: false,
+      problem: 'must be 48 or 32 hex digits (or base64 of 24 or 16 bytes), got 31 hex digits',
+    });
+    expect(() => parseAdminKey(DOC_DIVERSIFIED_HEX.slice(1), '--admin-key')).toThrow(
+      new InputError('--admin-key must be 48 or 32 hex digits (or base64 of 24 or 16 bytes), got 47 hex digits'),
+    );
   });
 
   it('a text neither reading fits says how each went, and never echoes the key', () => {
     const typo = `${DOC_DIVERSIFIED_HEX.slice(0, 30)}g${DOC_DIVERSIFIED_HEX.slice(31)}`;
     const r = readAdminKey(typo);
-    expect(r).toEqual({ ok: false, problem: 'is not hex: character 31 of 48 is not a hex digit, and read as base64 it is 36 bytes; it must be 48 or 32 hex digits (or base64 of 24 or 16 bytes)' });
+    expect(r).toEqual({
+      ok: false,
+      problem:
+        'is not hex: character 31 of 48 is not a hex digit, and read as base64 it is 36 bytes; it must be 48 or 32 hex digits (or base64 of 24 or 16 bytes)',
+    });
     const bang = readAdminKey(`${DOC_DIVERSIFIED_HEX.slice(0, 30)}!${DOC_DIVERSIFIED_HEX.slice(31)}`);
-    expect(bang).toEqual({ ok: false, problem: 'is neither hex nor base64: character 31 of 48 is not a base64 character; it must be 48 or 32 hex digits (or base64 of 24 or 16 bytes)' });
+    expect(bang).toEqual({
+      ok: false,
+      problem: 'is neither hex nor base64: character 31 of 48 is not a base64 character; it must be 48 or 32 hex digits (or base64 of 24 or 16 bytes)',
+    });
     expect(readAdminKey(`${DOC_DIVERSIFIED_B64}AAAA`)).toMatchObject({ ok: false, problem: expect.stringMatching(/read as base64 it is 27 bytes/) });
     for (const x of [r, bang]) if (!x.ok) for (let at = 0; at + 8 <= 48; at += 4) expect(x.problem).not.toContain(DOC_DIVERSIFIED_HEX.slice(at, at + 8));
   });
@@ -110,33 +126,53 @@ describe('admin keys: hex or base64, and which reading was used', () => {
     expect(readAdminKey(`b64:${DOC_DIVERSIFIED_B64}`)).toMatchObject({ ok: true, value: { reading: 'base64' } });
     expect(readAdminKey(`HEX:${DOC_DIVERSIFIED_HEX}`)).toMatchObject({ ok: true, value: { reading: 'hex' } });
     expect(readAdminKey(`b64:${'AAAA'}`)).toEqual({ ok: false, problem: 'must be 48 or 32 hex digits (or base64 of 24 or 16 bytes), got base64 of 3 bytes' });
-    expect(readAdminKey(DOC_DIVERSIFIED_B64, { hexOnly: true })).toMatchObject({ ok: false, problem: expect.stringMatching(/^is not hex: .*; it must be 48 or 32 hex digits$/) });
+    expect(readAdminKey(DOC_DIVERSIFIED_B64, { hexOnly: true })).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/^is not hex: .*; it must be 48 or 32 hex digits$/),
+    });
     expect(readAdminKey('0102', { hexOnly: true })).toEqual({ ok: false, problem: 'must be 48 or 32 hex digits, got 4 hex digits' });
     expect(readAdminKey('   ')).toMatchObject({ ok: false, problem: expect.stringMatching(/^is empty/) });
   });
 
   it('every 24- or 16-byte key round-trips through hex and base64 (standard and URL-safe)', () => {
     const key = fc.oneof(fc.uint8Array({ minLength: 24, maxLength: 24 }), fc.uint8Array({ minLength: 16, maxLength: 16 }));
-    fc.assert(fc.property(key, (k) => {
-      const b = Buffer.from(k);
-      expect(parseAdminKey(b.toString('hex'))).toEqual(b);
-      expect(parseAdminKey(b.toString('hex').toUpperCase().replace(/(..)(?=.)/g, '$1 '))).toEqual(b);
-      expect(parseAdminKey(`b64:${b.toString('base64')}`)).toEqual(b);
-      expect(parseAdminKey(`b64:${b.toString('base64url')}`)).toEqual(b);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(key, (k) => {
+        const b = Buffer.from(k);
+        expect(parseAdminKey(b.toString('hex'))).toEqual(b);
+        expect(
+          parseAdminKey(
+            b
+              .toString('hex')
+              .toUpperCase()
+              .replace(/(..)(?=.)/g, '$1 '),
+          ),
+        ).toEqual(b);
+        expect(parseAdminKey(`b64:${b.toString('base64')}`)).toEqual(b);
+        expect(parseAdminKey(`b64:${b.toString('base64url')}`)).toEqual(b);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
 describe('challenge lengths: what a card hands out', () => {
   it('multiples of 8 from 8 to MAX_CHALLENGE', () => {
     for (let n = 8; n <= MAX_CHALLENGE; n += 8) expect(challengeLengthProblem(n)).toBeNull();
-    for (const n of [0, 7, 9, MAX_CHALLENGE + 8, 8.5, -8]) expect(challengeLengthProblem(n, '--length')).toBe(`--length must be a multiple of 8 from 8 to ${MAX_CHALLENGE}, got ${n}`);
+    for (const n of [0, 7, 9, MAX_CHALLENGE + 8, 8.5, -8])
+      expect(challengeLengthProblem(n, '--length')).toBe(`--length must be a multiple of 8 from 8 to ${MAX_CHALLENGE}, got ${n}`);
   });
 });
 
 describe('status words and APDUs (ISO 7816-4)', () => {
   it('names the status words by their ISO values', () => {
-    expect([SW.OK, SW.SECURITY_STATUS_NOT_SATISFIED, SW.AUTH_METHOD_BLOCKED, SW.CONDITIONS_NOT_SATISFIED, SW.WRONG_LENGTH].map(formatSw)).toEqual(['9000', '6982', '6983', '6985', '6700']);
+    expect([SW.OK, SW.SECURITY_STATUS_NOT_SATISFIED, SW.AUTH_METHOD_BLOCKED, SW.CONDITIONS_NOT_SATISFIED, SW.WRONG_LENGTH].map(formatSw)).toEqual([
+      '9000',
+      '6982',
+      '6983',
+      '6985',
+      '6700',
+    ]);
     expect([5, 0, 15, 99].map((n) => formatSw(swTriesLeft(n)))).toEqual(['63C5', '63C0', '63CF', '63CF']);
   });
 

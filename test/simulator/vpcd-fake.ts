@@ -10,7 +10,10 @@ export class FakeVpcd {
   readonly connections: FakeConnection[] = [];
   #waiting: Array<{ n: number; resolve: (c: FakeConnection) => void }> = [];
 
-  private constructor(readonly server: Server, readonly port: number) {
+  private constructor(
+    readonly server: Server,
+    readonly port: number,
+  ) {
     server.on('connection', (socket: Socket) => {
       this.connections.push(new FakeConnection(socket));
       const ready = this.#waiting.filter((w) => w.n <= this.connections.length);

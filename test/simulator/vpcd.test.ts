@@ -4,9 +4,7 @@ import { ApduFrontEnd } from '../../simulator/apdu.js';
 import { VirtualCard } from '../../simulator/card.js';
 import { InputError } from '../../simulator/errors.js';
 import { seededRandom } from '../../simulator/random.js';
-import {
-  FrameDecoder, VpcdClient, backoffDelay, encodeFrame, parseVpcdAddress, type VpcdEvent,
-} from '../../simulator/vpcd.js';
+import { FrameDecoder, VpcdClient, backoffDelay, encodeFrame, parseVpcdAddress, type VpcdEvent } from '../../simulator/vpcd.js';
 import { FakeConnection, FakeVpcd, withTimeout } from './vpcd-fake.js';
 
 const ATR = '3b8d0180fba000000397425446590301c8';
@@ -190,10 +188,16 @@ describe('VpcdClient against a fake vpcd', () => {
       const events: VpcdEvent[] = [];
       let retried: () => void = () => {};
       const firstRetry = new Promise<void>((resolve) => (retried = resolve));
-      const client = new VpcdClient({ host: '127.0.0.1', port, card: frontEnd(), backoff: { initialMs: 10 }, onEvent: (e) => {
-        events.push(e);
-        if (e.type === 'retry') retried();
-      } });
+      const client = new VpcdClient({
+        host: '127.0.0.1',
+        port,
+        card: frontEnd(),
+        backoff: { initialMs: 10 },
+        onEvent: (e) => {
+          events.push(e);
+          if (e.type === 'retry') retried();
+        },
+      });
       client.start();
       await firstRetry;
       expect(vi.getTimerCount()).toBe(1); // the reconnect, waiting
@@ -214,7 +218,10 @@ describe('VpcdClient against a fake vpcd', () => {
     let atrCalls = 0;
     // A front end whose card file was deleted: reading the ATR throws, as openCardFile's card does.
     const failing = {
-      get atr(): Buffer { atrCalls += 1; throw new InputError('card file /x/card.json does not exist'); },
+      get atr(): Buffer {
+        atrCalls += 1;
+        throw new InputError('card file /x/card.json does not exist');
+      },
       powerOn: () => fe.powerOn(),
       powerOff: () => fe.powerOff(),
       reset: () => fe.reset(),
@@ -222,10 +229,16 @@ describe('VpcdClient against a fake vpcd', () => {
     };
     let onClosed: () => void = () => {};
     const closed = new Promise<void>((resolve) => (onClosed = resolve));
-    const client = new VpcdClient({ host: '127.0.0.1', port: server.port, card: failing, backoff: { initialMs: 10 }, onEvent: (e) => {
-      events.push(e);
-      if (e.type === 'closed') onClosed();
-    } });
+    const client = new VpcdClient({
+      host: '127.0.0.1',
+      port: server.port,
+      card: failing,
+      backoff: { initialMs: 10 },
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'closed') onClosed();
+      },
+    });
     cleanup.push(() => client.close());
     client.start();
     const conn = await server.connection(1);

@@ -29,7 +29,12 @@ export function parseAuth(value: unknown, keyPath: string, fail: AuthFail): Auth
   const type = value.type;
   if (type === undefined) return fail(`${keyPath}.type`, `is missing (one of ${AUTH_TYPES.join(', ')})`);
   if (typeof type !== 'string' || !(AUTH_TYPES as readonly string[]).includes(type)) {
-    const near = typeof type === 'string' ? AUTH_TYPES.find((t) => t === type.toLowerCase() || (type.toLowerCase() === 'kerberos' && t === 'negotiate') || (type.toLowerCase() === 'bearer' && t === 'oauth2')) : undefined;
+    const near =
+      typeof type === 'string'
+        ? AUTH_TYPES.find(
+            (t) => t === type.toLowerCase() || (type.toLowerCase() === 'kerberos' && t === 'negotiate') || (type.toLowerCase() === 'bearer' && t === 'oauth2'),
+          )
+        : undefined;
     return fail(`${keyPath}.type`, `must be one of ${AUTH_TYPES.join(', ')}, got ${show(type)}${near ? ` (did you mean ${near}?)` : ''}`);
   }
   const t = type as AuthType;
@@ -39,7 +44,10 @@ export function parseAuth(value: unknown, keyPath: string, fail: AuthFail): Auth
     if (allowed.includes(k)) continue;
     const near = allowed.find((a) => a.toLowerCase() === k.toLowerCase());
     const elsewhere = (Object.keys(KEYS) as AuthType[]).find((other) => other !== t && [...KEYS[other].required, ...KEYS[other].optional].includes(k));
-    fail(`${keyPath}.${k}`, `is not a key of type ${t}${near ? ` (did you mean ${near}?)` : elsewhere ? ` (it belongs to type ${elsewhere})` : ` (known: ${allowed.join(', ')})`}`);
+    fail(
+      `${keyPath}.${k}`,
+      `is not a key of type ${t}${near ? ` (did you mean ${near}?)` : elsewhere ? ` (it belongs to type ${elsewhere})` : ` (known: ${allowed.join(', ')})`}`,
+    );
   }
   for (const k of required) if (value[k] === undefined) fail(`${keyPath}.${k}`, `is required for type ${t}`);
   const str = (k: string, opts: { allowEmpty?: boolean } = {}): string | undefined => {
@@ -95,7 +103,10 @@ export function parseAuth(value: unknown, keyPath: string, fail: AuthFail): Auth
       const resource = str('resource');
       const scope = str('scope');
       return {
-        type: 'oauth2', tokenUrl, clientId, clientSecret,
+        type: 'oauth2',
+        tokenUrl,
+        clientId,
+        clientSecret,
         ...(resource !== undefined ? { resource } : {}),
         ...(scope !== undefined ? { scope } : {}),
       };

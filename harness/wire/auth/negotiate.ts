@@ -37,14 +37,15 @@ export async function loadKerberos(name = 'kerberos'): Promise<KerberosModule> {
     mod = (await import(name)) as typeof mod;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND'
-      ? 'is not installed'
-      : `could not be loaded (${firstLine(e.message)})`;
+    const why = e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND' ? 'is not installed' : `could not be loaded (${firstLine(e.message)})`;
     throw new AuthFailure('missing-addon', `auth type negotiate needs the optional kerberos package, which ${why}: ${KERBEROS_INSTALL_STEP}`, { cause: err });
   }
   const api = typeof mod.initializeClient === 'function' ? (mod as KerberosModule) : mod.default;
   if (!api || typeof api.initializeClient !== 'function') {
-    throw new AuthFailure('missing-addon', `auth type negotiate: the installed kerberos package has no initializeClient (need kerberos 7): ${KERBEROS_INSTALL_STEP}`);
+    throw new AuthFailure(
+      'missing-addon',
+      `auth type negotiate: the installed kerberos package has no initializeClient (need kerberos 7): ${KERBEROS_INSTALL_STEP}`,
+    );
   }
   return api;
 }
@@ -66,18 +67,41 @@ export function gssServiceName(spn: string): string {
  */
 export function classifyGssError(err: unknown, spn: string): AuthFailure {
   // MIT prefixes the useful part with boilerplate.
-  const detail = firstLine(err instanceof Error ? err.message : String(err)).replace(/^Unspecified GSS failure\.\s+Minor code may provide more information:?\s*/i, '');
+  const detail = firstLine(err instanceof Error ? err.message : String(err)).replace(
+    /^Unspecified GSS failure\.\s+Minor code may provide more information:?\s*/i,
+    '',
+  );
   if (/not found in Kerberos database|Server not found|SEC_E_TARGET_UNKNOWN|target principal name is incorrect|0x80090303/i.test(detail)) {
-    return new AuthFailure('unknown-spn', `negotiate: the KDC does not know the service principal ${spn} (${detail}): set spn in the auth block to the SPN registered for the CM server (setspn -Q ${spn} lists it)`, { cause: err });
+    return new AuthFailure(
+      'unknown-spn',
+      `negotiate: the KDC does not know the service principal ${spn} (${detail}): set spn in the auth block to the SPN registered for the CM server (setspn -Q ${spn} lists it)`,
+      { cause: err },
+    );
   }
   if (/expired/i.test(detail)) {
-    return new AuthFailure('no-credentials', `negotiate: the Kerberos ticket has expired (${detail}): run kinit again, or give a keytab in KRB5_CLIENT_KTNAME`, { cause: err });
+    return new AuthFailure(
+      'no-credentials',
+      `negotiate: the Kerberos ticket has expired (${detail}): run kinit again, or give a keytab in KRB5_CLIENT_KTNAME`,
+      { cause: err },
+    );
   }
   if (/Cannot (contact|find) (any )?KDC|Cannot resolve network address for KDC|SEC_E_NO_AUTHENTICATING_AUTHORITY/i.test(detail)) {
-    return new AuthFailure('no-credentials', `negotiate: no KDC could be reached for the user's realm (${detail}): check the realm's kdc in krb5.conf (KRB5_CONFIG) or the domain controller`, { cause: err });
+    return new AuthFailure(
+      'no-credentials',
+      `negotiate: no KDC could be reached for the user's realm (${detail}): check the realm's kdc in krb5.conf (KRB5_CONFIG) or the domain controller`,
+      { cause: err },
+    );
   }
-  if (/No Kerberos credentials|credentials (cache|were not|were unavailable)|No credentials|ccache|keytab|Client .* not found|SEC_E_NO_CREDENTIALS|SEC_E_LOGON_DENIED|Preauthentication failed/i.test(detail)) {
-    return new AuthFailure('no-credentials', `negotiate: no Kerberos credentials for the current user (${detail}): run kinit, or set KRB5_CLIENT_KTNAME to a keytab (on Windows: log on as a domain user)`, { cause: err });
+  if (
+    /No Kerberos credentials|credentials (cache|were not|were unavailable)|No credentials|ccache|keytab|Client .* not found|SEC_E_NO_CREDENTIALS|SEC_E_LOGON_DENIED|Preauthentication failed/i.test(
+      detail,
+    )
+  ) {
+    return new AuthFailure(
+      'no-credentials',
+      `negotiate: no Kerberos credentials for the current user (${detail}): run kinit, or set KRB5_CLIENT_KTNAME to a keytab (on Windows: log on as a domain user)`,
+      { cause: err },
+    );
   }
   return new AuthFailure('handshake', `negotiate: the Kerberos handshake for ${spn} failed (${detail})`, { cause: err });
 }
@@ -124,15 +148,25 @@ export function createNegotiateAuthenticator(config: { spn?: string }, ctx: Pick
         }
         if (!client.contextComplete) {
           if (!reply) {
-            throw new AuthFailure('mutual-auth', `negotiate: the server answered ${res.status} without a Negotiate reply token, so it did not prove it holds the key of ${spn} (mutual authentication)`);
+            throw new AuthFailure(
+              'mutual-auth',
+              `negotiate: the server answered ${res.status} without a Negotiate reply token, so it did not prove it holds the key of ${spn} (mutual authentication)`,
+            );
           }
           try {
             await client.step(reply);
           } catch (err) {
-            throw new AuthFailure('mutual-auth', `negotiate: the server's reply token did not verify, so it did not prove it holds the key of ${spn} (mutual authentication failed: ${firstLine(err instanceof Error ? err.message : String(err))})`, { cause: err });
+            throw new AuthFailure(
+              'mutual-auth',
+              `negotiate: the server's reply token did not verify, so it did not prove it holds the key of ${spn} (mutual authentication failed: ${firstLine(err instanceof Error ? err.message : String(err))})`,
+              { cause: err },
+            );
           }
           if (!client.contextComplete) {
-            throw new AuthFailure('mutual-auth', `negotiate: the server's reply token did not complete the Kerberos context for ${spn} (mutual authentication failed)`);
+            throw new AuthFailure(
+              'mutual-auth',
+              `negotiate: the server's reply token did not complete the Kerberos context for ${spn} (mutual authentication failed)`,
+            );
           }
         }
         return res;

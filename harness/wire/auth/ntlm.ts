@@ -29,7 +29,10 @@ export function chooseNtlmScheme(challenges: readonly Challenge[]): NtlmScheme |
 export function readChallenge(token: string, scheme: NtlmScheme): codec.Type2Message {
   const raw = Buffer.from(token, 'base64');
   if (!raw.subarray(0, 8).equals(SIGNATURE)) {
-    throw new AuthFailure('handshake', `ntlm: the server's ${scheme} challenge is not a raw NTLM message${scheme === 'Negotiate' ? ' (it may be wrapped in SPNEGO, which this client does not unwrap)' : ''}`);
+    throw new AuthFailure(
+      'handshake',
+      `ntlm: the server's ${scheme} challenge is not a raw NTLM message${scheme === 'Negotiate' ? ' (it may be wrapped in SPNEGO, which this client does not unwrap)' : ''}`,
+    );
   }
   let problem: string | undefined;
   let msg: codec.Type2Message | null = null;
@@ -42,7 +45,10 @@ export function readChallenge(token: string, scheme: NtlmScheme): codec.Type2Mes
   }
   if (!msg) throw new AuthFailure('handshake', `ntlm: the server's challenge message could not be read (${problem ?? 'malformed'})`);
   if (!(msg.negotiateFlags & NEGOTIATE_EXTENDED_SESSIONSECURITY) || !msg.targetInfo || msg.targetInfo.length === 0) {
-    throw new AuthFailure('handshake', 'ntlm: the server offers only NTLMv1 (no extended session security or target info in its challenge); cmcard answers with NTLMv2 only');
+    throw new AuthFailure(
+      'handshake',
+      'ntlm: the server offers only NTLMv1 (no extended session security or target info in its challenge); cmcard answers with NTLMv2 only',
+    );
   }
   return msg;
 }

@@ -34,11 +34,12 @@ export const EXPIRY_MARGIN_MS = 60_000;
 /** Hints for the OAuth error codes a misconfigured client meets (RFC 6749 section 5.2, RFC 8707, ADFS). */
 const HINTS: Record<string, string> = {
   invalid_client: 'check auth.clientId and auth.clientSecret',
-  unauthorized_client: 'the client may not use the client-credentials grant (in ADFS: a server application with a client secret, given access to the CM web API)',
+  unauthorized_client:
+    'the client may not use the client-credentials grant (in ADFS: a server application with a client secret, given access to the CM web API)',
   unsupported_grant_type: 'the server does not offer the client-credentials grant',
   invalid_scope: 'check auth.scope',
   invalid_target: 'check auth.resource',
-  invalid_resource: 'check auth.resource (in ADFS: the CM web API\'s identifier)',
+  invalid_resource: "check auth.resource (in ADFS: the CM web API's identifier)",
   invalid_request: 'check auth.resource and auth.scope',
 };
 
@@ -80,7 +81,10 @@ export function createOAuth2Authenticator(config: OAuth2Config, ctx: AuthContext
       const error = typeof body?.error === 'string' ? body.error : undefined;
       const description = typeof body?.error_description === 'string' ? ` (${oneLine(body.error_description, config.clientSecret)})` : '';
       const hint = error && HINTS[error] ? `: ${HINTS[error]}` : '';
-      throw new AuthFailure('token-endpoint', `oauth2: the token endpoint ${config.tokenUrl} refused the client-credentials grant for client ${config.clientId}: ${status}${error ? ` ${error}` : ''}${description}${hint}`);
+      throw new AuthFailure(
+        'token-endpoint',
+        `oauth2: the token endpoint ${config.tokenUrl} refused the client-credentials grant for client ${config.clientId}: ${status}${error ? ` ${error}` : ''}${description}${hint}`,
+      );
     }
     const token = body?.access_token;
     if (typeof token !== 'string' || token === '') {
@@ -89,7 +93,10 @@ export function createOAuth2Authenticator(config: OAuth2Config, ctx: AuthContext
     ctx.onSecret(token);
     const type = body?.token_type;
     if (typeof type === 'string' && type.toLowerCase() !== 'bearer') {
-      throw new AuthFailure('token-endpoint', `oauth2: the token endpoint ${config.tokenUrl} issued a ${oneLine(type, config.clientSecret)} token; cmcard sends bearer tokens only`);
+      throw new AuthFailure(
+        'token-endpoint',
+        `oauth2: the token endpoint ${config.tokenUrl} issued a ${oneLine(type, config.clientSecret)} token; cmcard sends bearer tokens only`,
+      );
     }
     const seconds = Number(body?.expires_in);
     if (!Number.isFinite(seconds) || seconds <= 0) return { value: token };

@@ -24,5 +24,11 @@ export async function runInteraction<T>(build: () => V4InteractionWithResponse, 
 function isReceiptRace(err: unknown): boolean {
   const text = err instanceof Error ? err.message : '';
   // pact-js rejects with this text only when the test function itself did not throw.
-  return text.startsWith('Test failed for the following reasons') && text.includes('was expected but not received') && !text.includes('was incorrect') && !text.includes('Unexpected') && !text.includes('not expected');
+  return (
+    text.startsWith('Test failed for the following reasons') &&
+    text.includes('was expected but not received') &&
+    !text.includes('was incorrect') &&
+    !text.includes('Unexpected') &&
+    !text.includes('not expected')
+  );
 }

@@ -30,7 +30,8 @@ export async function startWrongProvider(defect: Defect): Promise<WrongProvider>
       const url = new URL(req.url ?? '/', 'http://x');
       if (req.method === 'POST' && url.pathname === '/_states') {
         const { params } = JSON.parse(Buffer.concat(chunks).toString() || '{}') as { params?: Record<string, string> };
-        if (params?.scid && params.adminKey) cards.set(params.scid, { adminKey: params.adminKey, ...(params.diversifiedKey ? { diversifiedKey: params.diversifiedKey } : {}) });
+        if (params?.scid && params.adminKey)
+          cards.set(params.scid, { adminKey: params.adminKey, ...(params.diversifiedKey ? { diversifiedKey: params.diversifiedKey } : {}) });
         return send(res, 200, 'application/json', '{}');
       }
       const m = /\/requests\/[^/]+\/smartcards\/([^/]+)\/authenticationresponse$/i.exec(url.pathname);

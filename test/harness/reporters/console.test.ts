@@ -48,7 +48,9 @@ describe('console report, plain mode (CI logs)', () => {
     expect(lines[at + 4]).toBe('      why: the body is bare base64, without the JSON string quotes');
     expect(lines[at + 5]).toMatch(/^ {6}reproduce: curl -sS -i -g 'http:\/\/127\.0\.0\.1:41234\/\S+' -H "Authorization: Bearer \$\{CM_TOKEN\}"$/);
     expect(text).not.toContain('[last of');
-    expect(lines.at(-3)).toBe('note: likely root cause of 3 failing cases (response.correct, response.format, path.case-insensitive): the body is bare base64, without the JSON string quotes');
+    expect(lines.at(-3)).toBe(
+      'note: likely root cause of 3 failing cases (response.correct, response.format, path.case-insensitive): the body is bare base64, without the JSON string quotes',
+    );
     expect(lines.at(-2)).toBe('2 passed, 1 failed, 1 warning, 1 skipped in 812 ms');
   });
 
@@ -89,7 +91,10 @@ describe('console report on a TTY', () => {
   it('keeps the status line narrower than the terminal so it never wraps', async () => {
     const out = memoryStream(30);
     await play(consoleReporter({ stream: out, tty: true, color: false }), sampleRun());
-    const statuses = out.text().split('\r\u001b[2K').filter((p) => p.startsWith('['));
+    const statuses = out
+      .text()
+      .split('\r\u001b[2K')
+      .filter((p) => p.startsWith('['));
     expect(statuses.length).toBeGreaterThan(0);
     for (const s of statuses) expect(s.split('\n')[0]!.length).toBeLessThan(30);
   });

@@ -4,8 +4,7 @@ import type { CaseResult, RecordedExchange, Reporter, RunReport } from '../../..
 
 export const HOSTILE_BODY = `<script>alert("x")</script> & 'quoted' \u0000\u0001\u001b\uFFFF end`;
 
-const url = (query: string): string =>
-  `http://127.0.0.1:41234/CertificateManagement/api/v1.0/requests/1a2b/smartcards/3c4d/authenticationresponse?${query}`;
+const url = (query: string): string => `http://127.0.0.1:41234/CertificateManagement/api/v1.0/requests/1a2b/smartcards/3c4d/authenticationresponse?${query}`;
 
 export function exchange(overrides: Partial<RecordedExchange> = {}): RecordedExchange {
   return {
@@ -64,7 +63,12 @@ export function sampleRun(): RunReport {
       outcome: 'passed',
       message: 'POST 405, PUT 405, DELETE 405',
       durationMs: 7,
-      exchanges: [exchange({ request: { method: 'POST', url: url('a=b'), headers: { 'X-Api-Key': 'k-123' }, body: '{"x":1}' }, response: { status: 405, headers: {}, body: '' } })],
+      exchanges: [
+        exchange({
+          request: { method: 'POST', url: url('a=b'), headers: { 'X-Api-Key': 'k-123' }, body: '{"x":1}' },
+          response: { status: 405, headers: {}, body: '' },
+        }),
+      ],
     },
   ];
   return {
@@ -92,7 +96,9 @@ export function failedRun(): RunReport {
     why: 'the body is bare base64, without the JSON string quotes',
     reproduce: `curl -sS -i -g '${url('cardid=c1&challenge=1hFD%2Bcz%2F0so%3D&diversified=False')}' -H "Authorization: Bearer \${CM_TOKEN}"`,
   };
-  run.notes = ['likely root cause of 3 failing cases (response.correct, response.format, path.case-insensitive): the body is bare base64, without the JSON string quotes'];
+  run.notes = [
+    'likely root cause of 3 failing cases (response.correct, response.format, path.case-insensitive): the body is bare base64, without the JSON string quotes',
+  ];
   return run;
 }
 

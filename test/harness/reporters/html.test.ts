@@ -19,13 +19,20 @@ describe('HTML report', () => {
     const page = renderHtml(failedRun());
     const s = section(page, 'response.correct');
     const first = s.indexOf('<div class="exchange');
-    expect(s.slice(first)).toMatch(/^<div class="exchange failed"><p class="failed-on"><b>The case failed on this exchange<\/b>: the body is bare base64, without the JSON string quotes<\/p><h4>Reproduce<\/h4><pre class="reproduce">curl /);
+    expect(s.slice(first)).toMatch(
+      /^<div class="exchange failed"><p class="failed-on"><b>The case failed on this exchange<\/b>: the body is bare base64, without the JSON string quotes<\/p><h4>Reproduce<\/h4><pre class="reproduce">curl /,
+    );
     expect(s.match(/class="exchange failed"/g)).toHaveLength(1);
     expect(page).toMatch(/<ul class="notes"><li>likely root cause of 3 failing cases/);
   });
 
   it('shows the summary counts', () => {
-    for (const [label, n] of [['passed', 2], ['failed', 1], ['warnings', 1], ['skipped', 1]] as const) {
+    for (const [label, n] of [
+      ['passed', 2],
+      ['failed', 1],
+      ['warnings', 1],
+      ['skipped', 1],
+    ] as const) {
       expect(html).toMatch(new RegExp(`<b>${n}</b>${label}</div>`));
     }
   });
@@ -46,7 +53,7 @@ describe('HTML report', () => {
     expect(section(html, 'method.not-allowed')).toContain('{&quot;x&quot;:1}');
   });
 
-  it('keeps a hostile body inert: escaped text, the only <script> is the report\'s own', () => {
+  it("keeps a hostile body inert: escaped text, the only <script> is the report's own", () => {
     expect(html.match(/<script/gi)).toHaveLength(1);
     expect(html).not.toContain('<script>alert');
     expect(html).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;quoted&#39; \\x00\\x01\\x1b\\uffff end');

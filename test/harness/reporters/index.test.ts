@@ -39,10 +39,11 @@ describe('createReporter', () => {
   it('writes every requested file in onRunEnd (folders created) and prints the console report', async () => {
     const stream = memoryStream();
     const paths = { json: join(dir, 'a', 'r.json'), junit: join(dir, 'b', 'c', 'r.xml'), html: join(dir, 'r.html') };
-    const reporter = createReporter(
-      [parseReportSpec(`json:${paths.json}`), parseReportSpec(`junit:${paths.junit}`), parseReportSpec(`html:${paths.html}`)],
-      { console: true, stream: stream as unknown as NodeJS.WriteStream, tty: false },
-    );
+    const reporter = createReporter([parseReportSpec(`json:${paths.json}`), parseReportSpec(`junit:${paths.junit}`), parseReportSpec(`html:${paths.html}`)], {
+      console: true,
+      stream: stream as unknown as NodeJS.WriteStream,
+      tty: false,
+    });
     const run = sampleRun();
     const { durationMs: _d, summary: _s, results: _r, ...info } = run;
     reporter.onRunStart?.(info);
@@ -62,16 +63,22 @@ describe('createReporter', () => {
   });
 
   it('refuses two reports aimed at the same file, before the run (a usage error)', async () => {
-    await expect(prepareReportFiles([{ format: 'json', path: join(dir, 'r') }, { format: 'html', path: join(dir, '.', 'r') }])).rejects.toThrow(
-      expect.objectContaining({ constructor: InputError, message: expect.stringMatching(/would write the same file/) }),
-    );
+    await expect(
+      prepareReportFiles([
+        { format: 'json', path: join(dir, 'r') },
+        { format: 'html', path: join(dir, '.', 'r') },
+      ]),
+    ).rejects.toThrow(expect.objectContaining({ constructor: InputError, message: expect.stringMatching(/would write the same file/) }));
   });
 
   it('checks before the run that every report path can be written: folders made, nothing left behind', async () => {
     const blocker = join(dir, 'blocker-file');
     await writeFile(blocker, 'x');
     await expect(prepareReportFiles([{ format: 'junit', path: join(blocker, 'r.xml') }])).rejects.toThrow(
-      expect.objectContaining({ constructor: InputError, message: expect.stringMatching(/^--report junit:.*blocker-file\/r\.xml: cannot write .*\((ENOTDIR|EEXIST)\)$/) }),
+      expect.objectContaining({
+        constructor: InputError,
+        message: expect.stringMatching(/^--report junit:.*blocker-file\/r\.xml: cannot write .*\((ENOTDIR|EEXIST)\)$/),
+      }),
     );
     await expect(prepareReportFiles([{ format: 'html', path: dir }])).rejects.toThrow(/cannot write .*\(EISDIR\)/);
     const nested = join(dir, 'made', 'for', 'it');
@@ -97,7 +104,10 @@ describe('createReporter', () => {
     const stream = memoryStream();
     const good = join(dir, 'ok.xml');
     const reporter = createReporter(
-      [{ format: 'json', path: join(blocker, 'r.json') }, { format: 'junit', path: good }],
+      [
+        { format: 'json', path: join(blocker, 'r.json') },
+        { format: 'junit', path: good },
+      ],
       { console: true, stream: stream as unknown as NodeJS.WriteStream, tty: false },
     );
     expect(reporter.dropped).toEqual([]);

@@ -46,7 +46,7 @@ describe('JSON report (docs/report.md)', () => {
     expect(Object.keys(cases[0]!)).toEqual(['id', 'title', 'level', 'outcome', 'message', 'durationMs', 'exchanges']);
   });
 
-  it('carries the failing exchange\'s mark, why and reproduction, and the run\'s notes: optional fields, still valid', () => {
+  it("carries the failing exchange's mark, why and reproduction, and the run's notes: optional fields, still valid", () => {
     const report = JSON.parse(renderJson(failedRun())) as Record<string, any>;
     expect(validate(report), errors()).toBe(true);
     expect(Object.keys(report)).toEqual(['schema', 'tool', 'server', 'startedAt', 'durationMs', 'summary', 'cases', 'notes']);

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../../harness/events.js';
 import { junitReporter, renderJunit } from '../../../harness/reporters/junit.js';
 import { exchange, failedRun, play, sampleRun, SECRETS } from './fixtures.js';
@@ -35,10 +35,12 @@ function parse(xml: string): { suites: Record<string, string>; suite: Record<str
 }
 
 describe('JUnit XML report', () => {
-  it('lists the exchanges a failure was on first, with why and the reproduction, and the run\'s notes as properties', () => {
+  it("lists the exchanges a failure was on first, with why and the reproduction, and the run's notes as properties", () => {
     const { suite, cases } = parse(renderJunit(failedRun()));
     const failure = cases.find((c) => c['@_name'] === 'response.correct')!.failure!['#text'];
-    expect(failure).toMatch(/Failed on 1 of 2 exchanges:\n- GET \S+ -> 200 \(3 ms\)\n  why: the body is bare base64, without the JSON string quotes\n  reproduce: curl /);
+    expect(failure).toMatch(
+      /Failed on 1 of 2 exchanges:\n- GET \S+ -> 200 \(3 ms\)\n {2}why: the body is bare base64, without the JSON string quotes\n {2}reproduce: curl /,
+    );
     expect(failure).toContain('FAILED ON THIS EXCHANGE');
     const properties = (suite.properties as { property: Array<Record<string, string>> }).property;
     expect(properties.filter((p) => p['@_name'] === 'note').map((p) => p['@_value'])).toEqual(failedRun().notes);

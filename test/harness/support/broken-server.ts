@@ -228,9 +228,14 @@ function handle(req: IncomingMessage, res: ServerResponse, has: (d: Defect) => b
   if (query.has('atr') && has('reject-atr')) return send(res, 400, { Message: 'unknown parameter atr' });
 
   const flag = query.get('diversified');
-  const spellings = has('reject-False') ? ['true', 'false', 'True'] : has('reject-lower-true') ? ['false', 'True', 'False'] : ['true', 'false', 'True', 'False'];
+  const spellings = has('reject-False')
+    ? ['true', 'false', 'True']
+    : has('reject-lower-true')
+      ? ['false', 'True', 'False']
+      : ['true', 'false', 'True', 'False'];
   if (flag === undefined || !spellings.includes(flag)) {
-    if (has('key-in-error')) return send(res, 400, { Message: 'diversified must be true or false', Detail: `card ${card.name}, AdminKey ${spaced(card.adminKey)}` });
+    if (has('key-in-error'))
+      return send(res, 400, { Message: 'diversified must be true or false', Detail: `card ${card.name}, AdminKey ${spaced(card.adminKey)}` });
     return send(res, 400, { Message: 'diversified must be true or false' });
   }
   const diversified = flag.toLowerCase() === 'true';
@@ -243,7 +248,12 @@ function handle(req: IncomingMessage, res: ServerResponse, has: (d: Defect) => b
   }
   if (!challenge || challenge.length === 0 || challenge.length % 8 !== 0 || challenge.length > 64) {
     if (has('stack-on-malformed')) {
-      return send(res, 500, `TypeError: invalid challenge length\n    at decodeChallenge (/srv/cm/src/handlers/auth.js:41:11)\n    at handle (/srv/cm/src/app.js:88:5)`, 'text/plain');
+      return send(
+        res,
+        500,
+        `TypeError: invalid challenge length\n    at decodeChallenge (/srv/cm/src/handlers/auth.js:41:11)\n    at handle (/srv/cm/src/app.js:88:5)`,
+        'text/plain',
+      );
     }
     return send(res, 400, { Message: 'challenge must be base64 of 8, 16, ... 64 bytes' });
   }

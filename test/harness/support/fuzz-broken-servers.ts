@@ -24,7 +24,13 @@ import { DEFAULT_BASE_PATH, DEFAULT_TIMEOUT_MS, type HarnessConfig } from '../..
 import { defaultSeed, describeSeed, startReferenceServer, type RunningServer } from '../../../reference-server/index.js';
 import { REQUEST_STATUS } from '../../../reference-server/model.js';
 
-export const FUZZ_DEFECTS = ['answers-after-completed', 'answers-after-retired', 'foreign-card-after-read', 'key-after-forbidden', 'odd-challenge-500'] as const;
+export const FUZZ_DEFECTS = [
+  'answers-after-completed',
+  'answers-after-retired',
+  'foreign-card-after-read',
+  'key-after-forbidden',
+  'odd-challenge-500',
+] as const;
 export type FuzzDefect = (typeof FUZZ_DEFECTS)[number];
 
 export interface FuzzTarget {
@@ -79,7 +85,13 @@ interface Reply {
 }
 
 export async function startFuzzBrokenServer(defect?: FuzzDefect, options: { dbFile?: string } = {}): Promise<FuzzTarget> {
-  const upstream = await startReferenceServer({ host: '127.0.0.1', port: 0, quiet: true, seed: defaultSeed(), ...(options.dbFile ? { dbFile: options.dbFile } : {}) });
+  const upstream = await startReferenceServer({
+    host: '127.0.0.1',
+    port: 0,
+    quiet: true,
+    seed: defaultSeed(),
+    ...(options.dbFile ? { dbFile: options.dbFile } : {}),
+  });
   const upstreamUrl = new URL(upstream.url);
   const agent = new Agent({ keepAlive: true });
   const store = upstream.store;
@@ -132,7 +144,12 @@ export async function startFuzzBrokenServer(defect?: FuzzDefect, options: { dbFi
       const own = card?.requestUuids.find((id) => store.getRequest(id)?.status === REQUEST_STATUS.Approved);
       if (own) f.path = url.replace(new RegExp(ask[1]!, 'i'), own);
     }
-    if (defect === 'key-after-forbidden' && ask?.[3] === 'diversifiedkey' && headers.authorization !== undefined && setOf(refused, req.socket).has(headers.authorization)) {
+    if (
+      defect === 'key-after-forbidden' &&
+      ask?.[3] === 'diversifiedkey' &&
+      headers.authorization !== undefined &&
+      setOf(refused, req.socket).has(headers.authorization)
+    ) {
       f.headers = { ...headers, authorization: helpdesk };
     }
 

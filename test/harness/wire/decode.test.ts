@@ -10,15 +10,23 @@ function thorough(body: string, length: number): Buffer | null {
 
 /** Bodies near the legal shape: quoted base64 with whitespace, escapes, wrong padding or alphabet. */
 const nearCryptogram = fc
-  .tuple(fc.uint8Array({ minLength: 0, maxLength: 24 }), fc.constantFrom('', ' ', '\n', '\t', '\ufeff'), fc.constantFrom('plain', 'escaped', 'url', 'unpadded', 'unquoted'))
+  .tuple(
+    fc.uint8Array({ minLength: 0, maxLength: 24 }),
+    fc.constantFrom('', ' ', '\n', '\t', '\ufeff'),
+    fc.constantFrom('plain', 'escaped', 'url', 'unpadded', 'unquoted'),
+  )
   .map(([bytes, space, style]) => {
     const b64 = Buffer.from(bytes).toString('base64');
     const text =
-      style === 'escaped' ? `"${[...b64].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"`
-      : style === 'url' ? `"${Buffer.from(bytes).toString('base64url')}"`
-      : style === 'unpadded' ? `"${b64.replace(/=+$/, '')}"`
-      : style === 'unquoted' ? b64
-      : `"${b64}"`;
+      style === 'escaped'
+        ? `"${[...b64].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"`
+        : style === 'url'
+          ? `"${Buffer.from(bytes).toString('base64url')}"`
+          : style === 'unpadded'
+            ? `"${b64.replace(/=+$/, '')}"`
+            : style === 'unquoted'
+              ? b64
+              : `"${b64}"`;
     return `${space}${text}${space}`;
   });
 
@@ -50,7 +58,11 @@ describe('one decoder per kind of answer', () => {
 
   it('never quotes a diversifiedkey body, whatever is wrong with it', () => {
     const key = Buffer.alloc(24, 0x5a).toString('base64');
-    for (const res of [{ status: 201, body: `"${key}"` }, { status: 200, body: key }, { status: 200, body: `"${key.slice(4)}"` }]) {
+    for (const res of [
+      { status: 201, body: `"${key}"` },
+      { status: 200, body: key },
+      { status: 200, body: `"${key.slice(4)}"` },
+    ]) {
       const read = readDiversifiedKey(res);
       expect(read.key).toBeUndefined();
       expect(read.reason).not.toContain(key.slice(4, 20));

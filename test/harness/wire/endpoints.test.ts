@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { authResponsePath, authResponseTemplate, carriesKeyMaterial, diversifiedKeyPath, normaliseBasePath, smartcardConfigurationPath } from '../../../harness/wire/endpoints.js';
+import {
+  authResponsePath,
+  authResponseTemplate,
+  carriesKeyMaterial,
+  diversifiedKeyPath,
+  normaliseBasePath,
+  smartcardConfigurationPath,
+} from '../../../harness/wire/endpoints.js';
 
 // The documented example request (Microsoft's GET authenticationresponse page).
 const REQID = 'a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099';
@@ -10,7 +17,9 @@ const DOCUMENTED = `/certificatemanagement/api/v1.0/requests/${REQID}/smartcards
 describe('every CM path is built in one place', () => {
   it('builds the documented example request byte for byte', () => {
     const challenge = Buffer.from('1hFD+cz/0so=', 'base64');
-    expect(authResponsePath('/certificatemanagement/api/v1.0', { reqid: REQID, scid: SCID }, { cardid: CARDID, challenge, diversified: false })).toBe(DOCUMENTED);
+    expect(authResponsePath('/certificatemanagement/api/v1.0', { reqid: REQID, scid: SCID }, { cardid: CARDID, challenge, diversified: false })).toBe(
+      DOCUMENTED,
+    );
   });
 
   it('the load template is the same request with only the challenge appended', () => {
@@ -18,7 +27,9 @@ describe('every CM path is built in one place', () => {
     const t = authResponseTemplate('/certificatemanagement/api/v1.0', { reqid: REQID, scid: SCID, cardid: CARDID }, false);
     expect(t.prefix + encodeURIComponent(challenge.toString('base64')) + t.suffix).toBe(DOCUMENTED);
     const withAtr = authResponseTemplate('/b', { reqid: REQID, scid: SCID, cardid: CARDID, atr: '3b8d01' }, true);
-    expect(withAtr.prefix + 'AA%3D%3D' + withAtr.suffix).toBe(authResponsePath('/b', { reqid: REQID, scid: SCID }, { cardid: CARDID, challenge: 'AA==', diversified: true, atr: '3b8d01' }));
+    expect(withAtr.prefix + 'AA%3D%3D' + withAtr.suffix).toBe(
+      authResponsePath('/b', { reqid: REQID, scid: SCID }, { cardid: CARDID, challenge: 'AA==', diversified: true, atr: '3b8d01' }),
+    );
   });
 
   it('encodes ids as path segments and normalises base paths', () => {

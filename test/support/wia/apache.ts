@@ -52,7 +52,9 @@ export interface Apache {
 /** uid/gid of www-data, which Apache's workers run as when it is started as root. */
 function wwwData(): { uid: number; gid: number } | null {
   if (process.getuid?.() !== 0) return null;
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('www-data:'));
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('www-data:'));
   if (!line) throw new Error('running as root, but there is no www-data user for Apache workers to run as');
   const [, , uid, gid] = line.split(':');
   return { uid: Number(uid), gid: Number(gid) };
@@ -112,10 +114,11 @@ export async function startApache(options: ApacheOptions): Promise<Apache> {
   const whoamiSeen: string[] = [];
   const echo = await startEcho(whoamiSeen);
   const echoPort = (echo.address() as AddressInfo).port;
-  const closeEcho = (): Promise<void> => new Promise((r) => {
-    echo.closeAllConnections();
-    echo.close(() => r());
-  });
+  const closeEcho = (): Promise<void> =>
+    new Promise((r) => {
+      echo.closeAllConnections();
+      echo.close(() => r());
+    });
   try {
     const runDir = join(dir, 'apache-run');
     const rcacheDir = join(dir, 'rcache');
@@ -157,9 +160,10 @@ ${body}
     const errorLog = join(dir, 'apache-error.log');
     const conf = join(dir, 'httpd.conf');
     const pidFile = join(runDir, 'httpd.pid');
-    const writeConf = (ports: Ports): void => writeFileSync(
-      conf,
-      `ServerRoot ${dir}
+    const writeConf = (ports: Ports): void =>
+      writeFileSync(
+        conf,
+        `ServerRoot ${dir}
 ServerName localhost
 PidFile ${pidFile}
 DefaultRuntimeDir ${runDir}
@@ -178,9 +182,9 @@ ProxyTimeout 30
 ${vhost(ports.negotiate, location(['krb5']))}
 ${vhost(ports.ntlm, location(['ntlmssp']))}
 ${vhost(ports.both, location(['krb5', 'ntlmssp']))}
-${vhost(ports.plain, '  # No authentication: the client\'s own Authorization reaches the backend (the fixed-header baseline).')}
+${vhost(ports.plain, "  # No authentication: the client's own Authorization reaches the backend (the fixed-header baseline).")}
 `,
-    );
+      );
     const env = {
       PATH: process.env.PATH,
       KRB5_CONFIG: realm.krb5Conf,

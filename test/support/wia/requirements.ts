@@ -8,7 +8,16 @@ import { delimiter, join } from 'node:path';
 export const WIA_PACKAGES = 'krb5-kdc krb5-user krb5-admin-server libkrb5-dev apache2 libapache2-mod-auth-gssapi gss-ntlmssp';
 export const WIA_INSTALL_LINE = `sudo apt-get install -y ${WIA_PACKAGES}`;
 export const APACHE_MODULES_DIR = '/usr/lib/apache2/modules';
-export const APACHE_MODULES = ['mod_mpm_event', 'mod_authn_core', 'mod_authz_core', 'mod_authz_user', 'mod_auth_gssapi', 'mod_headers', 'mod_proxy', 'mod_proxy_http'] as const;
+export const APACHE_MODULES = [
+  'mod_mpm_event',
+  'mod_authn_core',
+  'mod_authz_core',
+  'mod_authz_user',
+  'mod_auth_gssapi',
+  'mod_headers',
+  'mod_proxy',
+  'mod_proxy_http',
+] as const;
 
 export function which(tool: string): string | null {
   for (const dir of [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin']) {

@@ -20,16 +20,29 @@ describe('parseAuth: the auth block', () => {
   it('takes each type', () => {
     expect(parse({ type: 'negotiate' })).toEqual({ type: 'negotiate' });
     expect(parse({ type: 'negotiate', spn: 'HTTP/cm.contoso.com' })).toEqual({ type: 'negotiate', spn: 'HTTP/cm.contoso.com' });
-    expect(parse({ type: 'ntlm', username: 'svc', password: 'p', domain: 'CONTOSO' })).toEqual({ type: 'ntlm', username: 'svc', password: 'p', domain: 'CONTOSO' });
-    expect(parse({ type: 'oauth2', tokenUrl: 'https://adfs.contoso.com/adfs/oauth2/token', clientId: 'c', clientSecret: 's', resource: 'https://cm' })).toEqual({
-      type: 'oauth2', tokenUrl: 'https://adfs.contoso.com/adfs/oauth2/token', clientId: 'c', clientSecret: 's', resource: 'https://cm',
+    expect(parse({ type: 'ntlm', username: 'svc', password: 'p', domain: 'CONTOSO' })).toEqual({
+      type: 'ntlm',
+      username: 'svc',
+      password: 'p',
+      domain: 'CONTOSO',
     });
+    expect(parse({ type: 'oauth2', tokenUrl: 'https://adfs.contoso.com/adfs/oauth2/token', clientId: 'c', clientSecret: 's', resource: 'https://cm' })).toEqual(
+      {
+        type: 'oauth2',
+        tokenUrl: 'https://adfs.contoso.com/adfs/oauth2/token',
+        clientId: 'c',
+        clientSecret: 's',
+        resource: 'https://cm',
+      },
+    );
     expect(parse({ type: 'headers', headers: { Authorization: 'Bearer x' } })).toEqual({ type: 'headers', headers: { Authorization: 'Bearer x' } });
   });
 
   it('reads DOMAIN\\user as the NTLM domain and user', () => {
     expect(parse({ type: 'ntlm', username: 'CONTOSO\\svc', password: 'p' })).toEqual({ type: 'ntlm', username: 'svc', password: 'p', domain: 'CONTOSO' });
-    expect(problem({ type: 'ntlm', username: 'CONTOSO\\svc', password: 'p', domain: 'FABRIKAM' })).toBe('auth.username names domain CONTOSO but auth.domain is FABRIKAM: give the domain once');
+    expect(problem({ type: 'ntlm', username: 'CONTOSO\\svc', password: 'p', domain: 'FABRIKAM' })).toBe(
+      'auth.username names domain CONTOSO but auth.domain is FABRIKAM: give the domain once',
+    );
   });
 
   it.each([
@@ -43,9 +56,18 @@ describe('parseAuth: the auth block', () => {
     ['negotiate', 'auth must be an object with a "type" (headers, negotiate, ntlm, oauth2), got "negotiate"'],
     [{ type: 'negotiate', username: 'u' }, 'auth.username is not a key of type negotiate (it belongs to type ntlm)'],
     [{ type: 'ntlm', userName: 'u', password: 'p' }, 'auth.userName is not a key of type ntlm (did you mean username?)'],
-    [{ type: 'negotiate', spn: 'HTTP@cm.contoso.com' }, 'auth.spn must be a service principal name like HTTP/cm.contoso.com (service/host, no realm), got "HTTP@cm.contoso.com"'],
-    [{ type: 'negotiate', spn: 'HTTP/cm.contoso.com@CONTOSO.COM' }, 'auth.spn must be a service principal name like HTTP/cm.contoso.com (service/host, no realm), got a 31-character string'],
-    [{ type: 'oauth2', tokenUrl: 'adfs/token', clientId: 'c', clientSecret: 's' }, 'auth.tokenUrl must be an absolute http(s) URL like https://adfs.contoso.com/adfs/oauth2/token, got "adfs/token"'],
+    [
+      { type: 'negotiate', spn: 'HTTP@cm.contoso.com' },
+      'auth.spn must be a service principal name like HTTP/cm.contoso.com (service/host, no realm), got "HTTP@cm.contoso.com"',
+    ],
+    [
+      { type: 'negotiate', spn: 'HTTP/cm.contoso.com@CONTOSO.COM' },
+      'auth.spn must be a service principal name like HTTP/cm.contoso.com (service/host, no realm), got a 31-character string',
+    ],
+    [
+      { type: 'oauth2', tokenUrl: 'adfs/token', clientId: 'c', clientSecret: 's' },
+      'auth.tokenUrl must be an absolute http(s) URL like https://adfs.contoso.com/adfs/oauth2/token, got "adfs/token"',
+    ],
     [{ type: 'oauth2', tokenUrl: 'ftp://adfs/token', clientId: 'c', clientSecret: 's' }, 'auth.tokenUrl must be an http(s) URL, got ftp:'],
     [{ type: 'headers', headers: { 'Bad Name': 'x' } }, 'auth.headers has an invalid header name "Bad Name"'],
     [{ type: 'ntlm', username: '', password: 'p' }, 'auth.username must not be empty'],

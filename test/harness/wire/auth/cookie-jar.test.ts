@@ -10,7 +10,12 @@ describe('the cookie jar against a loopback server that sets cookies', () => {
   beforeAll(async () => {
     server = createServer((req, res) => {
       if (req.url === '/login') {
-        res.setHeader('Set-Cookie', ['CMSESSION=s3ss10n-value; Path=/; HttpOnly', 'narrow=only-under-sub; Path=/sub', 'gone=x; Path=/; Max-Age=0', 'foreign=x; Domain=elsewhere.test; Path=/']);
+        res.setHeader('Set-Cookie', [
+          'CMSESSION=s3ss10n-value; Path=/; HttpOnly',
+          'narrow=only-under-sub; Path=/sub',
+          'gone=x; Path=/; Max-Age=0',
+          'foreign=x; Domain=elsewhere.test; Path=/',
+        ]);
         res.end('{}');
         return;
       }

@@ -5,7 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  classifyGssError, createNegotiateAuthenticator, defaultSpn, gssServiceName, loadKerberos, type KerberosClientLike, type KerberosModule,
+  classifyGssError,
+  createNegotiateAuthenticator,
+  defaultSpn,
+  gssServiceName,
+  loadKerberos,
+  type KerberosClientLike,
+  type KerberosModule,
 } from '../../../../harness/wire/auth/negotiate.js';
 import { AuthFailure, type ConnectionSend, type WireRequest, type WireResponse } from '../../../../harness/wire/auth/types.js';
 

@@ -119,7 +119,9 @@ describe.skipIf(reason !== null)(`negotiate through Apache mod_auth_gssapi to th
       // The real server's answer with its reply token altered on the way back.
       const tampering = async (req: Parameters<typeof conn.send>[0]) => {
         const res = await conn.send(req);
-        const values = (res.multi['www-authenticate'] ?? []).map((v) => v.replace(/^(Negotiate )(.{40})(.)/, (_m, a: string, b: string, c: string) => `${a}${b}${c === 'A' ? 'B' : 'A'}`));
+        const values = (res.multi['www-authenticate'] ?? []).map((v) =>
+          v.replace(/^(Negotiate )(.{40})(.)/, (_m, a: string, b: string, c: string) => `${a}${b}${c === 'A' ? 'B' : 'A'}`),
+        );
         return { ...res, multi: { ...res.multi, 'www-authenticate': values } };
       };
       const err = await auth.send({ method: 'GET', path: WHOAMI_PATH, headers: {} }, tampering).catch((e: unknown) => e);

@@ -27,7 +27,13 @@ describe('oauth2 client credentials against oidc-provider', () => {
     await cm?.close();
     await tokens?.close();
   });
-  const config = (over: Record<string, string> = {}) => ({ tokenUrl: tokens.tokenUrl, clientId: tokens.clientId, clientSecret: tokens.clientSecret, resource: RESOURCE, ...over });
+  const config = (over: Record<string, string> = {}) => ({
+    tokenUrl: tokens.tokenUrl,
+    clientId: tokens.clientId,
+    clientSecret: tokens.clientSecret,
+    resource: RESOURCE,
+    ...over,
+  });
 
   it('fetches a token with the ADFS-style resource, sends it as Bearer, and caches it', async () => {
     const before = tokens.tokenRequests();

@@ -83,10 +83,11 @@ export async function startTokenServer(options: { ttlSeconds?: number } = {}): P
       const res = await fetch(`${issuer}/token/introspection`, form({ token, ...api }));
       return ((await res.json()) as { active?: boolean }).active === true;
     },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -125,9 +126,10 @@ export async function startResourceServer(tokens: TokenServer): Promise<Resource
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
