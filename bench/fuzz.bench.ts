@@ -12,12 +12,12 @@
 //   `cmcard serve --db FILE` (a config file with lifecycle on): both must break nothing.
 //
 // Run: npm run bench -- fuzz (CMCARD_BENCH_FUZZ_RUNS, CMCARD_BENCH_FUZZ_ROUND_RUNS, CMCARD_BENCH_ROUNDS to change).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { defaultSeed, describeSeed } from '../reference-server/index.js';
+import { median, startServe } from './serve-child.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = resolve(ROOT, 'dist/harness/cli.js');
@@ -76,22 +76,6 @@ async function conformanceRate(dir: string): Promise<{ requests: number; ms: num
   return { requests, ms: report.durationMs, rate: (requests / report.durationMs) * 1000 };
 }
 
-/** `cmcard serve --db FILE` on a free loopback port; resolves with its origin (first stdout line). */
-async function serveWithDb(db: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--db', db], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error('cmcard serve printed no URL within 20 s')), 20_000);
-    lines.once('line', (line) => {
-      clearTimeout(timer);
-      ok(line.trim());
-    });
-    child.once('exit', (code) => fail(new Error(`cmcard serve exited with ${code}`)));
-  });
-  lines.on('line', () => {});
-  return { url, child };
-}
-
 /** A harness config for the default seed's cards at `url`, lifecycle on (what the embedded server's config holds). */
 function seedConfigFile(url: string, path: string): void {
   const described = describeSeed(defaultSeed());
@@ -121,11 +105,6 @@ async function sequentialLoadRate(): Promise<number> {
   return (JSON.parse(r.stdout.trimEnd().split('\n').pop()!) as { exchangesPerSecond: number }).exchangesPerSecond;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const n = (x: number): string => Math.round(x).toLocaleString('en-US');
 
 export default async function run(): Promise<string> {
@@ -149,7 +128,7 @@ export default async function run(): Promise<string> {
 
     const memory = readFuzz(await cmcard(['fuzz', '--runs', String(LONG_RUNS), '--seed', '2026']));
     const db = join(dir, 'cm.db');
-    const { url, child } = await serveWithDb(db);
+    const { url, child } = await startServe(['--db', db]);
     let onDisk: FuzzLine;
     try {
       const config = join(dir, 'db.json');

@@ -14,11 +14,11 @@
 // and measured exchanges together.
 // Run: npm run bench -- load
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { median, startServe } from './serve-child.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = resolve(ROOT, 'dist/harness/cli.js');
@@ -60,22 +60,6 @@ interface CannonRun {
   p50: number;
   p99: number;
   cpuUs: number;
-}
-
-/** `cmcard serve` on a free loopback port; resolves with its origin (first stdout line). */
-async function startServer(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error('cmcard serve printed no URL within 20 s')), 20_000);
-    lines.once('line', (line) => {
-      clearTimeout(timer);
-      ok(line.trim());
-    });
-    child.once('exit', (code) => fail(new Error(`cmcard serve exited with ${code}`)));
-  });
-  lines.on('line', () => {}); // keep draining
-  return { url, child };
 }
 
 async function cannon(url: string, seconds: number, o: { connections?: number; rate?: number } = {}): Promise<CannonRun> {
@@ -135,7 +119,6 @@ async function cmcardLoad(args: string[], startupUs: number): Promise<LoadRun> {
   return { ...r.json, cpuUs: Math.max(0, r.cpuUs - startupUs) / Math.max(1, exchanges) };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const pct = (x: number): string => `${(100 * x).toFixed(0)}%`;
 
 type OpenRun = LoadRun & { rate: number; due: number; holds: boolean };
@@ -166,7 +149,7 @@ async function openRun(url: string, rate: number, startupUs: number): Promise<Op
 }
 
 export default async function run(): Promise<string> {
-  const { url, child } = await startServer();
+  const { url, child } = await startServe();
   try {
     // Start-up cost of a load process (Node, the CLI, the reachability check, one exchange).
     const startups: number[] = [];

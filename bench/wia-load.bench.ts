@@ -5,12 +5,12 @@
 // header (the baseline), through Kerberos (negotiate) and through NTLM, where each
 // connection is authenticated once. Target: each at least 90% of the baseline once the
 // connections are up. Run: npm run bench -- wia-load
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { NTLM_DOMAIN, REALM, startTestBed, wiaSkipReason, kerberosAddonSkipReason } from '../test/support/wia/testbed.js';
+import { median, startServe } from './serve-child.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = resolve(ROOT, 'dist/harness/cli.js');
@@ -35,21 +35,6 @@ interface LoadJson {
   latencyMs: { p50: number; p99: number };
 }
 
-async function startServer(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error('cmcard serve printed no URL within 20 s')), 20_000);
-    lines.once('line', (line) => {
-      clearTimeout(timer);
-      ok(line.trim());
-    });
-    child.once('exit', (code) => fail(new Error(`cmcard serve exited with ${code}`)));
-  });
-  lines.on('line', () => {});
-  return { url, child };
-}
-
 function cmcardLoad(config: string, env: NodeJS.ProcessEnv): Promise<LoadJson> {
   return new Promise((ok, fail) => {
     const args = [BIN, 'load', '--config', config, '--concurrency', String(CONCURRENCY), '--duration', String(SECONDS), '--warmup', String(WARMUP_S), '--json'];
@@ -65,12 +50,10 @@ function cmcardLoad(config: string, env: NodeJS.ProcessEnv): Promise<LoadJson> {
   });
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
 export default async function run(): Promise<string> {
   const skip = wiaSkipReason() ?? (await kerberosAddonSkipReason());
   if (skip) return `## Load through Kerberos and NTLM (\`bench/wia-load.bench.ts\`)\n\nNot run: ${skip}\n`;
-  const { url, child } = await startServer();
+  const { url, child } = await startServe();
   const dir = mkdtempSync(join(tmpdir(), 'cmcard-wia-bench-'));
   const bed = await startTestBed({
     backend: url,

@@ -12,6 +12,7 @@ import { readAdminKey, readAtr, readGuid, type Checked } from '../simulator/vali
 import { EXAMPLE, EXAMPLE_CARD } from '../contracts/fixtures.js';
 import { checkOrigin } from './wire/origin.js';
 import { DEFAULT_BASE_PATH, DEFAULT_TIMEOUT_MS } from './wire/cm-client.js';
+import { isObject, show } from './wire/json-values.js';
 
 export { DEFAULT_BASE_PATH, DEFAULT_TIMEOUT_MS };
 
@@ -317,19 +318,6 @@ function rejectUnknown(obj: Record<string, unknown>, allowed: readonly string[],
       fail(at ? `${at}.${k}` : k, `is not a known key${near ? ` (did you mean ${near}?)` : ` (known: ${allowed.join(', ')})`}`);
     }
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** A value for an error message; strings are abbreviated so a pasted secret does not fill the screen. */
-function show(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') return 'an object';
-  if (typeof v === 'string') return v.length > 24 ? `a ${v.length}-character string` : JSON.stringify(v);
-  return String(v);
 }
 
 function errorCode(err: unknown): string {

@@ -4,6 +4,7 @@
  * type ntlm`); a value that may be a secret is never repeated in it.
  */
 import type { AuthConfig, AuthType } from './types.js';
+import { isObject, show } from '../json-values.js';
 
 /** Reports a problem at a key path and does not return (the config loader adds the file name). */
 export type AuthFail = (path: string, problem: string) => never;
@@ -124,17 +125,4 @@ function parseHeaderMap(value: unknown, path: string, fail: AuthFail): Record<st
     out[name] = v as string;
   }
   return out;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** A value for a message; long strings are abbreviated so a pasted secret does not fill the screen. */
-function show(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') return 'an object';
-  if (typeof v === 'string') return v.length > 24 ? `a ${v.length}-character string` : JSON.stringify(v);
-  return String(v);
 }
