@@ -313,7 +313,15 @@ export class LoadRun {
     plan.signal?.addEventListener('abort', this.#onAbort, { once: true });
     // The closed model needs a timer to end parked workers; the open schedule ends itself
     // once every exchange due before the end was started or dropped.
-    if (!this.#open && Number.isFinite(this.#deadline)) this.#deadlineTimer = setTimeout(() => this.#end(), this.#deadline - start);
+    if (!this.#open && Number.isFinite(this.#deadline)) {
+      // Node's timers may fire a little before performance.now() reaches the deadline: re-arm until it has.
+      const atDeadline = (): void => {
+        const left = this.#deadline - this.#now();
+        if (left > 0) this.#deadlineTimer = setTimeout(atDeadline, Math.ceil(left));
+        else this.#end();
+      };
+      this.#deadlineTimer = setTimeout(atDeadline, this.#deadline - start);
+    }
     if (plan.signal?.aborted) this.#onAbort();
     else if (this.#open) this.#startOpen(start);
     else this.#startClosed();

@@ -95,11 +95,11 @@ describe('installed from the tarball into a fresh project', () => {
     expect(existsSync(join(app, 'node_modules/http-proxy'))).toBe(false);
   });
 
-  it("asks approval for better-sqlite3's install script only (the CI snippet test below approves it as documented)", async () => {
+  it("asks approval for the install scripts of better-sqlite3 and the optional kerberos addon only (the CI snippet test below approves them as documented)", async () => {
     const pending = await npm(['install-scripts', 'ls', '--json'], app);
     expect(pending.code, explain('npm install-scripts ls (needs npm 11 with allowScripts)', pending)).toBe(0);
     const names = (JSON.parse(pending.stdout) as { allowScripts: Array<{ name: string }> }).allowScripts.map((p) => p.name);
-    expect(names).toEqual(['better-sqlite3']);
+    expect(names).toEqual(['better-sqlite3', 'kerberos']);
     expect(firstInstall.stderr).toMatch(/install-scripts +better-sqlite3@/);
     expect(existsSync(join(app, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node'))).toBe(true);
   });
