@@ -95,7 +95,7 @@ describe('installed from the tarball into a fresh project', () => {
     expect(existsSync(join(app, 'node_modules/http-proxy'))).toBe(false);
   });
 
-  it("asks approval for the install scripts of better-sqlite3 and the optional kerberos addon only (the CI snippet test below approves them as documented)", async () => {
+  it('asks approval for the install scripts of better-sqlite3 and the optional kerberos addon only (the CI snippet test below approves them as documented)', async () => {
     const pending = await npm(['install-scripts', 'ls', '--json'], app);
     expect(pending.code, explain('npm install-scripts ls (needs npm 11 with allowScripts)', pending)).toBe(0);
     const names = (JSON.parse(pending.stdout) as { allowScripts: Array<{ name: string }> }).allowScripts.map((p) => p.name);
