@@ -65,15 +65,7 @@ export async function farServer(runs: number): Promise<{ wall: number[]; suite: 
         headers: { Authorization: `Bearer ${described.tokens.helpdesk}` },
         forbiddenHeaders: { Authorization: `Bearer ${described.tokens.user}` },
         lifecycle: true,
-        cards: described.cards.map((c) => ({
-          name: c.name,
-          reqid: c.reqid,
-          scid: c.scid,
-          cardid: c.cardid,
-          atr: c.atr,
-          adminKey: c.adminKey,
-          ...(c.diversifiedKey ? { diversifiedKey: c.diversifiedKey } : {}),
-        })),
+        cards: described.cards,
       }),
     );
     const report = join(dir, 'far-report.json');

@@ -79,15 +79,7 @@ async function conformanceRate(dir: string): Promise<{ requests: number; ms: num
 /** A harness config for the default seed's cards at `url`, lifecycle on (what the embedded server's config holds). */
 function seedConfigFile(url: string, path: string): void {
   const described = describeSeed(defaultSeed());
-  const cards = described.cards.map((c) => ({
-    name: c.name,
-    reqid: c.reqid,
-    scid: c.scid,
-    cardid: c.cardid,
-    atr: c.atr,
-    adminKey: c.adminKey,
-    ...(c.diversifiedKey ? { diversifiedKey: c.diversifiedKey } : {}),
-  }));
+  const cards = described.cards;
   const config = {
     server: url,
     headers: { Authorization: `Bearer ${described.tokens.helpdesk}` },

@@ -4,7 +4,7 @@
  * The harness still talks to it only over HTTP.
  */
 import { parseHex } from '../simulator/bytes.js';
-import { defaultSeed, describeSeed, startReferenceServer } from '../reference-server/index.js';
+import { defaultSeed, describeSeed, startReferenceServer, type SeedData } from '../reference-server/index.js';
 import { DEFAULT_BASE_PATH, DEFAULT_TIMEOUT_MS, type CardConfig, type HarnessConfig } from './config.js';
 
 export interface EmbeddedServer {
@@ -14,8 +14,14 @@ export interface EmbeddedServer {
 
 export async function startEmbedded(options: { timeoutMs?: number } = {}): Promise<EmbeddedServer> {
   const seed = defaultSeed();
-  const described = describeSeed(seed);
   const server = await startReferenceServer({ host: '127.0.0.1', port: 0, quiet: true, seed });
+  const config = seedConfig(seed, server.url, 'embedded reference server', options.timeoutMs);
+  return { config, close: () => server.close() };
+}
+
+/** The harness config for a seed's cards and demo tokens on a server at `url` (lifecycle on). */
+export function seedConfig(seed: SeedData, url: string, source: string, timeoutMs = DEFAULT_TIMEOUT_MS): HarnessConfig {
+  const described = describeSeed(seed);
   const cards: CardConfig[] = described.cards.map((c) => ({
     name: c.name,
     reqid: c.reqid,
@@ -25,15 +31,14 @@ export async function startEmbedded(options: { timeoutMs?: number } = {}): Promi
     adminKey: parseHex(c.adminKey, `seed card ${c.name} adminKey`),
     ...(c.diversifiedKey ? { diversifiedKey: parseHex(c.diversifiedKey, `seed card ${c.name} diversifiedKey`) } : {}),
   }));
-  const config: HarnessConfig = {
-    server: server.url,
+  return {
+    server: url,
     basePath: DEFAULT_BASE_PATH,
     headers: { Authorization: `Bearer ${described.tokens.helpdesk}` },
     forbiddenHeaders: { Authorization: `Bearer ${described.tokens.user}` },
-    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    timeoutMs,
     lifecycle: true,
     cards,
-    source: 'embedded reference server',
+    source,
   };
-  return { config, close: () => server.close() };
 }

@@ -7,7 +7,7 @@
  * last. Whatever the timing, reporters get the events in catalogue order: a case's events
  * are held until every case before it has ended. A case that hangs is cut off after its
  * time limit and the run goes on. Commands check first that the server answers at all
- * (harness/reachable.ts).
+ * (harness/preflight.ts).
  */
 import { performance } from 'node:perf_hooks';
 import { makeContext } from './cases/context.js';

@@ -148,7 +148,7 @@ describe('load engine, closed model: counting', () => {
     expect(verdict).toEqual({ exitCode: 3, reason: 'server unreachable: refused: connect ECONNREFUSED 127.0.0.1:9' });
   });
 
-  it('a body over the size cap is an answer, not unreachable (the rule of harness/reachable.ts)', async () => {
+  it('a body over the size cap is an answer, not unreachable (the rule of meansNoAnswer in harness/wire/transport-error.ts)', async () => {
     const send = async (): Promise<Reply> => {
       throw new TransportError('too-large', 'body over the cap');
     };

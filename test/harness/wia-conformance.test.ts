@@ -27,15 +27,7 @@ describe.skipIf(reason !== null)(`conformance, unlock and load through Windows I
   let dir: string;
   let env: NodeJS.ProcessEnv;
   const seed = describeSeed(defaultSeed());
-  const cards = seed.cards.map((c) => ({
-    name: c.name,
-    reqid: c.reqid,
-    scid: c.scid,
-    cardid: c.cardid,
-    atr: c.atr,
-    adminKey: c.adminKey,
-    ...(c.diversifiedKey ? { diversifiedKey: c.diversifiedKey } : {}),
-  }));
+  const cards = seed.cards;
 
   beforeAll(async () => {
     backend = await startReferenceServer({ quiet: true, seed: defaultSeed(), providerStates: true });

@@ -19,9 +19,9 @@
  */
 import { createServer, request as httpRequest, Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { parseHex } from '../../../simulator/bytes.js';
-import { DEFAULT_BASE_PATH, DEFAULT_TIMEOUT_MS, type HarnessConfig } from '../../../harness/config.js';
+import { DEFAULT_BASE_PATH, type HarnessConfig } from '../../../harness/config.js';
 import { defaultSeed, describeSeed, startReferenceServer, type RunningServer } from '../../../reference-server/index.js';
+import { seedConfig as configForSeed } from '../../../harness/embedded.js';
 import { REQUEST_STATUS } from '../../../reference-server/model.js';
 
 export const FUZZ_DEFECTS = [
@@ -44,25 +44,7 @@ export interface FuzzTarget {
 
 /** The harness config for the default seed's cards on a server at `url` (what the embedded server's config holds). */
 export function seedConfig(url: string, source: string): HarnessConfig {
-  const described = describeSeed(defaultSeed());
-  return {
-    server: url,
-    basePath: DEFAULT_BASE_PATH,
-    headers: { Authorization: `Bearer ${described.tokens.helpdesk}` },
-    forbiddenHeaders: { Authorization: `Bearer ${described.tokens.user}` },
-    timeoutMs: DEFAULT_TIMEOUT_MS,
-    lifecycle: true,
-    cards: described.cards.map((c) => ({
-      name: c.name,
-      reqid: c.reqid,
-      scid: c.scid,
-      cardid: c.cardid,
-      atr: c.atr,
-      adminKey: parseHex(c.adminKey, c.name),
-      ...(c.diversifiedKey ? { diversifiedKey: parseHex(c.diversifiedKey, c.name) } : {}),
-    })),
-    source,
-  };
+  return configForSeed(defaultSeed(), url, source);
 }
 
 const BASE = DEFAULT_BASE_PATH.toLowerCase();
