@@ -8,12 +8,17 @@
  * The scheme follows the server: `NTLM` when it offers NTLM, the raw NTLM messages inside
  * `Negotiate` when it offers only Negotiate (as IIS does with the Negotiate provider alone).
  */
-import * as codec from 'httpntlm/ntlm.js';
+import { createRequire } from 'node:module';
+import type * as Codec from 'httpntlm/ntlm.js';
 import { findChallenge, parseChallenges, type Challenge } from './challenges.js';
 import { withHeaders } from './headers.js';
 import { AuthFailure, type AuthContext, type Authenticator, type ConnectionSend, type WireRequest, type WireResponse } from './types.js';
 
 export type NtlmScheme = 'NTLM' | 'Negotiate';
+
+// Loaded on the first handshake: a run without NTLM never pays for the codec and its MD4.
+let loaded: typeof Codec | undefined;
+const codec = (): typeof Codec => (loaded ??= createRequire(import.meta.url)('httpntlm/ntlm.js') as typeof Codec);
 
 const SIGNATURE = Buffer.from('NTLMSSP\0', 'latin1');
 const NEGOTIATE_EXTENDED_SESSIONSECURITY = 0x00080000;
@@ -26,7 +31,7 @@ export function chooseNtlmScheme(challenges: readonly Challenge[]): NtlmScheme |
 }
 
 /** Reads the server's CHALLENGE_MESSAGE; refuses one that would make us answer with NTLMv1. */
-export function readChallenge(token: string, scheme: NtlmScheme): codec.Type2Message {
+export function readChallenge(token: string, scheme: NtlmScheme): Codec.Type2Message {
   const raw = Buffer.from(token, 'base64');
   if (!raw.subarray(0, 8).equals(SIGNATURE)) {
     throw new AuthFailure(
@@ -35,9 +40,9 @@ export function readChallenge(token: string, scheme: NtlmScheme): codec.Type2Mes
     );
   }
   let problem: string | undefined;
-  let msg: codec.Type2Message | null = null;
+  let msg: Codec.Type2Message | null = null;
   try {
-    msg = codec.parseType2Message(`NTLM ${token}`, (err) => {
+    msg = codec().parseType2Message(`NTLM ${token}`, (err) => {
       problem = err.message;
     });
   } catch (err) {
@@ -74,7 +79,9 @@ export function createNtlmAuthenticator(
     async send(req: WireRequest, send: ConnectionSend): Promise<WireResponse> {
       let scheme = learned;
       for (let attempt = 0; ; attempt++) {
-        const negotiate = codec.createType1Message({ domain, workstation }).replace(/^NTLM /, '');
+        const negotiate = codec()
+          .createType1Message({ domain, workstation })
+          .replace(/^NTLM /, '');
         const first = await send({ ...req, headers: withHeaders(req.headers, { Authorization: `${scheme} ${negotiate}` }) });
         if (first.status !== 401) return first;
         const challenges = parseChallenges(first.multi['www-authenticate'] ?? []);
@@ -90,7 +97,7 @@ export function createNtlmAuthenticator(
           throw new AuthFailure('handshake', `ntlm: the server answered the NTLM negotiate message with 401 and no ${scheme} challenge`);
         }
         const challenge = readChallenge(token, scheme);
-        const authenticate = codec
+        const authenticate = codec()
           .createType3Message(challenge, { username: config.username, password: config.password, domain, workstation })
           .replace(/^NTLM /, '');
         learned = scheme;

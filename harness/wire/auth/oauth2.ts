@@ -4,7 +4,7 @@
  * fetched again once when the CM server answers 401 to it. Failures of the token endpoint
  * are one line with the OAuth error code; the client secret never appears in them.
  */
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
 import { withHeaders } from './headers.js';
 import { AuthFailure, type AuthContext, type Authenticator, type ConnectionSend, type WireRequest, type WireResponse } from './types.js';
 
@@ -46,11 +46,8 @@ const HINTS: Record<string, string> = {
 export function createOAuth2Authenticator(config: OAuth2Config, ctx: AuthContext, deps: OAuth2Deps = {}): Authenticator {
   ctx.onSecret(config.clientSecret);
   const now = deps.now ?? Date.now;
-  const agent = new Agent({
-    headersTimeout: ctx.timeoutMs,
-    bodyTimeout: ctx.timeoutMs,
-    connect: { timeout: ctx.timeoutMs, ...(ctx.tls ?? {}) },
-  });
+  // undici is loaded with the first token request: a run without OAuth 2 never loads it.
+  let agent: Agent | undefined;
   let cached: CachedToken | undefined;
   let inFlight: Promise<CachedToken> | undefined;
 
@@ -62,7 +59,13 @@ export function createOAuth2Authenticator(config: OAuth2Config, ctx: AuthContext
     let status: number;
     let text: string;
     try {
-      const res = await request(config.tokenUrl, {
+      const undici = await import('undici');
+      agent ??= new undici.Agent({
+        headersTimeout: ctx.timeoutMs,
+        bodyTimeout: ctx.timeoutMs,
+        connect: { timeout: ctx.timeoutMs, ...(ctx.tls ?? {}) },
+      });
+      const res = await undici.request(config.tokenUrl, {
         method: 'POST',
         dispatcher: agent,
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
@@ -128,7 +131,7 @@ export function createOAuth2Authenticator(config: OAuth2Config, ctx: AuthContext
       const fresh = await token();
       return send(withToken(req, fresh));
     },
-    close: () => agent.close(),
+    close: async () => agent?.close(),
   };
 }
 

@@ -1,0 +1,70 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+
+// Start-up cost: a command loads its own engine and nothing else (the embedded conformance
+// run is measured in `npm run bench -- conformance`; here, what it must not load).
+
+const dir = mkdtempSync(join(tmpdir(), 'cmcard-startup-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A preload that names every module the process loads: ESM through a load hook, CommonJS from require's cache at exit. */
+const TRACE = join(dir, 'trace.mjs');
+writeFileSync(
+  TRACE,
+  `import { register, createRequire } from 'node:module';
+register('data:text/javascript,' + encodeURIComponent(\`export async function load(url, ctx, next) { process.stderr.write('LOADED ' + url + '\\\\n'); return next(url, ctx); }\`));
+const cache = createRequire(import.meta.url).cache;
+process.on('exit', () => { for (const file of Object.keys(cache)) process.stderr.write('LOADED ' + file + '\\n'); });
+`,
+);
+
+async function loaded(args: string[]): Promise<{ code: number | null; modules: string[]; stdout: string }> {
+  const r = await runCli(args, { env: { NODE_OPTIONS: `--import=${pathToFileURL(TRACE).href}` }, timeoutMs: 60_000 });
+  const modules = r.stderr
+    .split('\n')
+    .filter((l) => l.startsWith('LOADED '))
+    .map((l) => l.slice('LOADED '.length));
+  return { code: r.code, modules, stdout: r.stdout };
+}
+
+const ofPackage = (name: string) => (m: string) => m.includes(`/node_modules/${name}/`);
+const ofHarness = (folder: string) => (m: string) => m.includes(`/dist/harness/${folder}`);
+
+describe('what a command loads', () => {
+  it('the embedded conformance run loads neither the fuzzer, the load engine, the Pact verifier nor an unused authentication mechanism', async () => {
+    const { code, modules } = await loaded(['conformance']);
+    expect(code).toBe(0);
+    // The trace works: the run's own modules are in it.
+    expect(modules.some(ofHarness('runner.js'))).toBe(true);
+    expect(modules.some(ofPackage('better-sqlite3'))).toBe(true);
+    for (const unused of ['fast-check', 'undici', 'tough-cookie', 'httpntlm', 'kerberos', '@pact-foundation']) {
+      expect(modules.filter(ofPackage(unused)), unused).toEqual([]);
+    }
+    for (const unused of ['fuzz/', 'load/', 'commands/load.js', 'commands/fuzz.js', 'commands/verify-pact.js']) {
+      expect(modules.filter(ofHarness(unused)), unused).toEqual([]);
+    }
+    expect(
+      modules.filter((m) => /\/dist\/contracts\/(verify|core-process)/.test(m)),
+      'the Pact verifier',
+    ).toEqual([]);
+  });
+
+  it('--help loads every command, so it lists them all', async () => {
+    const { code, stdout, modules } = await loaded(['--help']);
+    expect(code).toBe(0);
+    for (const name of ['response', 'card', 'serve', 'conformance', 'unlock', 'verify-pact', 'load', 'init', 'fuzz']) {
+      expect(stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+    }
+    expect(modules.some(ofHarness('commands/fuzz.js'))).toBe(true);
+  });
+
+  it('a mistyped command still gets its suggestion', async () => {
+    const r = await runCli(['conformanse']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Did you mean conformance?');
+  });
+});
