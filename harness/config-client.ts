@@ -1,5 +1,6 @@
 /**
- * The CM session a harness config describes: the client options, the credentials of each
+ * The CM session a harness config describes: the client options (with the run's shared
+ * keep-alive connections), the credentials of each
  * caller (built once per run, so an OAuth 2 token or a Kerberos context is shared by every
  * client of the run), a cookie jar per caller, and the run's redactor. Kept apart so the
  * wire never depends on the config.
@@ -7,7 +8,7 @@
 import type { HarnessConfig } from './config.js';
 import { Redactor } from './redact.js';
 import { createAuthenticator, createCookieJar, type AuthConfig, type Authenticator } from './wire/auth/index.js';
-import type { CmClientOptions } from './wire/cm-client.js';
+import { AgentPool, type CmClientOptions } from './wire/cm-client.js';
 
 export interface CmSession {
   /** Options for every CmClient of the run (add onExchange per client). */
@@ -29,8 +30,10 @@ export function openSession(config: HarnessConfig, redactor: Redactor = redactor
   };
   const auth = config.auth ? createAuthenticator(config.auth, ctx) : undefined;
   const forbiddenAuth = config.forbiddenAuth ? createAuthenticator(config.forbiddenAuth, ctx) : undefined;
+  const agents = new AgentPool();
   const options: CmClientOptions = {
     ...clientOptionsFor(config, redactor),
+    agents,
     ...(auth ? { auth } : {}),
     ...(forbiddenAuth ? { forbiddenAuth } : {}),
     cookies: () => {
@@ -51,6 +54,7 @@ export function openSession(config: HarnessConfig, redactor: Redactor = redactor
     redactor,
     ...(auth ? { auth } : {}),
     close: async () => {
+      agents.destroy();
       await Promise.all([auth?.close?.(), forbiddenAuth?.close?.()]);
     },
   };

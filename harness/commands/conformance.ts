@@ -67,21 +67,23 @@ export function registerConformance(program: Command): void {
       try {
         // Usage errors first (exit 2), then the server (exit 3), then the run.
         await prepareReportFiles(specs);
-        const probe = openSession(target.config);
+        // One session for the probe and the run: its connections and credentials (a fetched token) carry over.
+        const session = openSession(target.config);
         try {
-          await preflight(probe, target.config);
+          await preflight(session, target.config);
+          const reporter = createReporter(specs, { console: true });
+          const report = await runConformance({
+            config: target.config,
+            reporter,
+            cases: selected,
+            session,
+            tool: { name: 'cmcard', version: program.version() ?? 'unknown' },
+          });
+          // A report that was not written (named on stderr by the reporter) is not a clean run.
+          process.exitCode = exitCodeFor(report, { strict: flags.strict === true }) === 0 && reporter.dropped.length === 0 ? EXIT.OK : EXIT.FAILED;
         } finally {
-          await probe.close();
+          await session.close();
         }
-        const reporter = createReporter(specs, { console: true });
-        const report = await runConformance({
-          config: target.config,
-          reporter,
-          cases: selected,
-          tool: { name: 'cmcard', version: program.version() ?? 'unknown' },
-        });
-        // A report that was not written (named on stderr by the reporter) is not a clean run.
-        process.exitCode = exitCodeFor(report, { strict: flags.strict === true }) === 0 && reporter.dropped.length === 0 ? EXIT.OK : EXIT.FAILED;
       } finally {
         await target.close();
       }

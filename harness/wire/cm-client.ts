@@ -10,7 +10,8 @@
  * that NTLM authenticated as the help desk must never carry the anonymous caller's request.
  */
 import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
+import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { InputError } from '../../simulator/errors.js';
@@ -80,6 +81,36 @@ export interface CmClientOptions {
   onExchange?: (exchange: RecordedExchange, raw: RawExchange) => void;
   /** Masks credentials in what `onExchange` sees; default: the values of `headers`, plus header names. */
   redactor?: Redactor;
+  /**
+   * Keep-alive connections shared by every client given the same pool (a run's cases), per
+   * caller; the pool's owner closes them. Without one, each client has its own.
+   */
+  agents?: AgentPool;
+}
+
+/**
+ * The keep-alive agents of a run, one per caller (and per set of explicit headers), shared
+ * by the clients of its cases: a conformance run then opens a connection per request in
+ * flight instead of one per request. Connection-bound credentials keep their own lanes.
+ */
+export class AgentPool {
+  readonly #agents = new Map<string, http.Agent>();
+
+  /** The agent for `key`, made by `make` on first use. */
+  get(key: string, make: () => http.Agent): http.Agent {
+    let agent = this.#agents.get(key);
+    if (agent === undefined) {
+      agent = make();
+      this.#agents.set(key, agent);
+    }
+    return agent;
+  }
+
+  /** Closes every connection; agents are made again on the next request. */
+  destroy(): void {
+    for (const agent of this.#agents.values()) agent.destroy();
+    this.#agents.clear();
+  }
 }
 
 export interface CmResponse {
@@ -176,7 +207,8 @@ export class CmClient {
     this.onExchange = options.onExchange;
     this.redactor = options.redactor ?? Redactor.forHeaders(options.headers, options.forbiddenHeaders);
     const tls = options.tls ?? {};
-    this.transport = this.origin.startsWith('https:') ? https : http;
+    // node:https (and TLS with it) is loaded only for an https origin: a plain-HTTP run never pays for it.
+    this.transport = this.origin.startsWith('https:') ? (createRequire(import.meta.url)('node:https') as typeof https) : http;
     this.agentOptions = {
       keepAlive: true,
       ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
@@ -243,10 +275,10 @@ export class CmClient {
     return this.send({ method: o.method ?? method, path, headers, ...(o.body !== undefined ? { body: o.body } : {}), overrides: o });
   }
 
-  /** Frees the keep-alive sockets and what the mechanisms hold; the client stays usable (new sockets are opened on demand). */
+  /** Frees its keep-alive sockets (a shared pool's stay open: its owner closes them); the client stays usable (new sockets are opened on demand). */
   close(): void {
     for (const caller of this.callers.values()) {
-      caller.agent.destroy();
+      if (!this.options.agents) caller.agent.destroy();
       for (const lane of caller.lanes) lane.agent.destroy();
     }
     this.callers.clear();
@@ -287,7 +319,9 @@ export class CmClient {
         headers,
         ...(auth ? { auth } : {}),
         ...(this.options.cookies ? { cookies: this.options.cookies() } : {}),
-        agent: new this.transport.Agent(this.agentOptions),
+        agent: this.options.agents
+          ? this.options.agents.get(`${this.origin} ${key}`, () => new this.transport.Agent(this.agentOptions))
+          : new this.transport.Agent(this.agentOptions),
         lanes: [],
         waiting: [],
       };
