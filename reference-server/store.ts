@@ -1,6 +1,24 @@
 import Database from 'better-sqlite3';
 import { hash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { Role, SmartcardStatus } from './model.js';
+
+/**
+ * The addon's own file, found once. Left to itself better-sqlite3 finds it through the
+ * `bindings` package, which tries a dozen paths and costs a few milliseconds of every
+ * start; where the file is not at its usual place (another build layout), that search runs.
+ */
+let nativeBinding: string | null | undefined;
+function addonFile(): string | null {
+  if (nativeBinding === undefined) {
+    try {
+      nativeBinding = createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
+    } catch {
+      nativeBinding = null;
+    }
+  }
+  return nativeBinding;
+}
 
 /** Schema version kept in `meta`; a file written by another version is refused rather than misread. */
 const SCHEMA_VERSION = '1';
@@ -169,7 +187,11 @@ export class Store {
     if (limit !== null && !(Number.isSafeInteger(limit) && limit >= 1)) throw new RangeError(`auditRows must be a whole number >= 1 or null, got ${limit}`);
     this.auditRows = limit;
     const readonly = options.readonly === true && file !== undefined;
-    this.db = new Database(file ?? ':memory:', readonly ? { readonly: true, fileMustExist: true } : {});
+    const addon = addonFile();
+    this.db = new Database(file ?? ':memory:', {
+      ...(readonly ? { readonly: true, fileMustExist: true } : {}),
+      ...(addon !== null ? { nativeBinding: addon } : {}),
+    });
     try {
       if (!readonly) {
         if (file) {
