@@ -65,12 +65,24 @@ function keyVariants(key: Buffer): Buffer[] {
   return key.length === 16 ? [key, Buffer.concat([key, key.subarray(0, 8)])] : [key];
 }
 
+/** Hex digits in `text`, counted up to `enough`. */
+function hexDigitCount(text: string, enough: number): number {
+  let n = 0;
+  for (let i = 0; i < text.length && n < enough; i++) {
+    const c = text.charCodeAt(i) | 0x20; // folds A-F onto a-f (and leaves digits as they are)
+    if ((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66)) n++;
+  }
+  return n;
+}
+
 export class Redactor {
   /** Longest first, so `Bearer abc123` is masked whole before `abc123` alone. */
   private secrets: string[] = [];
   private readonly values = new Set<string>();
   private readonly keyHex = new Set<string>();
   private hexPatterns: RegExp[] = [];
+  /** The fewest hex digits a known key is written with: text with fewer holds none of them. */
+  private minKeyDigits = Infinity;
 
   constructor(credentials: readonly string[] = [], keys: readonly Buffer[] = []) {
     this.add(credentials);
@@ -131,12 +143,16 @@ export class Redactor {
     }
     this.secrets = [...all].filter((s) => s.length >= MIN_TEXT_SECRET).sort((a, b) => b.length - a.length);
     this.hexPatterns = [...this.keyHex].map((hex) => hexPattern(Buffer.from(hex, 'hex')));
+    this.minKeyDigits = Math.min(...[...this.keyHex].map((hex) => hex.length));
   }
 
   /** Every known secret in `text` replaced by [redacted], whole or as a piece next to a cut. */
   text(text: string): string {
     let out = text;
-    for (const re of this.hexPatterns) out = out.replace(re, REDACTED);
+    // Most text (a status, a date, a short body) has too few hex digits to spell any key.
+    if (this.hexPatterns.length > 0 && hexDigitCount(out, this.minKeyDigits) >= this.minKeyDigits) {
+      for (const re of this.hexPatterns) out = out.replace(re, REDACTED);
+    }
     for (const s of this.secrets) if (out.includes(s)) out = out.split(s).join(REDACTED);
     if (out.includes(CUT)) out = this.maskPiecesAtCuts(out);
     return out;
