@@ -30,14 +30,17 @@ export function commandNamed(args: readonly string[]): string | undefined {
   return first !== undefined && Object.hasOwn(COMMANDS, first) ? first : undefined;
 }
 
-/** The program with `only` registered (a known command's name), or every command. */
-export async function buildProgram(only?: string): Promise<Command> {
+/** `--version` alone needs no command at all. */
+const VERSION_ONLY = new Set(['--version', '-V']);
+
+/** The program with `only` registered (a known command's name), none (null), or every command. */
+export async function buildProgram(only?: string | null): Promise<Command> {
   const program = new Command('cmcard')
     .description('Virtual smart card, reference server and conformance harness for the MIM CM smart card unblock path')
     .version(VERSION)
     .exitOverride()
     .showSuggestionAfterError();
-  const names = only !== undefined ? [only] : Object.keys(COMMANDS);
+  const names = only === null ? [] : only !== undefined ? [only] : Object.keys(COMMANDS);
   // Loaded together, registered in the table's order: help lists the commands as it always has.
   const registers = await Promise.all(names.map((n) => COMMANDS[n]!()));
   for (const register of registers) register(program);
@@ -47,7 +50,8 @@ export async function buildProgram(only?: string): Promise<Command> {
 /** Runs the command line of this process; sets process.exitCode (docs/cli.md). */
 export async function main(): Promise<void> {
   try {
-    const program = await buildProgram(commandNamed(process.argv.slice(2)));
+    const args = process.argv.slice(2);
+    const program = await buildProgram(args.length === 1 && VERSION_ONLY.has(args[0]!) ? null : commandNamed(args));
     await program.parseAsync(process.argv);
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -62,6 +62,14 @@ describe('what a command loads', () => {
     expect(modules.some(ofHarness('commands/fuzz.js'))).toBe(true);
   });
 
+  it('--version loads no command', async () => {
+    const { code, stdout, modules } = await loaded(['--version']);
+    expect(code).toBe(0);
+    expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(modules.some(ofPackage('commander'))).toBe(true);
+    expect(modules.filter(ofHarness('commands/')), 'commands').toEqual([]);
+  });
+
   it('a mistyped command still gets its suggestion', async () => {
     const r = await runCli(['conformanse']);
     expect(r.code).toBe(2);
