@@ -25,20 +25,39 @@ interface Timing {
   exitCodes: number[];
 }
 
-function time(label: string, args: string[], runs: number): Timing {
+function time(label: string, args: string[], runs: number, bin = BIN): Timing {
   const out: Timing = { label, runs: [], exitCodes: [] };
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    const r = spawnSync(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, PACT_DO_NOT_TRACK: 'true' },
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
-    out.runs.push(performance.now() - started);
-    out.exitCodes.push(r.status ?? -1);
-  }
+  for (let i = 0; i < runs; i++) once(out, args, bin);
   return out;
+}
+
+function once(into: Timing, args: string[], bin: string): void {
+  const started = performance.now();
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, PACT_DO_NOT_TRACK: 'true' },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  into.runs.push(performance.now() - started);
+  into.exitCodes.push(r.status ?? -1);
+}
+
+/**
+ * CMCARD_BENCH_CONFORMANCE_AGAINST=/path/to/another/build/dist/harness/cli.js: that build's
+ * embedded conformance run, interleaved round by round with this one's (so both see the
+ * same machine load), e.g. the build of the day a target was set.
+ */
+function against(runs: number, reportPath: string): { ours: Timing; theirs: Timing; bin: string } | null {
+  const bin = process.env.CMCARD_BENCH_CONFORMANCE_AGAINST;
+  if (!bin) return null;
+  const ours: Timing = { label: 'this build', runs: [], exitCodes: [] };
+  const theirs: Timing = { label: bin, runs: [], exitCodes: [] };
+  for (let i = 0; i < runs; i++) {
+    once(theirs, ['conformance'], bin);
+    once(ours, ['conformance', '--report', `json:${reportPath}`], BIN);
+  }
+  return { ours, theirs, bin };
 }
 
 const median = (xs: number[]): number => {
@@ -106,8 +125,9 @@ export default async function run(): Promise<string> {
   const conformance = time('`cmcard conformance` (embedded server, full suite)', ['conformance', '--report', `json:${reportPath}`], 5);
   // The run's own clock (first case to last, from the last run's JSON report): what is left is start-up.
   const suiteMs = (JSON.parse(readFileSync(reportPath, 'utf8')) as { durationMs: number }).durationMs;
-  rmSync(dir, { recursive: true, force: true });
   const pact = time('`cmcard verify-pact` (committed pact, embedded server)', ['verify-pact'], 3);
+  const pair = against(9, reportPath);
+  rmSync(dir, { recursive: true, force: true });
   const base = median(baseline.runs);
   const row = (t: Timing): string => {
     const ok = t.exitCodes.every((c) => c === 0);
@@ -130,6 +150,21 @@ export default async function run(): Promise<string> {
     '',
     `Of a conformance run, the cases themselves took ${ms(suiteMs)} (the report's durationMs); the rest is Node start-up, loading the CLI and booting the embedded server.`,
     '',
+    ...(pair
+      ? [
+          `### Against another build, interleaved (\`CMCARD_BENCH_CONFORMANCE_AGAINST=${pair.bin}\`)`,
+          '',
+          '| build | runs | median | min | max | exit codes |',
+          '|---|---|---|---|---|---|',
+          ...[pair.theirs, pair.ours].map(
+            (t) =>
+              `| ${t.label} | ${t.runs.length} | ${ms(median(t.runs))} | ${ms(Math.min(...t.runs))} | ${ms(Math.max(...t.runs))} | ${t.exitCodes.every((c) => c === 0) ? '0' : `not all 0: ${[...new Set(t.exitCodes)].join(', ')}`} |`,
+          ),
+          '',
+          `This build / the other: **${((median(pair.ours.runs) / median(pair.theirs.runs)) * 100).toFixed(0)}%** of its median wall time.`,
+          '',
+        ]
+      : []),
     `### Against a correct server ${LATENCY_MS} ms away`,
     '',
     `The reference server (every seeded card, lifecycle on) behind a proxy that holds each request ${LATENCY_MS} ms; ${far.requests} requests per run, ` +
