@@ -75,6 +75,14 @@ export function classify(err: unknown, method: string, url: string): TransportEr
   return new TransportError(kind, message, { cause: err });
 }
 
+/** classify(), with a timeout worded as the caller's whole time limit (connect, or the answer) running out. */
+export function failureWithin(err: unknown, method: string, url: string, timeoutMs: number): TransportError {
+  const mapped = classify(err, method, url);
+  if (mapped.kind === 'timeout' && !(err instanceof TransportError))
+    return new TransportError('timeout', `${method} ${url}: no response within ${timeoutMs} ms`, { cause: err });
+  return mapped;
+}
+
 export function codeOf(err: unknown): string {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
 }
