@@ -1,20 +1,24 @@
 /**
- * The lean request path of load mode: one undici connection per slot of the load engine,
- * the request path of each card built once (endpoints.ts) and per exchange only the
- * percent-encoded challenge appended; responses read through undici's raw dispatch
- * handler, one handler object per connection reused for every exchange (no streams, no
- * promise or closure per exchange). It records nothing: the recording CmClient is for conformance.
- * undici rather than node:http because node:http's client costs about three times the
- * CPU per request, which on a shared machine takes it from the server.
+ * The lean request path of load mode: one connection per slot of the load engine, the
+ * request of each card built once (endpoints.ts) and per exchange only the percent-encoded
+ * challenge put in. It records nothing: the recording CmClient is for conformance.
  *
- * Credentials: fixed headers ride on every request; a request-bound mechanism (OAuth 2)
- * wraps each send; a connection-bound one (NTLM, Negotiate) authenticates each connection
- * once, and again only after the server drops it.
+ * Two paths behind one interface:
+ * - no Authenticator (fixed headers only, the common load test): raw-http.ts, a minimal
+ *   keep-alive HTTP/1.1 client over node:net / node:tls whose request head is one string
+ *   per exchange and whose parser state is reused. It costs less CPU per exchange than
+ *   undici, and on a shared machine the client's CPU is taken from the server.
+ * - an Authenticator: undici, one Client per connection, responses read through its raw
+ *   dispatch handler (one handler object per connection, reused). A request-bound
+ *   mechanism (OAuth 2) wraps each send; a connection-bound one (NTLM, Negotiate)
+ *   authenticates each connection once, and again only after the server drops it.
+ * Fixed headers ride on every request on both paths.
  */
 import { Client, type Dispatcher } from 'undici';
 import type { Authenticator, ConnectionSend, WireRequest, WireResponse } from './auth/types.js';
 import { authResponseTemplate, normaliseBasePath } from './endpoints.js';
-import { classify, TransportError } from './transport-error.js';
+import { RawHttpConnection, RawHttpEndpoint, type RawTemplate } from './raw-http.js';
+import { failureWithin } from './transport-error.js';
 
 export interface TransportTarget {
   reqid: string;
@@ -109,15 +113,18 @@ class Connection implements Dispatcher.DispatchHandler {
   onError(err: Error): void {
     const done = this.#done;
     this.#done = null;
-    done?.(failure(err, 'GET', this.#opts.origin + this.#opts.path, this.#timeoutMs), 0, '');
+    done?.(failureWithin(err, 'GET', this.#opts.origin + this.#opts.path, this.#timeoutMs), 0, '');
   }
 }
 
 export function createLoadTransport(o: LoadTransportOptions): LoadTransport {
   const url = new URL(o.server);
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new RangeError(`server must be an http:// or https:// URL, got ${o.server}`);
-  const origin = url.origin;
   const fixed: Record<string, string> = { ...o.headers, accept: 'application/json' };
+  const base = normaliseBasePath(o.basePath);
+  const templates = o.targets.map((t) => authResponseTemplate(base, t, o.diversified));
+  if (o.auth === undefined) return rawTransport(o, fixed, templates);
+  const origin = url.origin;
   // A flat [name, value, ...] list: undici takes it as is, an object it converts per request.
   const flatHeaders: string[] = Object.entries(fixed).flat();
   const connections: Connection[] = [];
@@ -132,8 +139,6 @@ export function createLoadTransport(o: LoadTransportOptions): LoadTransport {
     });
     connections.push(new Connection(client, origin, flatHeaders, o.timeoutMs));
   }
-  const base = normaliseBasePath(o.basePath);
-  const templates = o.targets.map((t) => authResponseTemplate(base, t, o.diversified));
   const auth = o.auth;
 
   /** The full request path, for handshakes and request-bound mechanisms (answers with every header). */
@@ -158,7 +163,7 @@ export function createLoadTransport(o: LoadTransportOptions): LoadTransport {
         }
         return { status: res.statusCode, headers, multi, body };
       } catch (err) {
-        throw failure(err as Error & { code?: string }, req.method, origin + req.path, o.timeoutMs);
+        throw failureWithin(err, req.method, origin + req.path, o.timeoutMs);
       }
     };
   }
@@ -183,7 +188,6 @@ export function createLoadTransport(o: LoadTransportOptions): LoadTransport {
     const path = t.prefix + encodeURIComponent(challenge.toString('base64')) + t.suffix;
     const connection = connections[index];
     if (connection === undefined) throw new RangeError(`load transport: no connection ${index} (there are ${connections.length})`);
-    if (auth === undefined) return connection.get(path, done);
     viaAuth(auth, connection, path).then(
       (r) => done(null, r.status, r.body),
       (err: unknown) => done(err, 0, ''),
@@ -198,9 +202,25 @@ export function createLoadTransport(o: LoadTransportOptions): LoadTransport {
   };
 }
 
-/** An undici or socket error as a TransportError of the one taxonomy. */
-function failure(err: Error & { code?: string }, method: string, url: string, timeoutMs: number): TransportError {
-  const mapped = classify(err, method, url);
-  if (mapped.kind === 'timeout') return new TransportError('timeout', `${method} ${url}: no response within ${timeoutMs} ms`, { cause: err });
-  return mapped;
+/**
+ * The path without an Authenticator: raw HTTP/1.1 keep-alive connections (raw-http.ts),
+ * each card's request head made once around its challenge.
+ */
+function rawTransport(o: LoadTransportOptions, fixed: Record<string, string>, paths: Array<{ prefix: string; suffix: string }>): LoadTransport {
+  const endpoint = new RawHttpEndpoint({ server: o.server, headers: fixed, ...(o.tls ? { tls: o.tls } : {}), timeoutMs: o.timeoutMs, maxBodyBytes: MAX_BODY });
+  const templates: RawTemplate[] = paths.map((p) => endpoint.template(p.prefix, p.suffix));
+  // Connections open on first use: a large open-model pool costs nothing until needed.
+  const connections: RawHttpConnection[] = [];
+  for (let i = 0; i < o.connections; i++) connections.push(new RawHttpConnection(endpoint));
+  return {
+    send(index, cardIndex, challenge, done) {
+      const t = templates[cardIndex]!;
+      const connection = connections[index];
+      if (connection === undefined) throw new RangeError(`load transport: no connection ${index} (there are ${connections.length})`);
+      connection.send(t.before + encodeURIComponent(challenge.toString('base64')) + t.after, done);
+    },
+    close: async () => {
+      for (const c of connections) c.close();
+    },
+  };
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type HarnessConfig } from '../../harness/config.js';
+import type { Authenticator } from '../../harness/wire/auth/types.js';
 import { createLoadTransport } from '../../harness/wire/load-transport.js';
 import { runLoadSession } from '../../harness/load/session.js';
 import { closedPort, LOAD_CARDS, LOAD_KEY, startLoadServer, type LoadServer, type LoadServerOptions } from './support/load-server.js';
@@ -361,6 +362,86 @@ describe('http transport', () => {
     expect(seen).toEqual([
       '/CertificateManagement/api/v1.0/requests/a9b4b42c-cc50-4c9b-89d1-bbc0bcd5a099/smartcards/17cf063d-e337-4aa9-a822-346554ddd3c9/authenticationresponse?cardid=bc88f13f-83ba-4037-8262-46eba1291c6e&challenge=1hFD%2Bcz%2F0so%3D&diversified=False&atr=3b8d',
     ]);
+  });
+
+  it('without an authenticator, sends on the raw HTTP/1.1 path: exactly Host, the fixed headers and Accept', async () => {
+    const net = await import('node:net');
+    const heads: string[] = [];
+    const spy = net.createServer((socket) => {
+      let seen = '';
+      socket.on('data', (d: Buffer) => {
+        seen += d.toString('latin1');
+        const at = seen.indexOf('\r\n\r\n');
+        if (at < 0) return;
+        heads.push(seen.slice(0, at + 4));
+        seen = seen.slice(at + 4);
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n"x"');
+      });
+    });
+    await new Promise<void>((r) => spy.listen(0, '127.0.0.1', r));
+    const port = (spy.address() as { port: number }).port;
+    const t = createLoadTransport({
+      server: `http://127.0.0.1:${port}`,
+      basePath: '/b',
+      headers: { Authorization: 'Bearer load-test', 'X-Trace': 'on' },
+      timeoutMs: 1000,
+      connections: 1,
+      diversified: false,
+      targets: [LOAD_CARDS[0]!],
+    });
+    const reply = await new Promise((resolve, reject) =>
+      t.send(0, 0, Buffer.from('1hFD+cz/0so=', 'base64'), (err, status, body) => (err ? reject(err) : resolve({ status, body }))),
+    );
+    await t.close();
+    spy.close();
+    const c = LOAD_CARDS[0]!;
+    expect(reply).toEqual({ status: 200, body: '"x"' });
+    // undici would add its own lowercase host and connection headers: this is the raw path.
+    expect(heads).toEqual([
+      `GET /b/requests/${c.reqid}/smartcards/${c.scid}/authenticationresponse?cardid=${c.cardid}&challenge=1hFD%2Bcz%2F0so%3D&diversified=False HTTP/1.1\r\n` +
+        `Host: 127.0.0.1:${port}\r\nAuthorization: Bearer load-test\r\nX-Trace: on\r\naccept: application/json\r\n\r\n`,
+    ]);
+  });
+
+  it('with an authenticator, goes through it on undici: a connection-bound handshake once per connection, then plain requests', async () => {
+    const http = await import('node:http');
+    const authenticated = new WeakSet<object>();
+    let handshakes = 0;
+    const spy = http.createServer((req, res) => {
+      if (req.headers.authorization === 'Fake handshake') {
+        handshakes += 1;
+        authenticated.add(req.socket);
+      }
+      res.statusCode = authenticated.has(req.socket) ? 200 : 401;
+      res.end(res.statusCode === 200 ? '"ok"' : '');
+    });
+    await new Promise<void>((r) => spy.listen(0, '127.0.0.1', r));
+    const port = (spy.address() as { port: number }).port;
+    const auth: Authenticator = {
+      type: 'ntlm',
+      binding: 'connection',
+      send: (req, send) => send({ ...req, headers: { ...req.headers, Authorization: 'Fake handshake' } }),
+    };
+    const t = createLoadTransport({
+      server: `http://127.0.0.1:${port}`,
+      basePath: '/b',
+      auth,
+      timeoutMs: 1000,
+      connections: 2,
+      diversified: false,
+      targets: [LOAD_CARDS[0]!],
+    });
+    const once = (c: number): Promise<number> =>
+      new Promise((resolve, reject) =>
+        t.send(c, 0, Buffer.alloc(8), (err, status) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(status))),
+      );
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push(await once(0), await once(1));
+    await t.close();
+    spy.closeAllConnections();
+    spy.close();
+    expect(statuses).toEqual(Array(20).fill(200));
+    expect(handshakes).toBe(2);
   });
 
   it('reuses keep-alive connections: sockets stay at the concurrency', async () => {
