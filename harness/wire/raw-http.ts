@@ -58,6 +58,8 @@ export interface RawTemplate {
 }
 
 export const DEFAULT_MAX_BODY = 64 * 1024;
+/** Plain TCP reads into one buffer of this size per connection, reused (what the parser keeps, it copies). */
+const READ_BUFFER = 16 * 1024;
 /** A response head (or the trailers) longer than this is refused, as node and undici do (16 KiB). */
 const MAX_HEAD = 16 * 1024;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -145,11 +147,15 @@ export class RawHttpEndpoint {
     return { before: `GET ${pathPrefix}`, after: `${pathSuffix} HTTP/1.1\r\n${this.#headerBlock}` };
   }
 
-  /** A new socket to the server (connecting starts at once). */
-  connect(): net.Socket {
+  /**
+   * A new socket to the server (connecting starts at once). Plain TCP reads into `readBuffer`
+   * and hands `onRead` the bytes (no Buffer and no stream push per read); TLS emits 'data'.
+   */
+  connect(readBuffer: Buffer, onRead: (buf: Buffer, end: number) => void): net.Socket {
     const socket = this.#secure
       ? tls.connect({ host: this.#host, port: this.#port, ...(this.#servername ? { servername: this.#servername } : {}), ...this.#tls })
-      : net.connect({ host: this.#host, port: this.#port });
+      : net.connect({ host: this.#host, port: this.#port, onread: { buffer: readBuffer, callback: (n: number) => (onRead(readBuffer, n), true) } });
+    if (this.#secure) socket.on('data', (chunk: Buffer) => onRead(chunk, chunk.length));
     socket.setNoDelay(true);
     return socket;
   }
@@ -165,6 +171,7 @@ export class RawHttpEndpoint {
  */
 export class RawHttpConnection {
   readonly #endpoint: RawHttpEndpoint;
+  #readBuffer: Buffer | null = null;
   #socket: net.Socket | null = null;
   /** The socket completed an exchange: a close before any answer byte is the keep-alive race. */
   #reused = false;
@@ -237,7 +244,10 @@ export class RawHttpConnection {
   // ---- sockets ----
 
   #open(): void {
-    const socket = this.#endpoint.connect();
+    this.#readBuffer ??= Buffer.allocUnsafe(READ_BUFFER);
+    const socket = this.#endpoint.connect(this.#readBuffer, (buf, end) => {
+      if (socket === this.#socket) this.#onData(buf, end);
+    });
     this.#socket = socket;
     this.#reused = false;
     this.#connecting = true;
@@ -248,9 +258,6 @@ export class RawHttpConnection {
       if (socket !== this.#socket) return;
       this.#connecting = false;
       if (this.#done !== null) this.#startClock(); // the answer's own time starts now
-    });
-    socket.on('data', (chunk: Buffer) => {
-      if (socket === this.#socket) this.#onData(chunk);
     });
     socket.on('end', () => {
       if (socket === this.#socket) this.#onClosed(null);
@@ -372,15 +379,15 @@ export class RawHttpConnection {
     done(null, status, body);
   }
 
-  #onData(chunk: Buffer): void {
+  /** Bytes chunk[0, n) arrived (chunk may be longer: a reused read buffer). */
+  #onData(chunk: Buffer, n: number): void {
     if (this.#done === null) return this.#drop(); // nothing was asked: the connection is out of step
-    this.#received += chunk.length;
-    const n = chunk.length;
+    this.#received += n;
     let i = 0;
     while (i < n) {
       switch (this.#phase) {
         case HEAD:
-          i = this.#readHead(chunk, i);
+          i = this.#readHead(chunk, i, n);
           break;
         case BODY: {
           const take = Math.min(this.#left, n - i);
@@ -399,7 +406,7 @@ export class RawHttpConnection {
         case IDLE:
           return; // the exchange ended (an error, or the answer was complete)
         default:
-          i = this.#readChunked(chunk, i);
+          i = this.#readChunked(chunk, i, n);
       }
       if (i < 0) return;
     }
@@ -411,21 +418,25 @@ export class RawHttpConnection {
     this.#body = this.#body === '' ? chunk.toString('latin1', from, to) : this.#body + chunk.toString('latin1', from, to);
   }
 
-  /** Reads the head from chunk[i..]; returns where the body starts, chunk.length to wait for more, or -1 when the exchange ended. */
-  #readHead(chunk: Buffer, i: number): number {
+  /** Reads the head from chunk[i, n); returns where the body starts, n to wait for more, or -1 when the exchange ended. */
+  #readHead(chunk: Buffer, i: number, n: number): number {
     let buf = chunk;
     let start = i;
     let from = i;
     let before = 0;
+    let end = n;
     if (this.#partial !== null) {
       before = this.#partial.length;
-      buf = Buffer.concat([this.#partial, chunk.subarray(i)]);
+      buf = Buffer.concat([this.#partial, chunk.subarray(i, n)]);
       start = 0;
       from = Math.max(0, before - 3);
+      end = buf.length;
     }
-    const at = buf.indexOf(CRLFCRLF, from);
+    // indexOf has no end: a match reaching past `end` is stale bytes of a reused read buffer, so none.
+    let at = buf.indexOf(CRLFCRLF, from);
+    if (at + 4 > end) at = -1;
     if (at < 0) {
-      const have = buf.length - start;
+      const have = end - start;
       const check = Math.min(have, HTTP_1.length);
       if (buf.compare(HTTP_1, 0, check, start, start + check) !== 0) {
         this.#protocol('the status line does not start with HTTP/1.');
@@ -435,26 +446,26 @@ export class RawHttpConnection {
         this.#protocol(`the head is over ${MAX_HEAD} bytes`);
         return -1;
       }
-      this.#partial = buf === chunk ? Buffer.from(chunk.subarray(i)) : buf;
-      return chunk.length;
+      this.#partial = buf === chunk ? Buffer.from(chunk.subarray(i, n)) : buf;
+      return n;
     }
     this.#partial = null;
-    const end = at + 4;
-    if (end - start > MAX_HEAD) {
+    const headEnd = at + 4;
+    if (headEnd - start > MAX_HEAD) {
       this.#protocol(`the head is over ${MAX_HEAD} bytes`);
       return -1;
     }
-    const next = i + (end - start - before);
-    const why = this.#parseHead(buf, start, end);
+    const next = i + (headEnd - start - before);
+    const why = this.#parseHead(buf, start, headEnd);
     if (why !== null) {
       this.#protocol(why);
       return -1;
     }
-    return this.#afterHead(chunk, next);
+    return this.#afterHead(next, n);
   }
 
   /** Decides how the body is delimited; returns where to go on, or -1 when the exchange ended. */
-  #afterHead(chunk: Buffer, next: number): number {
+  #afterHead(next: number, n: number): number {
     const status = this.#status;
     if (status < 200) {
       if (status === 101) {
@@ -469,7 +480,7 @@ export class RawHttpConnection {
       return -1;
     }
     if (status === 204 || status === 304 || (!this.#te && this.#contentLength === 0)) {
-      this.#complete(next < chunk.length);
+      this.#complete(next < n);
       return -1;
     }
     if (this.#chunked) {
@@ -575,9 +586,8 @@ export class RawHttpConnection {
     return null;
   }
 
-  /** The chunked body from chunk[i..]; returns where it stopped, or -1 when the exchange ended. */
-  #readChunked(chunk: Buffer, i: number): number {
-    const n = chunk.length;
+  /** The chunked body from chunk[i, n); returns where it stopped, or -1 when the exchange ended. */
+  #readChunked(chunk: Buffer, i: number, n: number): number {
     const max = this.#endpoint.maxBodyBytes;
     while (i < n) {
       const c = chunk[i]!;
