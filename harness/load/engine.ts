@@ -159,12 +159,82 @@ export function connectionsFor(model: LoadModel, stop: StopRule): number {
   return 'exchanges' in stop ? Math.min(peak, stop.exchanges) : peak;
 }
 
+/**
+ * One card object's challenges and their expected answers. The card draws its challenge
+ * bytes from `random` (its RandomSource), which hands out a batch drawn from the run's
+ * source; the check finds the answer to the card's last challenge in the batch's 3DES-ECB
+ * under the key the card lends, made in one cipher call per batch. ECB encrypts each 8-byte
+ * block on its own, so the batch's encryption holds exactly each challenge's encryption:
+ * the same check as one encryption per exchange, without a native cipher call (and a new
+ * Buffer) per exchange, which was the loop's largest single cost. Batches start at 8
+ * challenges and double up to 4 KiB, so a card object played rarely (many cards, a large
+ * open-model pool) holds little. Anything unexpected (another length, a challenge not from
+ * the batch, another key) takes the plain path: encrypt that challenge under that key.
+ */
+export class CardChallenges {
+  readonly #source: RandomSource;
+  #pool: Buffer = Buffer.alloc(0);
+  #at = 0;
+  #size = 64;
+  /** Where the last challenge handed out starts in the pool (-1: not from the pool), and its length. */
+  #last = -1;
+  #lastLength = 0;
+  /** The pool's 3DES-ECB under #key, made when first needed. */
+  #encrypted: Buffer | null = null;
+  #key: Buffer | null = null;
+  #encrypt: ((data: Uint8Array) => Buffer) | null = null;
+  readonly random: RandomSource = (length) => {
+    if (length > MAX_BATCH) {
+      this.#last = -1;
+      return this.#source(length);
+    }
+    if (this.#at + length > this.#pool.length) {
+      if (this.#pool.length > 0) this.#size = Math.min(MAX_BATCH, this.#size * 2);
+      this.#pool = this.#source(Math.max(this.#size, length));
+      this.#at = 0;
+      this.#encrypted = null;
+    }
+    const out = Buffer.allocUnsafe(length); // a copy: the card keeps it
+    this.#pool.copy(out, 0, this.#at, this.#at + length);
+    this.#last = this.#at;
+    this.#lastLength = length;
+    this.#at += length;
+    return out;
+  };
+
+  constructor(source: RandomSource) {
+    this.#source = source;
+  }
+
+  /** True when `response` is the 3DES-ECB of `challenge` under `key`, compared in constant time. */
+  verify(key: Buffer, challenge: Buffer, response: Buffer): boolean {
+    if (this.#key === null || !this.#key.equals(key)) {
+      this.#key = Buffer.from(key);
+      this.#encrypt = ecbEncryptor(key);
+      this.#encrypted = null;
+    }
+    const at = this.#last;
+    const n = challenge.length;
+    if (at < 0 || at % 8 !== 0 || n !== this.#lastLength || n % 8 !== 0 || this.#pool.compare(challenge, 0, n, at, at + n) !== 0)
+      return constantTimeEqual(this.#encrypt!(challenge), response);
+    if (response.length !== n) return false;
+    const expected = (this.#encrypted ??= this.#encrypt!(this.#pool));
+    let diff = 0;
+    for (let k = 0; k < n; k++) diff |= expected[at + k]! ^ response[k]!; // no early exit
+    return diff === 0;
+  }
+}
+
+/** The largest challenge batch a card object draws at once (512 challenges of 8 bytes). */
+const MAX_BATCH = 4096;
+
 /** One connection: its card objects and the exchange in flight on it. */
 class Slot {
   readonly index: number;
   /** Closed model: the card identities this worker plays, in turn. */
   readonly mine: number[];
   readonly #cards: (VirtualCard | undefined)[];
+  readonly #challenges: (CardChallenges | undefined)[];
   turn = 0;
   parked = false;
   card: VirtualCard | null = null;
@@ -180,8 +250,8 @@ class Slot {
   /**
    * The card's check of the answer, run by the card itself (VirtualCard.adminAttempt: it
    * consumes its pending challenge, counts the attempt, and lends its own key): 3DES-ECB of
-   * the challenge under that key, compared in constant time, as authenticateAdmin does,
-   * with one kept cipher context per key instead of a new one per exchange.
+   * the challenge under that key, compared in constant time, as authenticateAdmin does
+   * (CardChallenges: the encryption made for a batch of challenges at once).
    */
   readonly check: (key: Buffer, challenge: Buffer) => boolean;
 
@@ -189,27 +259,21 @@ class Slot {
     this.index = index;
     this.mine = mine;
     this.#cards = new Array<VirtualCard | undefined>(cardCount);
+    this.#challenges = new Array<CardChallenges | undefined>(cardCount);
     this.onReply = (err, status, body) => run.complete(this, err, status, body);
     this.next = () => run.closedNext(this);
-    // Per card identity: the key it lent last time and a cipher context kept for it.
-    const kept: Array<{ key: Buffer; encrypt: (data: Uint8Array) => Buffer } | undefined> = new Array(cardCount);
-    this.check = (key, challenge) => {
-      let k = kept[this.cardIndex];
-      if (k === undefined || !k.key.equals(key)) {
-        k = { key, encrypt: ecbEncryptor(key) };
-        kept[this.cardIndex] = k;
-      }
-      return constantTimeEqual(k.encrypt(challenge), this.response!);
-    };
+    this.check = (key, challenge) => this.#challenges[this.cardIndex]!.verify(key, challenge, this.response!);
   }
 
   /** This slot's card object for identity i, made on first use. */
   cardFor(i: number, spec: LoadCardSpec, random: RandomSource): VirtualCard {
     let card = this.#cards[i];
     if (card === undefined) {
+      const challenges = new CardChallenges(random);
       // No admin-try limit: one wrong answer does not block the card for the rest of the run.
-      card = VirtualCard.create({ adminKey: spec.adminKey, pin: '1234', cardId: spec.cardid, adminTries: null }, { random });
+      card = VirtualCard.create({ adminKey: spec.adminKey, pin: '1234', cardId: spec.cardid, adminTries: null }, { random: challenges.random });
       this.#cards[i] = card;
+      this.#challenges[i] = challenges;
     }
     return card;
   }

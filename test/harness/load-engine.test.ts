@@ -1,5 +1,15 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { cardsOf, pooledRandom, runLoad, senderOf, type LoadModel, type LoadPlan, type Sender, type StopRule } from '../../harness/load/engine.js';
+import {
+  CardChallenges,
+  cardsOf,
+  pooledRandom,
+  runLoad,
+  senderOf,
+  type LoadModel,
+  type LoadPlan,
+  type Sender,
+  type StopRule,
+} from '../../harness/load/engine.js';
 import { Profile, type Stage } from '../../harness/load/stages.js';
 import { criteriaFor, formatProgress, formatSummary, judgeLoad, summariseLoad } from '../../harness/load/summary.js';
 import { parseThreshold } from '../../harness/load/thresholds.js';
@@ -49,6 +59,69 @@ function mixSend(o: { wrongEvery?: number; statusEvery?: number; failEvery?: num
   };
   return { send, calls: () => calls };
 }
+
+describe("load engine: the card's check, made for a batch of challenges at once", () => {
+  it("judges every answer across batch refills, two keys on one worker: a flipped bit anywhere or the other card's key is wrong", async () => {
+    // One worker plays both cards in turn; 3000 exchanges take each card through batches
+    // of 8, 16, ... 512 challenges. The server's mix is decided by its own counter.
+    let calls = 0;
+    let expectedWrong = 0;
+    const send = async (card: number, challenge: Buffer): Promise<Reply> => {
+      const n = ++calls;
+      const key = card === 0 ? KEY : OTHER_KEY;
+      if (n % 11 === 0) {
+        expectedWrong += 1;
+        return right(challenge, card === 0 ? OTHER_KEY : KEY);
+      }
+      const r = tdesEncrypt(key, challenge);
+      if (n % 5 === 0) {
+        expectedWrong += 1;
+        r[(n >> 3) % 8]! ^= 1 << (n % 8); // a different byte and bit each time
+      }
+      return { status: 200, body: JSON.stringify(r.toString('base64')) };
+    };
+    const stats = await runLoad(closedPlan(1, { exchanges: 3000 }, send, [CARD, OTHER_CARD]));
+    expect(stats.exchanges).toBe(3000);
+    expect(stats.wrongCryptograms).toBe(expectedWrong);
+    expect(stats.verified).toBe(3000 - expectedWrong);
+  });
+
+  it('CardChallenges: the batch answer and the one-off encryption agree; another challenge or key takes the plain path', () => {
+    const c = new CardChallenges(seededRandom('batch'));
+    for (let i = 0; i < 600; i++) {
+      const challenge = c.random(8);
+      const answer = tdesEncrypt(KEY, challenge);
+      expect(c.verify(KEY, challenge, answer)).toBe(true);
+      const wrong = Buffer.from(answer);
+      wrong[i % 8]! ^= 0x80;
+      expect(c.verify(KEY, challenge, wrong)).toBe(false);
+      expect(c.verify(OTHER_KEY, challenge, answer)).toBe(false);
+      expect(c.verify(OTHER_KEY, challenge, tdesEncrypt(OTHER_KEY, challenge))).toBe(true);
+    }
+    // A challenge that is not the last one handed out (or another length) is encrypted on its own.
+    const last = c.random(8);
+    const stray = Buffer.from('0011223344556677', 'hex');
+    expect(c.verify(KEY, stray, tdesEncrypt(KEY, stray))).toBe(true);
+    expect(c.verify(KEY, stray, tdesEncrypt(KEY, last))).toBe(false);
+    const long = c.random(16);
+    expect(c.verify(KEY, long, tdesEncrypt(KEY, long))).toBe(true);
+    expect(c.verify(KEY, long, tdesEncrypt(KEY, long).subarray(0, 8))).toBe(false);
+  });
+
+  it("draws the challenges from the run's source, a batch at a time (a seeded run repeats)", async () => {
+    const seen: string[][] = [[], []];
+    for (const run of [0, 1]) {
+      const send = async (_card: number, challenge: Buffer): Promise<Reply> => {
+        seen[run]!.push(challenge.toString('hex'));
+        return right(challenge);
+      };
+      const stats = await runLoad({ ...closedPlan(1, { exchanges: 100 }, send), random: seededRandom('repeat') });
+      expect(stats.verified).toBe(100);
+    }
+    expect(seen[0]).toEqual(seen[1]);
+    expect(new Set(seen[0]).size).toBe(100);
+  });
+});
 
 describe('load engine, closed model: counting', () => {
   it('counts a known mix exactly: every 7th request 500, every 10th cryptogram wrong', async () => {
