@@ -209,7 +209,7 @@ export class RawHttpConnection {
     if (this.#done === null) return;
     const left = this.#deadline - performance.now();
     if (left > 0) return this.#arm(left);
-    this.#fail(new TransportError('timeout', `${this.#where()}: no response within ${this.#endpoint.timeoutMs} ms`), true);
+    this.#fail(new TransportError('timeout', `${this.#where()}: no response within ${this.#endpoint.timeoutMs} ms`));
   };
 
   constructor(endpoint: RawHttpEndpoint) {
@@ -237,7 +237,7 @@ export class RawHttpConnection {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined; // a cleared timer cannot be refreshed
     this.#armed = false;
-    if (this.#done !== null) this.#fail(new TransportError('reset', `${this.#where()}: the client closed the connection`), true);
+    if (this.#done !== null) this.#fail(new TransportError('reset', `${this.#where()}: the client closed the connection`));
     else this.#drop();
   }
 
@@ -291,13 +291,13 @@ export class RawHttpConnection {
       this.#socket!.write(this.#head, 'latin1');
       return;
     }
-    if (err !== null) return this.#fail(failureWithin(err, 'GET', this.#url(), this.#endpoint.timeoutMs), true);
+    if (err !== null) return this.#fail(failureWithin(err, 'GET', this.#url(), this.#endpoint.timeoutMs));
     const what = this.#connecting
       ? 'the connection closed while connecting'
       : this.#received === 0
         ? 'the server closed the connection'
         : 'the server closed the connection mid-answer';
-    this.#fail(new TransportError('reset', `${this.#where()}: connection closed before a complete answer: ${what}`), true);
+    this.#fail(new TransportError('reset', `${this.#where()}: connection closed before a complete answer: ${what}`));
   }
 
   // ---- time ----
@@ -347,23 +347,24 @@ export class RawHttpConnection {
     return this.#endpoint.origin + head.slice(4, head.indexOf(' HTTP/1.1\r\n'));
   }
 
-  #fail(err: TransportError, dropSocket: boolean): void {
+  /** The exchange failed: the socket is dropped (whatever it held is out of step), then `done` hears why. */
+  #fail(err: TransportError): void {
     const done = this.#done;
     this.#done = null;
     this.#phase = IDLE;
     this.#partial = null;
     this.#body = '';
-    if (dropSocket) this.#drop();
+    this.#drop();
     done?.(err, 0, '');
   }
 
   #protocol(why: string): void {
-    this.#fail(new TransportError('protocol', `${this.#where()}: not an HTTP/1.1 answer: ${why}`), true);
+    this.#fail(new TransportError('protocol', `${this.#where()}: not an HTTP/1.1 answer: ${why}`));
   }
 
   #tooLarge(what: string): void {
     const max = this.#endpoint.maxBodyBytes;
-    this.#fail(new TransportError('too-large', `${this.#where()}: the body is over the ${max}-byte cap (${what})`), true);
+    this.#fail(new TransportError('too-large', `${this.#where()}: the body is over the ${max}-byte cap (${what})`));
   }
 
   /** The answer is complete; `extra`: bytes followed it in the same read. */
