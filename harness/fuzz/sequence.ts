@@ -86,7 +86,10 @@ export class FuzzSequence {
   private readonly learned: Buffer[] = [];
 
   constructor(private readonly env: SequenceEnv) {
-    this.client = new CmClient(env.session?.options ?? clientOptionsFor(env.config, env.redactor));
+    // Connections of its own (closed with it), never the run's shared ones: a server that
+    // keeps state per connection must meet each sequence, and its replay, as new.
+    const { agents: _shared, ...options } = env.session?.options ?? clientOptionsFor(env.config, env.redactor);
+    this.client = new CmClient(options);
     this.keyFinder = env.keyFinder;
   }
 
