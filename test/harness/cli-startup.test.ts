@@ -15,10 +15,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const TRACE = join(dir, 'trace.mjs');
 writeFileSync(
   TRACE,
+  // writeSync on fd 2: the load hook runs on a thread of its own, and an asynchronous write
+  // from there may be lost when the process exits (seen on Node 24).
   `import { register, createRequire } from 'node:module';
-register('data:text/javascript,' + encodeURIComponent(\`export async function load(url, ctx, next) { process.stderr.write('LOADED ' + url + '\\\\n'); return next(url, ctx); }\`));
+import { writeSync } from 'node:fs';
+register('data:text/javascript,' + encodeURIComponent(\`import { writeSync } from 'node:fs'; export async function load(url, ctx, next) { writeSync(2, 'LOADED ' + url + '\\\\n'); return next(url, ctx); }\`));
 const cache = createRequire(import.meta.url).cache;
-process.on('exit', () => { for (const file of Object.keys(cache)) process.stderr.write('LOADED ' + file + '\\n'); });
+process.on('exit', () => { for (const file of Object.keys(cache)) writeSync(2, 'LOADED ' + file + '\\n'); });
 `,
 );
 
