@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { defaultSeed, describeSeed, startReferenceServer } from '../reference-server/index.js';
 import { startLatencyProxy } from './latency-proxy.js';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '../harness/cli.js');
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '../bin/cmcard.js');
 /** The added latency of the far server, per request. */
 const LATENCY_MS = 150;
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -44,7 +44,7 @@ function once(into: Timing, args: string[], bin: string): void {
 }
 
 /**
- * CMCARD_BENCH_CONFORMANCE_AGAINST=/path/to/another/build/dist/harness/cli.js: that build's
+ * CMCARD_BENCH_CONFORMANCE_AGAINST=/path/to/another/build/dist/bin/cmcard.js (or dist/harness/cli.js before the bin was bundled): that build's
  * embedded conformance run, interleaved round by round with this one's (so both see the
  * same machine load), e.g. the build of the day a target was set.
  */

@@ -20,7 +20,7 @@ import { defaultSeed, describeSeed } from '../reference-server/index.js';
 import { median, startServe } from './serve-child.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = resolve(ROOT, 'dist/harness/cli.js');
+const BIN = resolve(ROOT, 'dist/bin/cmcard.js');
 const LONG_RUNS = Number(process.env.CMCARD_BENCH_FUZZ_RUNS ?? 2000);
 const ROUND_RUNS = Number(process.env.CMCARD_BENCH_FUZZ_ROUND_RUNS ?? 300);
 const ROUNDS = Number(process.env.CMCARD_BENCH_ROUNDS ?? 3);

@@ -21,7 +21,7 @@ import { join, resolve } from 'node:path';
 import { median, startServe } from './serve-child.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = resolve(ROOT, 'dist/harness/cli.js');
+const BIN = resolve(ROOT, 'dist/bin/cmcard.js');
 const CPU_AT_EXIT = resolve(import.meta.dirname, 'cpu-at-exit.js');
 const CONCURRENCY = Number(process.env.CMCARD_BENCH_CONCURRENCY ?? 16);
 const SECONDS = Number(process.env.CMCARD_BENCH_SECONDS ?? 4);

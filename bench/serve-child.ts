@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export const BIN = resolve(import.meta.dirname, '../../dist/harness/cli.js');
+export const BIN = resolve(import.meta.dirname, '../../dist/bin/cmcard.js');
 
 /** Starts `cmcard serve` (plus `extraArgs`, e.g. `--db FILE`); resolves with its origin, the first line of its stdout. */
 export async function startServe(extraArgs: readonly string[] = []): Promise<{ url: string; child: ChildProcess }> {

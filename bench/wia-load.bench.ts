@@ -13,7 +13,7 @@ import { NTLM_DOMAIN, REALM, startTestBed, wiaSkipReason, kerberosAddonSkipReaso
 import { median, startServe } from './serve-child.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = resolve(ROOT, 'dist/harness/cli.js');
+const BIN = resolve(ROOT, 'dist/bin/cmcard.js');
 const CONCURRENCY = Number(process.env.CMCARD_BENCH_CONCURRENCY ?? 8);
 const SECONDS = Number(process.env.CMCARD_BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.CMCARD_BENCH_ROUNDS ?? 3);

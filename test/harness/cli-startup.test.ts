@@ -1,12 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { ROOT, runCli } from '../support/cli.js';
 
 // Start-up cost: a command loads its own engine and nothing else (the embedded conformance
-// run is measured in `npm run bench -- conformance`; here, what it must not load).
+// run is measured in `npm run bench -- conformance`; here, what it must not load). The bin
+// is a bundle (dist/bin/, tools/bundle-bin.mjs): each file it loads is read back as the
+// modules in it, from the bundler's own record (dist/bin/cmcard.meta.json).
 
 const dir = mkdtempSync(join(tmpdir(), 'cmcard-startup-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,19 +27,45 @@ process.on('exit', () => { for (const file of Object.keys(cache)) writeSync(2, '
 `,
 );
 
-async function loaded(args: string[]): Promise<{ code: number | null; modules: string[]; stdout: string }> {
+/** Each output file of the bundle (absolute path) and the modules compiled into it (absolute paths). */
+function bundleContents(): Map<string, string[]> {
+  const meta = JSON.parse(readFileSync(join(ROOT, 'dist/bin/cmcard.meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+  return new Map(Object.entries(meta.outputs).map(([out, o]) => [resolve(ROOT, out), Object.keys(o.inputs).map((i) => resolve(ROOT, i))]));
+}
+
+/** files: what the process read (a bundle file is one); modules: the same with each bundle file replaced by the modules in it. */
+async function loaded(args: string[]): Promise<{ code: number | null; files: string[]; modules: string[]; stdout: string }> {
   const r = await runCli(args, { env: { NODE_OPTIONS: `--import=${pathToFileURL(TRACE).href}` }, timeoutMs: 60_000 });
-  const modules = r.stderr
+  const files = r.stderr
     .split('\n')
     .filter((l) => l.startsWith('LOADED '))
-    .map((l) => l.slice('LOADED '.length));
-  return { code: r.code, modules, stdout: r.stdout };
+    .map((l) => l.slice('LOADED '.length))
+    .map((f) => (f.startsWith('file:') ? fileURLToPath(f) : f));
+  const bundle = bundleContents();
+  const modules = files.flatMap((f) => bundle.get(f) ?? [f]);
+  return { code: r.code, files, modules, stdout: r.stdout };
 }
 
 const ofPackage = (name: string) => (m: string) => m.includes(`/node_modules/${name}/`);
 const ofHarness = (folder: string) => (m: string) => m.includes(`/dist/harness/${folder}`);
 
 describe('what a command loads', () => {
+  it('the bin runs from its bundle: no module of the unbundled build, and the bundled packages compiled in', async () => {
+    const { code, files, modules } = await loaded(['conformance']);
+    expect(code).toBe(0);
+    expect(files).toContain(join(ROOT, 'dist/bin/cmcard.js'));
+    expect(
+      files.filter((f) => f.startsWith(join(ROOT, 'dist/')) && !f.startsWith(join(ROOT, 'dist/bin/'))),
+      'unbundled modules',
+    ).toEqual([]);
+    for (const bundled of ['commander', 'find-my-way']) {
+      expect(files.filter(ofPackage(bundled)), `${bundled} read from node_modules`).toEqual([]);
+      expect(modules.some(ofPackage(bundled)), `${bundled} in the bundle`).toBe(true);
+    }
+    // Native addons stay outside, loaded as installed.
+    expect(files.some(ofPackage('better-sqlite3'))).toBe(true);
+  });
+
   it('the embedded conformance run loads neither the fuzzer, the load engine, the Pact verifier nor an unused authentication mechanism', async () => {
     const { code, modules } = await loaded(['conformance']);
     expect(code).toBe(0);

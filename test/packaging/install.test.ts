@@ -78,7 +78,7 @@ describe('installed from the tarball into a fresh project', () => {
   it("ships the library, its declarations, the pact and the schemas, and nothing of the repo's own tooling", () => {
     const root = join(app, 'node_modules/cmcard');
     for (const file of [
-      'dist/harness/cli.js',
+      'dist/bin/cmcard.js',
       'dist/simulator/index.d.ts',
       'dist/reference-server/index.d.ts',
       'dist/contracts/verify.d.ts',
@@ -88,7 +88,17 @@ describe('installed from the tarball into a fresh project', () => {
     ]) {
       expect(existsSync(join(root, file)), file).toBe(true);
     }
-    for (const file of ['dist/bench', 'dist/contracts/interactions.js', 'dist/harness/cli.js.map', 'test', 'bench', 'tsconfig.json'])
+    for (const file of [
+      'dist/bench',
+      'dist/contracts/interactions.js',
+      'dist/harness/cli.js.map',
+      'dist/bin/cmcard.js.map',
+      'dist/bin/cmcard.meta.json',
+      'tools',
+      'test',
+      'bench',
+      'tsconfig.json',
+    ])
       expect(existsSync(join(root, file)), file).toBe(false);
     // Pact's consumer DSL (and the http-proxy under it) is a dev tool of this repo, not a runtime dependency.
     expect(existsSync(join(app, 'node_modules/@pact-foundation/pact'))).toBe(false);

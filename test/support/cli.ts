@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
-export const BIN = resolve(ROOT, 'dist/harness/cli.js');
+/** The bin as npm installs it (the bundle of dist/harness/cli.js). */
+export const BIN = resolve(ROOT, 'dist/bin/cmcard.js');
 
 export interface CliResult {
   code: number | null;

@@ -1,25 +1,27 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import ts from 'typescript';
+import { bundleBin } from '../../tools/bundle-bin.mjs';
 
 // Tests that spawn the CLI run the built bin, as a user would: build it once per vitest
 // run. `npm test` builds first and sets CMCARD_DIST_FRESH=1 to skip this.
 //
 // The build must never be seen half-written: another vitest run in this tree (two
 // `vitest run FILE` at once, or `npm run bench` beside a test run) may be spawning
-// `dist/harness/cli.js` right now. tsc rewrites every output file in place (truncate, then
+// `dist/bin/cmcard.js` right now. tsc rewrites every output file in place (truncate, then
 // write), so a child that imported a module in that window died with a SyntaxError (exit 1,
 // e.g. "a corrupt card file" got 1 instead of 2). Here each file is emitted only when its
 // content changed, and then to a temporary sibling renamed over the old one (atomic on
 // POSIX): a reader sees the old file or the new one, never a piece.
 const ROOT = resolve(import.meta.dirname, '../..');
 
-export default function setup(): void {
+export default async function setup(): Promise<void> {
   if (process.env.CMCARD_DIST_FRESH === '1') return;
-  buildDist();
+  await buildDist();
 }
 
-export function buildDist(): void {
+/** tsc's emit, then the bin's bundle of it (tools/bundle-bin.mjs, which writes the same way). */
+export async function buildDist(): Promise<void> {
   const configPath = resolve(ROOT, 'tsconfig.build.json');
   const read = ts.readConfigFile(configPath, (p) => ts.sys.readFile(p));
   if (read.error) throw new Error(ts.flattenDiagnosticMessageText(read.error.messageText, '\n'));
@@ -31,8 +33,7 @@ export function buildDist(): void {
     const host: ts.FormatDiagnosticsHost = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => ROOT, getNewLine: () => '\n' };
     throw new Error(`the build of dist/ failed:\n${ts.formatDiagnostics(errors.slice(0, 10), host)}`);
   }
-  // The bin is executable, as `npm run build` leaves it.
-  chmodSync(resolve(ROOT, 'dist/harness/cli.js'), 0o755);
+  await bundleBin();
 }
 
 function writeIfChanged(path: string, text: string): void {
