@@ -94,8 +94,8 @@ async function rawServer(answer: (socket: net.Socket, head: string, n: number, o
   return { url: `http://127.0.0.1:${port}`, port, requests, connections: () => connections };
 }
 
-async function httpServer(handler: http.RequestListener): Promise<{ url: string; server: http.Server }> {
-  const server = http.createServer(handler);
+/** Listens on a free loopback port, closed (its connections too) after the test; resolves to its origin. */
+async function listenOnLoopback(server: http.Server | https.Server, scheme: 'http' | 'https'): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   closers.push(
     () =>
@@ -104,7 +104,12 @@ async function httpServer(handler: http.RequestListener): Promise<{ url: string;
         server.close(() => resolve());
       }),
   );
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+  return `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function httpServer(handler: http.RequestListener): Promise<{ url: string; server: http.Server }> {
+  const server = http.createServer(handler);
+  return { url: await listenOnLoopback(server, 'http'), server };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -421,20 +426,12 @@ describe('raw HTTP/1.1 connection over TLS', () => {
   const PKI = join(import.meta.dirname, '..', 'fixtures', 'tls');
   const read = (f: string): Buffer => readFileSync(join(PKI, f));
 
-  async function tlsServer(requestCert: boolean): Promise<string> {
+  function tlsServer(requestCert: boolean): Promise<string> {
     const server = https.createServer(
       { key: read('server-key.pem'), cert: read('server.pem'), ca: read('ca.pem'), requestCert, rejectUnauthorized: true },
       (_req, res) => res.end('"tls"'),
     );
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    closers.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    );
-    return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return listenOnLoopback(server, 'https');
   }
 
   it('talks HTTPS to a server whose certificate the given CA signed, on one kept connection', async () => {
