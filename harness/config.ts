@@ -69,6 +69,8 @@ export interface HarnessConfig {
    * reproduction can say `Bearer ${CM_TOKEN}` instead of a placeholder of its own.
    */
   headerTemplates?: { headers?: Record<string, string>; forbiddenHeaders?: Record<string, string> };
+  /** The same for the string fields of `auth` and `forbiddenAuth` (e.g. `"password": "${ALICE_PW}"`). */
+  authTemplates?: { auth?: Record<string, string>; forbiddenAuth?: Record<string, string> };
 }
 
 export interface ConfigOverrides {
@@ -161,6 +163,7 @@ export function parseConfig(json: string | unknown, fileLabel: string, options: 
   });
 
   const headerTemplates = templatesOf(raw);
+  const authTemplates = authTemplatesOf(raw);
   return {
     server,
     basePath,
@@ -174,20 +177,31 @@ export function parseConfig(json: string | unknown, fileLabel: string, options: 
     cards,
     source: fileLabel,
     ...(headerTemplates ? { headerTemplates } : {}),
+    ...(authTemplates ? { authTemplates } : {}),
   };
+}
+
+/** The string values of an object of the unexpanded file that name environment variables. */
+function pickTemplates(map: unknown): Record<string, string> | undefined {
+  if (!isObject(map)) return undefined;
+  const out = Object.fromEntries(Object.entries(map).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1].includes('${')));
+  return Object.keys(out).length ? out : undefined;
 }
 
 /** The header values of the unexpanded file that name environment variables. */
 function templatesOf(raw: unknown): HarnessConfig['headerTemplates'] {
   if (!isObject(raw)) return undefined;
-  const pick = (map: unknown): Record<string, string> | undefined => {
-    if (!isObject(map)) return undefined;
-    const out = Object.fromEntries(Object.entries(map).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1].includes('${')));
-    return Object.keys(out).length ? out : undefined;
-  };
-  const headers = pick(raw.headers);
-  const forbiddenHeaders = pick(raw.forbiddenHeaders);
+  const headers = pickTemplates(raw.headers);
+  const forbiddenHeaders = pickTemplates(raw.forbiddenHeaders);
   return headers || forbiddenHeaders ? { ...(headers ? { headers } : {}), ...(forbiddenHeaders ? { forbiddenHeaders } : {}) } : undefined;
+}
+
+/** The fields of `auth` and `forbiddenAuth` in the unexpanded file that name environment variables. */
+function authTemplatesOf(raw: unknown): HarnessConfig['authTemplates'] {
+  if (!isObject(raw)) return undefined;
+  const auth = pickTemplates(raw.auth);
+  const forbiddenAuth = pickTemplates(raw.forbiddenAuth);
+  return auth || forbiddenAuth ? { ...(auth ? { auth } : {}), ...(forbiddenAuth ? { forbiddenAuth } : {}) } : undefined;
 }
 
 /** True when a card is the documented example, which enables `example.documented`. */

@@ -6,10 +6,16 @@
  * `${CM_X_API_KEY}`, `${CM_FORBIDDEN_TOKEN}` for the forbidden caller's). A credential cut
  * short on purpose (auth.invalid) is written `${CM_TOKEN%????}`: the same variable minus
  * as many characters. The URL and bodies come from the recorded (redacted) exchange.
+ *
+ * A caller whose config authenticates with a mechanism gets curl's own: Kerberos
+ * `--negotiate -u :` (the ticket from the credential cache, as kinit left it), NTLM
+ * `--ntlm -u "DOMAIN\user:${VAR}"`, OAuth 2 `Bearer ${CM_ACCESS_TOKEN}` (a token from the
+ * token endpoint); the one-time Authorization the mechanism sent is left out.
  */
 import type { HarnessConfig } from './config.js';
 import type { RecordedExchange } from './events.js';
 import { isSecretHeaderName, type Redactor } from './redact.js';
+import type { AuthConfig } from './wire/auth/types.js';
 import type { RawExchange } from './wire/cm-client.js';
 
 /** A piece of a shell word: literal text, or an expansion written as is (`${CM_TOKEN}`). */
@@ -115,15 +121,66 @@ function singleQuoted(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
+/** How curl authenticates as one caller whose config names a mechanism. */
+export interface CurlAuth {
+  /** Shell words for curl, e.g. `--ntlm -u "CONTOSO\\alice:${ALICE_PW}"`. */
+  args: string[];
+  /** An Authorization value the mechanism put on the request (the args stand for it). */
+  sent: RegExp;
+  /** What to set or have before running it, one phrase each (none for Kerberos: the ticket cache). */
+  needs: string[];
+}
+
+/**
+ * curl's flags for a caller that authenticates with `auth` (none for `headers`, whose
+ * headers are in the request as sent). `templates`: the auth block's fields as the file
+ * wrote them, so a password given as `${ALICE_PW}` is written `${ALICE_PW}` again.
+ */
+export function curlAuth(auth: AuthConfig | undefined, role: 'rights' | 'forbidden', templates?: Record<string, string>): CurlAuth | undefined {
+  const prefix = role === 'rights' ? 'CM_' : 'CM_FORBIDDEN_';
+  const whose = role === 'rights' ? 'the caller with rights' : 'the forbidden caller';
+  switch (auth?.type) {
+    case 'negotiate':
+      return { args: ['--negotiate', '-u', ':'], sent: /^Negotiate\b/i, needs: [] };
+    case 'ntlm': {
+      const user = `${auth.domain !== undefined ? `${auth.domain}\\` : ''}${auth.username}`;
+      const written = templates?.password;
+      const password: Piece[] = written !== undefined ? parseTemplate(written) : [{ expansion: `\${${prefix}NTLM_PASSWORD}` }];
+      const variables = password.flatMap((p) => ('expansion' in p ? [p.expansion.slice(2, -1)] : []));
+      return {
+        args: ['--ntlm', '-u', shellWord([{ text: `${user}:` }, ...password])],
+        sent: /^(NTLM|Negotiate)\b/i,
+        needs: variables.map((v) => `${v} to the NTLM password of ${whose}`),
+      };
+    }
+    case 'oauth2':
+      return {
+        args: ['-H', shellWord([{ text: 'Authorization: Bearer ' }, { expansion: `\${${prefix}ACCESS_TOKEN}` }])],
+        sent: /^Bearer\b/i,
+        needs: [`${prefix}ACCESS_TOKEN to an access token of ${whose} from ${auth.tokenUrl}`],
+      };
+    default:
+      return undefined;
+  }
+}
+
 export interface Reproducer {
   /** The curl command for one exchange; `raw` gives the headers as sent (credentials become variables). */
   curl(exchange: RecordedExchange, raw?: RawExchange): string;
 }
 
-export function reproducerFor(config: Pick<HarnessConfig, 'headers' | 'forbiddenHeaders' | 'headerTemplates' | 'tls'>, redactor: Redactor): Reproducer {
+export function reproducerFor(
+  config: Pick<HarnessConfig, 'headers' | 'forbiddenHeaders' | 'headerTemplates' | 'auth' | 'forbiddenAuth' | 'authTemplates' | 'tls'>,
+  redactor: Redactor,
+): Reproducer {
   const credentials = credentialsOf(config);
+  const mechanisms = {
+    rights: curlAuth(config.auth, 'rights', config.authTemplates?.auth),
+    forbidden: curlAuth(config.forbiddenAuth, 'forbidden', config.authTemplates?.forbiddenAuth),
+  };
   return {
     curl(exchange, raw) {
+      const mechanism = raw?.caller === 'rights' || raw?.caller === 'forbidden' ? mechanisms[raw.caller] : undefined;
       const parts = ['curl', '-sS', '-i', '-g'];
       const method = exchange.request.method;
       if (method !== 'GET' || exchange.request.body !== undefined) parts.push('-X', singleQuoted(method));
@@ -134,6 +191,7 @@ export function reproducerFor(config: Pick<HarnessConfig, 'headers' | 'forbidden
           )
         : Object.entries(exchange.request.headers);
       for (const [name, value] of headers) {
+        if (mechanism && name.toLowerCase() === 'authorization' && mechanism.sent.test(value)) continue;
         if (!raw && isSecretHeaderName(name)) {
           // Without what was sent, only the name is known: a variable named after it.
           parts.push('-H', shellWord([{ text: `${name}: ` }, { expansion: `\${CM_${envName(name)}}` }]));
@@ -143,6 +201,7 @@ export function reproducerFor(config: Pick<HarnessConfig, 'headers' | 'forbidden
         if (value === '') parts.push('-H', singleQuoted(`${name};`));
         else parts.push('-H', shellWord([{ text: `${name}: ` }, ...valuePieces(name, value, credentials, redactor)]));
       }
+      if (mechanism) parts.push(...mechanism.args);
       if (exchange.request.body !== undefined) parts.push('--data-raw', singleQuoted(exchange.request.body));
       if (config.tls?.ca) parts.push('--cacert', '"${CM_TLS_CA}"');
       if (config.tls?.cert) parts.push('--cert', '"${CM_TLS_CERT}"', '--key', '"${CM_TLS_KEY}"');

@@ -17,6 +17,7 @@ import type { HarnessConfig } from '../config.js';
 import { multiplex } from '../event-multiplexer.js';
 import type { CaseResult, Reporter, RunReport, RunSummary } from '../events.js';
 import { Redactor } from '../redact.js';
+import { curlAuth } from '../reproduce.js';
 import { commandArbitraries, type FuzzCommand } from './commands.js';
 import { renderFinding, type Finding } from './finding.js';
 import { INVARIANTS, invariant, type Break, type Invariant, type InvariantId } from './invariants.js';
@@ -160,10 +161,17 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
       },
     );
 
+  const auth = curlAuth(config.auth, 'rights', config.authTemplates?.auth);
+  const forbiddenAuth = curlAuth(config.forbiddenAuth, 'forbidden', config.authTemplates?.forbiddenAuth);
   const render = (f: Finding, sequence: FuzzSequence): CaseResult => {
     const message = renderFinding(f, {
       origin: sequence.origin,
-      callers: { headers: config.headers, ...(config.forbiddenHeaders ? { forbiddenHeaders: config.forbiddenHeaders } : {}) },
+      callers: {
+        headers: config.headers,
+        ...(config.forbiddenHeaders ? { forbiddenHeaders: config.forbiddenHeaders } : {}),
+        ...(auth ? { auth } : {}),
+        ...(forbiddenAuth ? { forbiddenAuth } : {}),
+      },
       replay: o.replayCommand(f.seed, f.path),
       redactor,
     });

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { DOCUMENTED_EXAMPLE } from '../../harness/config.js';
 import { Redactor } from '../../harness/redact.js';
 import { curlCommand, curlEnvNote, envName, shellQuote } from '../../harness/fuzz/curl.js';
+import { curlAuth } from '../../harness/reproduce.js';
 import { renderFinding } from '../../harness/fuzz/finding.js';
 import { challengeOnWire, readChallenge, readDiversified, CHALLENGE_ENCODINGS, type CallerChoice } from '../../harness/fuzz/inputs.js';
 import { checkStep, INVARIANTS, invariant, type AskFacts, type CheckEnv, type StepFacts } from '../../harness/fuzz/invariants.js';
@@ -243,6 +244,22 @@ describe('curl commands', () => {
     expect(envName('rights', 'x-api-key')).toBe('CM_X_API_KEY');
     expect(curlEnvNote(new Set(['rights']), callers)).toContain('CM_AUTHORIZATION');
     expect(shellQuote("a'b")).toBe(`'a'\\''b'`);
+  });
+
+  it("a Kerberos or NTLM caller gets curl's own flags, and the note names the password variable", () => {
+    const viaMechanisms = {
+      headers: {},
+      auth: curlAuth({ type: 'negotiate' }, 'rights'),
+      forbiddenAuth: curlAuth({ type: 'ntlm', username: 'bob', domain: 'CONTOSO', password: 'b0bs-pw' }, 'forbidden', { password: '${BOB_PW}' }),
+    };
+    expect(curlCommand({ method: 'GET', url: 'http://h/x', caller: RIGHTS }, viaMechanisms)).toBe(
+      `curl -i -sS -g --path-as-is -H 'Accept: application/json' --negotiate -u : 'http://h/x'`,
+    );
+    const forbidden = curlCommand({ method: 'GET', url: 'http://h/x', caller: FORBIDDEN }, viaMechanisms);
+    expect(forbidden).toContain(`--ntlm -u "CONTOSO\\\\bob:\${BOB_PW}" 'http://h/x'`);
+    expect(forbidden).not.toContain('b0bs-pw');
+    expect(curlEnvNote(new Set(['forbidden']), viaMechanisms)).toContain('BOB_PW to the NTLM password of the forbidden caller');
+    expect(curlCommand({ method: 'GET', url: 'http://h/x', caller: ANONYMOUS }, viaMechanisms)).not.toMatch(/--ntlm|--negotiate/);
   });
 });
 

@@ -50,6 +50,57 @@ describe('curl reproductions', () => {
     expect(curl({ Authorization: "Bearer it's-$garbage" })).toContain(`-H 'Authorization: Bearer it'\\''s-$garbage'`);
   });
 
+  describe("a caller that authenticates with a mechanism gets curl's own flags, not the one-time Authorization it sent", () => {
+    const mechanisms = (doc: Record<string, unknown>, env: Record<string, string> = {}) => {
+      const c = parseConfig(
+        {
+          server: 'http://127.0.0.1:8080',
+          cards: [
+            { reqid: BROKEN_SERVER_CARDS[1]!.reqid, scid: BROKEN_SERVER_CARDS[1]!.scid, cardid: BROKEN_SERVER_CARDS[1]!.cardid, adminKey: '00'.repeat(24) },
+          ],
+          ...doc,
+        },
+        'cm.json',
+        { env },
+      );
+      return (headers: Record<string, string>, caller: RawExchange['caller']) =>
+        reproducerFor(c, Redactor.forHeaders(c.headers, c.forbiddenHeaders)).curl(...exchange(headers, caller));
+    };
+
+    it('Kerberos: --negotiate -u : (the ticket cache), other headers kept', () => {
+      const curl = mechanisms({ auth: { type: 'negotiate' }, headers: { 'X-Api-Key': 'apim-key-1234' } });
+      const line = curl({ Authorization: 'Negotiate YIIGxAYGKwYBBQUCoIIGuDCCBrSg', 'X-Api-Key': 'apim-key-1234' }, 'rights');
+      expect(line).toBe(`curl -sS -i -g '${URL}' -H "X-Api-Key: \${CM_X_API_KEY}" --negotiate -u :`);
+    });
+
+    it("NTLM: --ntlm with DOMAIN\\user and the password as the config's own variable, or one named for the caller", () => {
+      const curl = mechanisms(
+        {
+          auth: { type: 'ntlm', username: 'CONTOSO\\alice', password: '${ALICE_PW}' },
+          forbiddenAuth: { type: 'ntlm', username: 'bob', domain: 'CONTOSO', password: 'bobs-secret-77' },
+        },
+        { ALICE_PW: 'alices-secret-42' },
+      );
+      // A request later on an authenticated connection carries nothing: the flags still go on.
+      expect(curl({}, 'rights')).toBe(`curl -sS -i -g '${URL}' --ntlm -u "CONTOSO\\\\alice:\${ALICE_PW}"`);
+      const forbidden = curl({ Authorization: 'NTLM TlRMTVNTUAADAAAAGAAYAEgAAAA' }, 'forbidden');
+      expect(forbidden).toBe(`curl -sS -i -g '${URL}' --ntlm -u "CONTOSO\\\\bob:\${CM_FORBIDDEN_NTLM_PASSWORD}"`);
+      expect(forbidden).not.toContain('bobs-secret-77');
+    });
+
+    it("OAuth 2: the bearer token as ${CM_ACCESS_TOKEN}; explicit headers (a case's own) stay as sent", () => {
+      const curl = mechanisms({
+        auth: { type: 'oauth2', tokenUrl: 'https://adfs.contoso.com/adfs/oauth2/token', clientId: 'cm', clientSecret: 's3cret-client' },
+      });
+      expect(curl({ Authorization: 'Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig' }, 'rights')).toBe(
+        `curl -sS -i -g '${URL}' -H "Authorization: Bearer \${CM_ACCESS_TOKEN}"`,
+      );
+      // auth.invalid's made-up credential is sent as explicit headers: reproduced as it was.
+      expect(curl({ Authorization: 'Bearer cmcard-not-a-token' }, 'explicit')).toBe(`curl -sS -i -g '${URL}' -H 'Authorization: Bearer cmcard-not-a-token'`);
+      expect(curl({}, 'anonymous')).toBe(`curl -sS -i -g '${URL}'`);
+    });
+  });
+
   // The reproductions of a real failing run, pasted into a shell, get the answers the run got.
   const hasCurl = spawnSync('curl', ['--version']).status === 0;
   if (!hasCurl) console.log('reproduce.test: curl is not installed (apt-get install curl): the shell round trip is skipped');
