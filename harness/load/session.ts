@@ -1,4 +1,5 @@
 import { CmClient, fetchDiversifiedKey } from '../wire/cm-client.js';
+import { withHeaders } from '../wire/auth/headers.js';
 import { CmFormatError } from '../wire/decode.js';
 import { createLoadTransport } from '../wire/load-transport.js';
 import { openSession, type CmSession } from '../config-client.js';
@@ -100,11 +101,14 @@ async function runWith(o: LoadSessionOptions, session: CmSession): Promise<LoadO
   const { model, stop } = planShape(o.shape, o.stop);
   const keyed = o.diversified ? await diversifiedCards(config, session) : config.cards.map((card) => ({ card, key: card.adminKey }));
   const connections = connectionsFor(model, stop);
+  // An auth block of fixed headers has no handshake to run: its headers join the others on
+  // the raw HTTP path (the session's authenticator has already registered them as secrets).
+  const fixedAuth = config.auth?.type === 'headers' ? config.auth.headers : undefined;
   const transport = createLoadTransport({
     server: config.server,
     basePath: config.basePath,
-    headers: config.headers,
-    ...(session.auth ? { auth: session.auth } : {}),
+    headers: fixedAuth ? withHeaders(config.headers, fixedAuth) : config.headers,
+    ...(session.auth && !fixedAuth ? { auth: session.auth } : {}),
     ...(config.tls ? { tls: config.tls } : {}),
     timeoutMs: config.timeoutMs,
     connections,

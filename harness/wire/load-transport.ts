@@ -4,7 +4,8 @@
  * challenge put in. It records nothing: the recording CmClient is for conformance.
  *
  * Two paths behind one interface:
- * - no Authenticator (fixed headers only, the common load test): raw-http.ts, a minimal
+ * - no Authenticator (fixed headers only, the common load test; an auth block of type
+ *   headers is folded into them by the load session): raw-http.ts, a minimal
  *   keep-alive HTTP/1.1 client over node:net / node:tls whose request head is one string
  *   per exchange and whose parser state is reused. It costs less CPU per exchange than
  *   undici, and on a shared machine the client's CPU is taken from the server.
@@ -14,7 +15,9 @@
  *   authenticates each connection once, and again only after the server drops it.
  * Fixed headers ride on every request on both paths.
  */
-import { Client, type Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type * as Undici from 'undici';
+import type { Client, Dispatcher } from 'undici';
 import type { Authenticator, ConnectionSend, WireRequest, WireResponse } from './auth/types.js';
 import { authResponseTemplate, normaliseBasePath } from './endpoints.js';
 import { RawHttpConnection, RawHttpEndpoint, type RawTemplate } from './raw-http.js';
@@ -59,6 +62,10 @@ export interface LoadTransport {
   send(connection: number, cardIndex: number, challenge: Buffer, done: ReplyCallback): void;
   close(): Promise<void>;
 }
+
+// Loaded by the first run with an authenticator: the raw path never needs it.
+let undici: typeof Undici | undefined;
+const loadUndici = (): typeof Undici => (undici ??= createRequire(import.meta.url)('undici') as typeof Undici);
 
 /** Bodies larger than this fail the exchange: a cryptogram is a few dozen bytes. */
 const MAX_BODY = 64 * 1024;
@@ -128,9 +135,10 @@ export function createLoadTransport(o: LoadTransportOptions): LoadTransport {
   // A flat [name, value, ...] list: undici takes it as is, an object it converts per request.
   const flatHeaders: string[] = Object.entries(fixed).flat();
   const connections: Connection[] = [];
+  const { Client: UndiciClient } = loadUndici();
   for (let i = 0; i < o.connections; i++) {
     // Connections open on first use: a large open-model pool costs nothing until needed.
-    const client = new Client(origin, {
+    const client = new UndiciClient(origin, {
       pipelining: 1,
       headersTimeout: o.timeoutMs,
       bodyTimeout: o.timeoutMs,

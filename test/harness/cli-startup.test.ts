@@ -84,6 +84,16 @@ describe('what a command loads', () => {
     ).toEqual([]);
   });
 
+  it('cmcard load without an authenticator (the raw HTTP path) loads no undici', async () => {
+    const { code, modules } = await loaded(['load', '--concurrency', '2', '--exchanges', '20']);
+    expect(code).toBe(0);
+    expect(modules.some(ofHarness('load/engine.js'))).toBe(true);
+    expect(modules.some(ofHarness('wire/raw-http.js'))).toBe(true);
+    for (const unused of ['undici', 'fast-check', 'tough-cookie', 'httpntlm', 'kerberos']) {
+      expect(modules.filter(ofPackage(unused)), unused).toEqual([]);
+    }
+  });
+
   it('--help loads every command, so it lists them all', async () => {
     const { code, stdout, modules } = await loaded(['--help']);
     expect(code).toBe(0);

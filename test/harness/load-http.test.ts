@@ -403,6 +403,47 @@ describe('http transport', () => {
     ]);
   });
 
+  it('an auth block of fixed headers rides the raw path too, its headers over the same-named ones of `headers`', async () => {
+    const net = await import('node:net');
+    const heads: string[] = [];
+    const spy = net.createServer((socket) => {
+      let seen = '';
+      socket.on('data', (d: Buffer) => {
+        seen += d.toString('latin1');
+        for (let at = seen.indexOf('\r\n\r\n'); at >= 0; at = seen.indexOf('\r\n\r\n')) {
+          heads.push(seen.slice(0, at + 4));
+          seen = seen.slice(at + 4);
+          socket.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n"x"');
+        }
+      });
+    });
+    await new Promise<void>((r) => spy.listen(0, '127.0.0.1', r));
+    const port = (spy.address() as { port: number }).port;
+    try {
+      await runLoadSession({
+        config: configFor(`http://127.0.0.1:${port}`, {
+          headers: { Authorization: 'Bearer from-headers', 'X-Trace': 'on' },
+          auth: { type: 'headers', headers: { authorization: 'Bearer from-auth', 'X-Api-Key': 'apim-1' } },
+        }),
+        shape: { model: 'closed', concurrency: 1 },
+        stop: { exchanges: 3 },
+        diversified: false,
+        maxErrorRate: 1,
+      });
+    } finally {
+      spy.close();
+    }
+    expect(heads).toHaveLength(3);
+    // undici would add its own lowercase host and connection headers: this is the raw path.
+    for (const head of heads) {
+      expect(head).toMatch(
+        new RegExp(
+          `^GET \\S+ HTTP/1\\.1\\r\\nHost: 127\\.0\\.0\\.1:${port}\\r\\nX-Trace: on\\r\\nauthorization: Bearer from-auth\\r\\nX-Api-Key: apim-1\\r\\naccept: application/json\\r\\n\\r\\n$`,
+        ),
+      );
+    }
+  });
+
   it('with an authenticator, goes through it on undici: a connection-bound handshake once per connection, then plain requests', async () => {
     const http = await import('node:http');
     const authenticated = new WeakSet<object>();
