@@ -162,8 +162,8 @@ export function parseConfig(json: string | unknown, fileLabel: string, options: 
     seen.add(c.name);
   });
 
-  const headerTemplates = templatesOf(raw);
-  const authTemplates = authTemplatesOf(raw);
+  const headerTemplates = templatesOf(raw, ['headers', 'forbiddenHeaders']);
+  const authTemplates = templatesOf(raw, ['auth', 'forbiddenAuth']);
   return {
     server,
     basePath,
@@ -181,27 +181,20 @@ export function parseConfig(json: string | unknown, fileLabel: string, options: 
   };
 }
 
-/** The string values of an object of the unexpanded file that name environment variables. */
-function pickTemplates(map: unknown): Record<string, string> | undefined {
-  if (!isObject(map)) return undefined;
-  const out = Object.fromEntries(Object.entries(map).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1].includes('${')));
+/**
+ * The string values of the unexpanded file that name environment variables, in the
+ * objects under `keys` (e.g. headers and forbiddenHeaders); undefined when there are none.
+ */
+function templatesOf<K extends string>(raw: unknown, keys: readonly K[]): Partial<Record<K, Record<string, string>>> | undefined {
+  if (!isObject(raw)) return undefined;
+  const out: Partial<Record<K, Record<string, string>>> = {};
+  for (const key of keys) {
+    const map = raw[key];
+    if (!isObject(map)) continue;
+    const found = Object.fromEntries(Object.entries(map).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1].includes('${')));
+    if (Object.keys(found).length) out[key] = found;
+  }
   return Object.keys(out).length ? out : undefined;
-}
-
-/** The header values of the unexpanded file that name environment variables. */
-function templatesOf(raw: unknown): HarnessConfig['headerTemplates'] {
-  if (!isObject(raw)) return undefined;
-  const headers = pickTemplates(raw.headers);
-  const forbiddenHeaders = pickTemplates(raw.forbiddenHeaders);
-  return headers || forbiddenHeaders ? { ...(headers ? { headers } : {}), ...(forbiddenHeaders ? { forbiddenHeaders } : {}) } : undefined;
-}
-
-/** The fields of `auth` and `forbiddenAuth` in the unexpanded file that name environment variables. */
-function authTemplatesOf(raw: unknown): HarnessConfig['authTemplates'] {
-  if (!isObject(raw)) return undefined;
-  const auth = pickTemplates(raw.auth);
-  const forbiddenAuth = pickTemplates(raw.forbiddenAuth);
-  return auth || forbiddenAuth ? { ...(auth ? { auth } : {}), ...(forbiddenAuth ? { forbiddenAuth } : {}) } : undefined;
 }
 
 /** True when a card is the documented example, which enables `example.documented`. */

@@ -2,7 +2,7 @@
 // bootstrap as dist/bin/cmcard.js, and each lazily loaded part (a command, an engine) as a
 // chunk of its own. A start then reads a handful of files instead of resolving, reading
 // and compiling about a hundred modules one by one (measured: the embedded conformance run
-// about 15% faster; BENCHMARKS.md).
+// takes about 87% of the time of the same build unbundled; BENCHMARKS.md).
 //
 // Bundled: cmcard's own modules and the pure-JavaScript packages every start needs
 // (commander; find-my-way and its dependencies for the embedded server). Every other
@@ -53,14 +53,13 @@ export async function bundleBin(options = {}) {
     logLevel: 'warning',
     write: false,
   });
-  mkdirSync(OUT, { recursive: true });
   const written = new Set();
   for (const file of result.outputFiles) {
     writeIfChanged(file.path, file.contents);
     written.add(file.path);
   }
   const meta = join(OUT, 'cmcard.meta.json');
-  writeIfChanged(meta, Buffer.from(JSON.stringify(result.metafile)));
+  writeIfChanged(meta, JSON.stringify(result.metafile));
   written.add(meta);
   chmodSync(join(OUT, 'cmcard.js'), 0o755);
   if (options.clean) {
@@ -72,16 +71,23 @@ export async function bundleBin(options = {}) {
   return { files: [...written].map((p) => relative(ROOT, p)) };
 }
 
-/** @param {string} path @param {Uint8Array} contents */
-function writeIfChanged(path, contents) {
+/**
+ * Writes `contents` to `path` only when they differ from what is there, through a
+ * temporary sibling renamed over it (atomic on POSIX): a reader sees the old file or the
+ * new one, never a piece. Also used by the tests' build (test/support/global-setup.ts).
+ * @param {string} path @param {string | Uint8Array} contents
+ */
+export function writeIfChanged(path, contents) {
+  const bytes = typeof contents === 'string' ? Buffer.from(contents, 'utf8') : contents;
   try {
-    if (Buffer.compare(readFileSync(path), contents) === 0) return;
+    if (Buffer.compare(readFileSync(path), bytes) === 0) return;
   } catch {
     // absent: write it
   }
+  mkdirSync(dirname(path), { recursive: true });
   const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
-    writeFileSync(temporary, contents);
+    writeFileSync(temporary, bytes);
     renameSync(temporary, path);
   } catch (err) {
     rmSync(temporary, { force: true });

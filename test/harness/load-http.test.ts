@@ -9,6 +9,25 @@ function configFor(server: string, extra: Record<string, unknown> = {}): Harness
   return parseConfig({ server, cards: LOAD_CARDS.map((c) => ({ ...c, adminKey: LOAD_KEY })), ...extra }, 'test config');
 }
 
+/** A bare TCP server that records each request head and answers `"x"` to each: what the client put on the wire, byte for byte. */
+async function headSpy(): Promise<{ port: number; heads: string[]; close(): void }> {
+  const net = await import('node:net');
+  const heads: string[] = [];
+  const spy = net.createServer((socket) => {
+    let seen = '';
+    socket.on('data', (d: Buffer) => {
+      seen += d.toString('latin1');
+      for (let at = seen.indexOf('\r\n\r\n'); at >= 0; at = seen.indexOf('\r\n\r\n')) {
+        heads.push(seen.slice(0, at + 4));
+        seen = seen.slice(at + 4);
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n"x"');
+      }
+    });
+  });
+  await new Promise<void>((r) => spy.listen(0, '127.0.0.1', r));
+  return { port: (spy.address() as { port: number }).port, heads, close: () => spy.close() };
+}
+
 describe('load over HTTP against a server with a known mix', () => {
   const servers: LoadServer[] = [];
   const start = async (o: Omit<LoadServerOptions, 'keyHex'>): Promise<LoadServer> => {
@@ -365,21 +384,8 @@ describe('http transport', () => {
   });
 
   it('without an authenticator, sends on the raw HTTP/1.1 path: exactly Host, the fixed headers and Accept', async () => {
-    const net = await import('node:net');
-    const heads: string[] = [];
-    const spy = net.createServer((socket) => {
-      let seen = '';
-      socket.on('data', (d: Buffer) => {
-        seen += d.toString('latin1');
-        const at = seen.indexOf('\r\n\r\n');
-        if (at < 0) return;
-        heads.push(seen.slice(0, at + 4));
-        seen = seen.slice(at + 4);
-        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n"x"');
-      });
-    });
-    await new Promise<void>((r) => spy.listen(0, '127.0.0.1', r));
-    const port = (spy.address() as { port: number }).port;
+    const spy = await headSpy();
+    const { port, heads } = spy;
     const t = createLoadTransport({
       server: `http://127.0.0.1:${port}`,
       basePath: '/b',
@@ -404,21 +410,8 @@ describe('http transport', () => {
   });
 
   it('an auth block of fixed headers rides the raw path too, its headers over the same-named ones of `headers`', async () => {
-    const net = await import('node:net');
-    const heads: string[] = [];
-    const spy = net.createServer((socket) => {
-      let seen = '';
-      socket.on('data', (d: Buffer) => {
-        seen += d.toString('latin1');
-        for (let at = seen.indexOf('\r\n\r\n'); at >= 0; at = seen.indexOf('\r\n\r\n')) {
-          heads.push(seen.slice(0, at + 4));
-          seen = seen.slice(at + 4);
-          socket.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n"x"');
-        }
-      });
-    });
-    await new Promise<void>((r) => spy.listen(0, '127.0.0.1', r));
-    const port = (spy.address() as { port: number }).port;
+    const spy = await headSpy();
+    const { port, heads } = spy;
     try {
       await runLoadSession({
         config: configFor(`http://127.0.0.1:${port}`, {

@@ -1,7 +1,6 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import ts from 'typescript';
-import { bundleBin } from '../../tools/bundle-bin.mjs';
+import { bundleBin, writeIfChanged } from '../../tools/bundle-bin.mjs';
 
 // Tests that spawn the CLI run the built bin, as a user would: build it once per vitest
 // run. `npm test` builds first and sets CMCARD_DIST_FRESH=1 to skip this.
@@ -12,7 +11,8 @@ import { bundleBin } from '../../tools/bundle-bin.mjs';
 // write), so a child that imported a module in that window died with a SyntaxError (exit 1,
 // e.g. "a corrupt card file" got 1 instead of 2). Here each file is emitted only when its
 // content changed, and then to a temporary sibling renamed over the old one (atomic on
-// POSIX): a reader sees the old file or the new one, never a piece.
+// POSIX; tools/bundle-bin.mjs, writeIfChanged): a reader sees the old file or the new one,
+// never a piece.
 const ROOT = resolve(import.meta.dirname, '../..');
 
 export default async function setup(): Promise<void> {
@@ -34,21 +34,4 @@ export async function buildDist(): Promise<void> {
     throw new Error(`the build of dist/ failed:\n${ts.formatDiagnostics(errors.slice(0, 10), host)}`);
   }
   await bundleBin();
-}
-
-function writeIfChanged(path: string, text: string): void {
-  try {
-    if (readFileSync(path, 'utf8') === text) return;
-  } catch {
-    // absent: write it
-  }
-  mkdirSync(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  try {
-    writeFileSync(temporary, text, 'utf8');
-    renameSync(temporary, path);
-  } catch (err) {
-    rmSync(temporary, { force: true });
-    throw err;
-  }
 }
